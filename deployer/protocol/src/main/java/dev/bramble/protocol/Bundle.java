@@ -1,0 +1,317 @@
+package dev.bramble.protocol;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
+
+/**
+ * A function bundle: a zip holding {@code function.json} and the code in {@code lib/*.jar} (and optionally
+ * {@code classes/}). {@link #open} inspects it completely before anything is trusted: every entry name must stay
+ * inside the bundle, the real (not declared) unpacked sizes and compression ratios must stay within
+ * {@link Limits}, the manifest must be valid and the handler class must be present. All problems are reported
+ * together.
+ */
+public final class Bundle {
+    public static final String MANIFEST = "function.json";
+
+    private final Path zip;
+    private final Manifest manifest;
+    private final byte[] manifestJson;
+    private final String sha256;
+    private final long size;
+    private final Limits limits;
+
+    private Bundle(Path zip, Manifest manifest, byte[] manifestJson, String sha256, long size, Limits limits) {
+        this.zip = zip;
+        this.manifest = manifest;
+        this.manifestJson = manifestJson;
+        this.sha256 = sha256;
+        this.size = size;
+        this.limits = limits;
+    }
+
+    /**
+     * Limits that keep a hostile bundle from filling the disk or memory.
+     *
+     * @param maxZipBytes         largest bundle file accepted
+     * @param maxEntries          most entries in the bundle
+     * @param maxUnpackedBytes    largest total of the entries' real unpacked sizes
+     * @param maxCompressionRatio largest unpacked/packed ratio of an entry over 1 MB, and of the whole bundle
+     */
+    public record Limits(long maxZipBytes, int maxEntries, long maxUnpackedBytes, int maxCompressionRatio) {
+        /** 64 MB zip, 10,000 entries, 256 MB unpacked, ratio 100. */
+        public static final Limits DEFAULT = new Limits(64L << 20, 10_000, 256L << 20, 100);
+    }
+
+    /** The validated manifest. */
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    /** {@code function.json} as it stands in the bundle. */
+    public byte[] manifestJson() {
+        return manifestJson.clone();
+    }
+
+    /** SHA-256 of the zip file, lower-case hex: the bundle's identity. */
+    public String sha256() {
+        return sha256;
+    }
+
+    /** Size of the zip file in bytes. */
+    public long size() {
+        return size;
+    }
+
+    /** The zip file. */
+    public Path path() {
+        return zip;
+    }
+
+    /**
+     * Inspects a bundle.
+     *
+     * @throws BundleException listing every problem, when it cannot be accepted
+     */
+    public static Bundle open(Path zip, Limits limits) {
+        List<String> problems = new ArrayList<>();
+        long size;
+        try {
+            size = Files.size(zip);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read bundle " + zip, e);
+        }
+        if (size > limits.maxZipBytes()) {
+            throw new BundleException(List.of("bundle is " + size + " bytes; at most " + limits.maxZipBytes()));
+        }
+        Manifest manifest = null;
+        byte[] manifestJson = null;
+        try (ZipFile file = new ZipFile(zip.toFile())) {
+            Scan scan = scan(file, limits, problems);
+            if (scan.manifest == null) {
+                problems.add(MANIFEST + ": missing at the top of the bundle");
+            } else {
+                manifestJson = scan.manifest;
+                try {
+                    manifest = ManifestParser.parse(scan.manifest);
+                } catch (InvalidManifestException e) {
+                    e.problems().forEach(p -> problems.add(MANIFEST + ": " + p));
+                }
+            }
+            if (!scan.hasCode) {
+                problems.add("no code: the bundle needs lib/*.jar or classes/");
+            }
+            if (manifest != null && !scan.classes.contains(classFile(manifest.handlerClass()))) {
+                problems.add("handler class '" + manifest.handlerClass() + "' not found in lib/*.jar or classes/");
+            }
+        } catch (ZipException e) {
+            throw new BundleException(List.of("not a zip file: " + e.getMessage()));
+        } catch (IOException e) {
+            throw new BundleException(List.of("bundle could not be read: " + e.getMessage()));
+        }
+        if (!problems.isEmpty()) {
+            throw new BundleException(problems);
+        }
+        return new Bundle(zip, manifest, manifestJson, sha256(zip), size, limits);
+    }
+
+    /**
+     * Unpacks into {@code target}, which must not exist yet. Files are made read-only. Limits are enforced
+     * again on the bytes actually written.
+     */
+    public void unpackTo(Path target) throws IOException {
+        Files.createDirectories(target.getParent());
+        Files.createDirectory(target);
+        long total = 0;
+        try (ZipFile file = new ZipFile(zip.toFile())) {
+            Enumeration<? extends ZipEntry> entries = file.entries();
+            while (entries.hasMoreElements()) {
+                ZipEntry entry = entries.nextElement();
+                Path out = target.resolve(entry.getName()).normalize();
+                if (!out.startsWith(target) || nameProblem(entry.getName()) != null) {
+                    throw new IOException("entry escapes the bundle: " + entry.getName());
+                }
+                if (entry.isDirectory()) {
+                    Files.createDirectories(out);
+                    continue;
+                }
+                Files.createDirectories(out.getParent());
+                try (InputStream in = new Bounded(file.getInputStream(entry), limits.maxUnpackedBytes() - total);
+                     OutputStream os = Files.newOutputStream(out)) {
+                    total += in.transferTo(os);
+                }
+                out.toFile().setReadOnly();
+            }
+        }
+    }
+
+    private record Scan(byte[] manifest, boolean hasCode, Set<String> classes) {
+    }
+
+    private static Scan scan(ZipFile file, Limits limits, List<String> problems) throws IOException {
+        byte[] manifest = null;
+        boolean hasCode = false;
+        Set<String> classes = new HashSet<>();
+        Set<String> names = new HashSet<>();
+        long total = 0;
+        int count = 0;
+        Enumeration<? extends ZipEntry> entries = file.entries();
+        while (entries.hasMoreElements()) {
+            ZipEntry entry = entries.nextElement();
+            String name = entry.getName();
+            if (++count > limits.maxEntries()) {
+                problems.add("more than " + limits.maxEntries() + " entries");
+                break;
+            }
+            String nameProblem = nameProblem(name);
+            if (nameProblem != null) {
+                problems.add("entry '" + name + "': " + nameProblem);
+                continue;
+            }
+            if (!names.add(name)) {
+                problems.add("entry '" + name + "': appears twice");
+                continue;
+            }
+            if (entry.isDirectory()) {
+                continue;
+            }
+            Bounded in = new Bounded(file.getInputStream(entry), limits.maxUnpackedBytes() - total);
+            try (in) {
+                if (name.equals(MANIFEST)) {
+                    manifest = in.readNBytes(1 << 20);
+                } else if (name.startsWith("lib/") && name.endsWith(".jar") && name.indexOf('/', 4) < 0) {
+                    hasCode = true;
+                    classesOfJar(in, classes);
+                } else if (name.startsWith("classes/") && name.endsWith(".class")) {
+                    hasCode = true;
+                    classes.add(name.substring("classes/".length()));
+                }
+                in.transferTo(OutputStream.nullOutputStream());
+            } catch (Bounded.LimitReached e) {
+                problems.add("unpacked size exceeds " + limits.maxUnpackedBytes() + " bytes (at entry '" + name
+                        + "')");
+                break;
+            }
+            total += in.count;
+            long packed = Math.max(1, entry.getCompressedSize());
+            if (in.count > (1 << 20) && in.count / packed > limits.maxCompressionRatio()) {
+                problems.add("entry '" + name + "': compression ratio " + in.count / packed + " exceeds "
+                        + limits.maxCompressionRatio());
+            }
+        }
+        long zipSize = Math.max(1, Files.size(Path.of(file.getName())));
+        if (total > (1 << 20) && total / zipSize > limits.maxCompressionRatio()) {
+            problems.add("bundle compression ratio " + total / zipSize + " exceeds " + limits.maxCompressionRatio());
+        }
+        return new Scan(manifest, hasCode, classes);
+    }
+
+    private static void classesOfJar(InputStream jar, Set<String> classes) throws IOException {
+        ZipInputStream in = new ZipInputStream(jar);
+        try {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                if (e.getName().endsWith(".class")) {
+                    classes.add(e.getName());
+                }
+            }
+        } catch (ZipException e) {
+            // Not a readable jar: the handler will not be found in it, which is reported.
+        }
+    }
+
+    /** Why an entry name is unsafe, or null when it is fine. */
+    static String nameProblem(String name) {
+        if (name.isEmpty() || name.indexOf('\0') >= 0) {
+            return "empty or NUL in the name";
+        }
+        if (name.indexOf('\\') >= 0) {
+            return "backslash in the name; use '/'";
+        }
+        if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
+            return "absolute path; entries must be relative to the bundle";
+        }
+        for (String part : name.split("/")) {
+            if (part.equals("..")) {
+                return "path escapes the bundle ('..')";
+            }
+        }
+        return null;
+    }
+
+    private static String classFile(String className) {
+        return className.replace('.', '/') + ".class";
+    }
+
+    private static String sha256(Path zip) {
+        try (InputStream in = Files.newInputStream(zip)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                digest.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /** Counts bytes read and fails past a budget, whatever the entry declared. */
+    private static final class Bounded extends FilterInputStream {
+        private final long budget;
+        private long count;
+
+        Bounded(InputStream in, long budget) {
+            super(in);
+            this.budget = budget;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                add(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                add(n);
+            }
+            return n;
+        }
+
+        private void add(long n) throws LimitReached {
+            count += n;
+            if (count > budget) {
+                throw new LimitReached();
+            }
+        }
+
+        static final class LimitReached extends IOException {
+            LimitReached() {
+                super("unpacked size limit reached");
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.bramble.protocol;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A function's manifest, {@code function.json}, validated. Build one with {@link ManifestParser#parse}.
+ *
+ * @param name           the function's name: letters, digits, {@code -} and {@code _}, at most 64
+ * @param runtime        the runtime; {@code java21} is the only one
+ * @param handler        {@code pkg.Class} or {@code pkg.Class::method}
+ * @param memoryMb       memory limit of one environment, MB
+ * @param timeoutSeconds the longest one invocation may run
+ * @param tmpMb          size of the environment's private /tmp, MB
+ * @param environment    the function's own environment variables
+ * @param description    free text, at most 256 characters
+ * @param concurrency    how many environments the function may use at once
+ */
+public record Manifest(String name, String runtime, String handler, int memoryMb, int timeoutSeconds, int tmpMb,
+                       Map<String, String> environment, String description, Concurrency concurrency) {
+
+    public Manifest {
+        environment = Map.copyOf(environment);
+    }
+
+    /** The handler's class name, without {@code ::method}. */
+    public String handlerClass() {
+        int sep = handler.indexOf("::");
+        return sep < 0 ? handler : handler.substring(0, sep);
+    }
+
+    /**
+     * Concurrency settings. Later versions add provisioned concurrency here.
+     *
+     * @param reserved the most environments this function may run at once; empty means the daemon's default
+     */
+    public record Concurrency(Optional<Integer> reserved) {
+        /** No settings: the daemon's defaults apply. */
+        public static final Concurrency DEFAULT = new Concurrency(Optional.empty());
+    }
+}

@@ -1,0 +1,210 @@
+package dev.bramble.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Parses and validates {@code function.json}. Every problem is collected, each naming the field, the bad
+ * value and what is allowed, so an author fixes them all in one go.
+ */
+public final class ManifestParser {
+    public static final String RUNTIME_JAVA21 = "java21";
+    public static final int MIN_MEMORY_MB = 32;
+    public static final int MAX_MEMORY_MB = 10_240;
+    public static final int DEFAULT_MEMORY_MB = 128;
+    public static final int MIN_TIMEOUT_S = 1;
+    public static final int MAX_TIMEOUT_S = 900;
+    public static final int DEFAULT_TIMEOUT_S = 3;
+    public static final int MIN_TMP_MB = 1;
+    public static final int MAX_TMP_MB = 10_240;
+    public static final int DEFAULT_TMP_MB = 32;
+    public static final int MAX_RESERVED = 1_000;
+    public static final int MAX_ENVIRONMENT_BYTES = 4 * 1024;
+    public static final int MAX_DESCRIPTION = 256;
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final String IDENT = "[A-Za-z_$][A-Za-z0-9_$]*";
+    private static final Pattern HANDLER = Pattern.compile(IDENT + "(\\." + IDENT + ")*(::" + IDENT + ")?");
+    private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
+    private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
+            "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "JAVA_TOOL_OPTIONS", "TMPDIR", "HOME");
+    private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
+            "tmpMb", "environment", "description", "concurrency");
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    private ManifestParser() {
+    }
+
+    /**
+     * Parses a manifest.
+     *
+     * @throws InvalidManifestException listing every problem found
+     */
+    public static Manifest parse(byte[] json) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new InvalidManifestException(List.of("function.json is not valid JSON: "
+                    + e.getOriginalMessage()));
+        } catch (java.io.IOException e) {
+            throw new InvalidManifestException(List.of("function.json could not be read: " + e.getMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidManifestException(List.of("function.json must be a JSON object, got "
+                    + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase())));
+        }
+        Fields f = new Fields(root);
+        String name = f.string("name", true);
+        if (name != null && !NAME.matcher(name).matches()) {
+            f.problem("name: '" + name + "' is not allowed; use 1 to 64 letters, digits, '-' or '_'");
+        }
+        String runtime = f.string("runtime", true);
+        if (runtime != null && !runtime.equals(RUNTIME_JAVA21)) {
+            f.problem("runtime: '" + runtime + "' is not supported; allowed: [" + RUNTIME_JAVA21 + "]");
+        }
+        String handler = f.string("handler", true);
+        if (handler != null && !HANDLER.matcher(handler).matches()) {
+            f.problem("handler: '" + handler + "' is not a handler name; use pkg.Class or pkg.Class::method");
+        }
+        int memory = f.integer("memoryMb", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB);
+        int timeout = f.integer("timeoutSeconds", DEFAULT_TIMEOUT_S, MIN_TIMEOUT_S, MAX_TIMEOUT_S);
+        int tmp = f.integer("tmpMb", DEFAULT_TMP_MB, MIN_TMP_MB, MAX_TMP_MB);
+        Map<String, String> env = f.environment();
+        String description = f.string("description", false);
+        if (description != null && description.length() > MAX_DESCRIPTION) {
+            f.problem("description: " + description.length() + " characters; at most " + MAX_DESCRIPTION);
+        }
+        Manifest.Concurrency concurrency = f.concurrency();
+        f.unknownFields();
+        if (!f.problems.isEmpty()) {
+            throw new InvalidManifestException(f.problems);
+        }
+        return new Manifest(name, runtime, handler, memory, timeout, tmp, env,
+                description == null ? "" : description, concurrency);
+    }
+
+    /** Reads fields of one object node, collecting problems instead of stopping at the first. */
+    private static final class Fields {
+        private final JsonNode root;
+        private final List<String> problems = new ArrayList<>();
+
+        Fields(JsonNode root) {
+            this.root = root;
+        }
+
+        void problem(String p) {
+            problems.add(p);
+        }
+
+        String string(String field, boolean required) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                if (required) {
+                    problem(field + ": required, missing");
+                }
+                return null;
+            }
+            if (!n.isTextual()) {
+                problem(field + ": expected a string, got " + n);
+                return null;
+            }
+            return n.textValue();
+        }
+
+        int integer(String field, int dflt, int min, int max) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                return dflt;
+            }
+            return checkedInt(field, n, min, max, dflt);
+        }
+
+        int checkedInt(String field, JsonNode n, int min, int max, int dflt) {
+            if (!n.canConvertToExactIntegral() || !n.isNumber() || !n.canConvertToInt()) {
+                problem(field + ": expected a whole number from " + min + " to " + max + ", got " + n);
+                return dflt;
+            }
+            int v = n.asInt();
+            if (v < min || v > max) {
+                problem(field + ": " + v + " is outside the allowed range " + min + ".." + max);
+                return dflt;
+            }
+            return v;
+        }
+
+        Map<String, String> environment() {
+            JsonNode n = root.get("environment");
+            Map<String, String> env = new LinkedHashMap<>();
+            if (n == null || n.isNull()) {
+                return env;
+            }
+            if (!n.isObject()) {
+                problem("environment: expected an object of string values, got " + n.getNodeType().toString()
+                        .toLowerCase());
+                return env;
+            }
+            int bytes = 0;
+            for (Map.Entry<String, JsonNode> e : n.properties()) {
+                String key = e.getKey();
+                if (!ENV_KEY.matcher(key).matches()) {
+                    problem("environment." + key + ": not a valid variable name; use a letter, then letters, "
+                            + "digits or '_'");
+                } else if (RESERVED_ENV.contains(key) || key.startsWith("AWS_LAMBDA_") || key.startsWith("BRAMBLE_")) {
+                    problem("environment." + key + ": reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and "
+                            + new TreeSet<>(RESERVED_ENV) + " cannot be set");
+                }
+                if (!e.getValue().isTextual()) {
+                    problem("environment." + key + ": expected a string, got " + e.getValue());
+                    continue;
+                }
+                bytes += (key + e.getValue().textValue()).getBytes(StandardCharsets.UTF_8).length;
+                env.put(key, e.getValue().textValue());
+            }
+            if (bytes > MAX_ENVIRONMENT_BYTES) {
+                problem("environment: " + bytes + " bytes of names and values; at most " + MAX_ENVIRONMENT_BYTES);
+            }
+            return env;
+        }
+
+        Manifest.Concurrency concurrency() {
+            JsonNode n = root.get("concurrency");
+            if (n == null || n.isNull()) {
+                return Manifest.Concurrency.DEFAULT;
+            }
+            if (!n.isObject()) {
+                problem("concurrency: expected an object such as {\"reserved\": 2}, got " + n);
+                return Manifest.Concurrency.DEFAULT;
+            }
+            Optional<Integer> reserved = Optional.empty();
+            for (Map.Entry<String, JsonNode> e : n.properties()) {
+                if (e.getKey().equals("reserved")) {
+                    reserved = Optional.of(checkedInt("concurrency.reserved", e.getValue(), 1, MAX_RESERVED, 1));
+                } else {
+                    problem("concurrency." + e.getKey() + ": unknown field; known: [reserved]");
+                }
+            }
+            return new Manifest.Concurrency(reserved);
+        }
+
+        void unknownFields() {
+            root.fieldNames().forEachRemaining(name -> {
+                if (!FIELDS.contains(name)) {
+                    problem(name + ": unknown field; known: " + FIELDS);
+                }
+            });
+        }
+    }
+}

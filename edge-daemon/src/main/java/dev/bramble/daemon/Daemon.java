@@ -1,0 +1,132 @@
+package dev.bramble.daemon;
+
+import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.env.Launcher;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.http.HttpApi;
+import dev.bramble.daemon.invoke.Invoker;
+import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.store.Database;
+import dev.bramble.protocol.Bundle;
+import dev.bramble.sandbox.Sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * brambled's composition root: wires configuration, store, registry, environments, invoker and HTTP, starts them
+ * in order and stops them in reverse. Start undoes what it began if a step fails; stop is idempotent.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Daemon.class.getName());
+
+    private final List<AutoCloseable> started = new ArrayList<>();
+    private final HttpApi http;
+    private final FunctionRegistry registry;
+    private final Invoker invoker;
+    private final Environments environments;
+    private boolean stopped;
+
+    private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
+        Instant startedAt = clock.instant();
+        long t0 = System.nanoTime();
+        try {
+            Files.createDirectories(config.dataDir());
+            Database db = Database.open(config.dataDir());
+            LogStore logs = LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes());
+            started.add(logs);
+            Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
+                    Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
+            registry = FunctionRegistry.open(db, config.dataDir(), limits, clock);
+            environments = new Environments(
+                    new Launcher(config.javaCommand(), config.runtimeClasspath(), config.jvmOptions(), config.region()),
+                    sandbox, logs, config.dataDir().resolve("run"),
+                    new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
+                            Duration.ofMillis(config.queueTimeoutMs()),
+                            Duration.ofSeconds(config.initTimeoutSeconds())),
+                    clock);
+            started.add(environments);
+            invoker = new Invoker(registry, environments, logs, clock, config.region(), config.accountId());
+            http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
+                    config.adminToken(), config.bundleMaxBytes(), config.accountId()), registry, environments,
+                    invoker, logs, sandbox, clock);
+            started.add(http::stop);
+        } catch (IOException e) {
+            closeStarted();
+            throw new UncheckedIOException("cannot prepare " + config.dataDir(), e);
+        } catch (RuntimeException | Error e) {
+            closeStarted();
+            throw e;
+        }
+        Sandbox.Isolation iso = sandbox.isolation();
+        if (!iso.missing().isEmpty()) {
+            LOG.log(Level.WARNING, "daemon.isolation mode={0} missing={1} -- functions are NOT contained: they run as "
+                    + "the daemon''s user, without memory, CPU, pids or /tmp limits", iso.mode(), iso.missing());
+        }
+        LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
+                config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Starts the daemon.
+     *
+     * @throws RuntimeException when a part fails to start; whatever had started is stopped again
+     */
+    public static Daemon start(DaemonConfig config, Sandbox sandbox, Clock clock) {
+        return new Daemon(config, sandbox, clock);
+    }
+
+    /** The daemon's version, from its jar's manifest. */
+    public static String version() {
+        String v = Daemon.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** The HTTP port, useful when configured as 0. */
+    public int port() {
+        return http.port();
+    }
+
+    public FunctionRegistry registry() {
+        return registry;
+    }
+
+    public Invoker invoker() {
+        return invoker;
+    }
+
+    public Environments environments() {
+        return environments;
+    }
+
+    /** Stops HTTP, then every environment, then the log writer. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        LOG.log(Level.INFO, "daemon.stopping");
+        closeStarted();
+        LOG.log(Level.INFO, "daemon.stopped");
+    }
+
+    private void closeStarted() {
+        for (int i = started.size() - 1; i >= 0; i--) {
+            try {
+                started.get(i).close();
+            } catch (Exception e) {
+                LOG.log(Level.ERROR, "daemon.stop-step-failed step={0} error={1}", i, e.toString());
+            }
+        }
+        started.clear();
+    }
+}

@@ -1,0 +1,285 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * brambled's configuration, immutable and validated once at start-up. Every option, with its key, default,
+ * bounds and documentation, is one entry of {@link #OPTIONS}; {@code brambled --help-config} prints them.
+ *
+ * @param dataDir                  where state.db, bundles and unpacked functions live
+ * @param httpBind                 the address the HTTP listener binds
+ * @param httpPort                 the HTTP port; 0 picks a free one
+ * @param javaCommand              the {@code java} that runs child JVMs
+ * @param runtimeClasspath         the child JVM's classpath: the runtime, Jackson, aws-lambda-java-core
+ * @param jvmOptions               options for every child JVM, before the per-function heap size
+ * @param maxEnvironments          default cap of environments per function
+ * @param idleTtlSeconds           an idle environment older than this is stopped
+ * @param queueTimeoutMs           how long a request waits for a free environment before a 429
+ * @param initTimeoutSeconds       how long a child may take to load its handler
+ * @param logRetainLines           log lines kept per function; the oldest go first
+ * @param logMaxLineBytes          longer log lines are cut to this
+ * @param bundleMaxBytes           largest bundle accepted by a deployment
+ * @param region                   the region name functions see in {@code AWS_REGION} and ARNs
+ * @param accountId                the account id in ARNs
+ * @param adminToken               a bearer token that allows deployments from other hosts; empty: loopback only
+ */
+public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
+                           List<String> jvmOptions, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
+                           int initTimeoutSeconds, int logRetainLines, int logMaxLineBytes, long bundleMaxBytes,
+                           String region, String accountId, String adminToken) {
+
+    /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData", "-Xshare:auto");
+
+    /** One configuration option. */
+    record Option(String key, Object defaultValue, String bounds, String doc) {
+    }
+
+    /** Every option brambled knows, in the order {@code --help-config} prints them. */
+    static final List<Option> OPTIONS = List.of(
+            new Option("data-dir", defaultDataDir().toString(), "a writable directory",
+                    "state.db, bundles/ and functions/ live here"),
+            new Option("http.bind", "127.0.0.1", "an IP address or host name",
+                    "address of the HTTP listener (Invoke API, Function URLs, status, local deploy)"),
+            new Option("http.port", 9000, "0..65535", "HTTP port; 0 picks a free one"),
+            new Option("runtime.java", defaultJava(), "an executable", "the java that runs child JVMs (JDK >= 21)"),
+            new Option("runtime.classpath", defaultRuntimeClasspath(), "a java -cp value",
+                    "the child JVM's classpath: lib/runtime/* of the installation"),
+            new Option("runtime.jvm-options", DEFAULT_JVM_OPTIONS, "a list of strings",
+                    "options for every child JVM; the heap is sized from the function's memory"),
+            new Option("pool.max-environments-per-function", 4, "1..1000",
+                    "default cap of environments per function; concurrency.reserved in function.json overrides it"),
+            new Option("pool.idle-ttl-seconds", 600, "1..86400", "an environment idle this long is stopped"),
+            new Option("pool.queue-timeout-ms", 10_000, "0..900000",
+                    "how long a request waits for a free environment before 429 TooManyRequestsException"),
+            new Option("pool.init-timeout-seconds", 10, "1..300", "how long a child JVM may take to load its handler"),
+            new Option("logs.retain-lines-per-function", 10_000, "100..10000000",
+                    "log lines kept per function; the oldest are deleted first"),
+            new Option("logs.max-line-bytes", 8_192, "256..262144", "longer log lines are cut, with a marker"),
+            new Option("bundles.max-bytes", 64L << 20, "1024..4294967296", "largest bundle zip a deployment accepts"),
+            new Option("aws.region", "local", "a region name", "AWS_REGION for functions, and the region in ARNs"),
+            new Option("aws.account-id", "000000000000", "12 digits", "the account id in ARNs"),
+            new Option("admin.token", "", "a string of at least 16 characters, or empty",
+                    "bearer token allowing POST /v1/deployments from other hosts; empty allows loopback only"));
+
+    /** The embedded defaults. */
+    public static DaemonConfig defaults() {
+        return parse(MissingNode.getInstance(), "embedded defaults");
+    }
+
+    /** Loads and validates a YAML file. */
+    public static DaemonConfig load(Path file) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), List.of("cannot read it as YAML: " + e.getMessage()));
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return parse(MissingNode.getInstance(), file.toString());
+        }
+        if (!root.isObject()) {
+            throw new ConfigException(file.toString(), List.of("the top level must be a mapping of keys"));
+        }
+        return parse(root, file.toString());
+    }
+
+    /** Parses a configuration tree, listing every problem at once. */
+    static DaemonConfig parse(JsonNode root, String source) {
+        Reader r = new Reader(root);
+        DaemonConfig config = new DaemonConfig(
+                Path.of(r.string("data-dir")).toAbsolutePath(),
+                r.host("http.bind"),
+                r.integer("http.port", 0, 65_535),
+                r.string("runtime.java"),
+                r.string("runtime.classpath"),
+                r.strings("runtime.jvm-options"),
+                r.integer("pool.max-environments-per-function", 1, 1000),
+                r.integer("pool.idle-ttl-seconds", 1, 86_400),
+                r.integer("pool.queue-timeout-ms", 0, 900_000),
+                r.integer("pool.init-timeout-seconds", 1, 300),
+                r.integer("logs.retain-lines-per-function", 100, 10_000_000),
+                r.integer("logs.max-line-bytes", 256, 262_144),
+                r.longValue("bundles.max-bytes", 1024, 4L << 30),
+                r.string("aws.region"),
+                r.matching("aws.account-id", "[0-9]{12}"),
+                r.token("admin.token"));
+        r.unknownKeys();
+        if (!r.problems.isEmpty()) {
+            throw new ConfigException(source, r.problems);
+        }
+        return config;
+    }
+
+    /** A copy with another data directory and port; tests and the demo use it. */
+    public DaemonConfig with(Path dataDir, int port) {
+        return new DaemonConfig(dataDir, httpBind, port, javaCommand, runtimeClasspath, jvmOptions, maxEnvironments,
+                idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, logRetainLines, logMaxLineBytes, bundleMaxBytes,
+                region, accountId, adminToken);
+    }
+
+    /** The help text for every option. */
+    static String help() {
+        StringBuilder sb = new StringBuilder("brambled configuration (YAML; dotted keys are nested mappings):\n");
+        for (Option o : OPTIONS) {
+            sb.append(String.format("  %-36s default %s; allowed %s%n      %s%n", o.key(), o.defaultValue(),
+                    o.bounds(), o.doc()));
+        }
+        return sb.toString();
+    }
+
+    private static Path defaultDataDir() {
+        String state = System.getenv("XDG_STATE_HOME");
+        Path base = state == null || state.isBlank() ? Path.of(System.getProperty("user.home"), ".local", "state")
+                : Path.of(state);
+        return base.resolve("bramble");
+    }
+
+    private static String defaultJava() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static String defaultRuntimeClasspath() {
+        String home = System.getProperty("bramble.home");
+        return home == null ? "lib/runtime/*" : Path.of(home, "lib", "runtime").resolve("*").toString();
+    }
+
+    /** Reads values by dotted key, falling back to the option's default, and collects problems. */
+    private static final class Reader {
+        private final JsonNode root;
+        private final Map<String, Option> options = new java.util.LinkedHashMap<>();
+        private final List<String> problems = new ArrayList<>();
+
+        Reader(JsonNode root) {
+            this.root = root;
+            OPTIONS.forEach(o -> options.put(o.key(), o));
+        }
+
+        private JsonNode node(String key) {
+            JsonNode n = root;
+            for (String part : key.split("\\.")) {
+                n = n.path(part);
+            }
+            return n.isMissingNode() || n.isNull() ? null : n;
+        }
+
+        private <T> T value(String key, Function<JsonNode, T> convert, String expected) {
+            JsonNode n = node(key);
+            @SuppressWarnings("unchecked")
+            T dflt = (T) options.get(key).defaultValue();
+            if (n == null) {
+                return dflt;
+            }
+            T v = convert.apply(n);
+            if (v == null) {
+                problems.add(key + ": expected " + expected + ", got " + n);
+                return dflt;
+            }
+            return v;
+        }
+
+        String string(String key) {
+            return value(key, n -> n.isValueNode() && !n.asText().isBlank() ? n.asText() : null,
+                    "a non-empty string");
+        }
+
+        String token(String key) {
+            String s = value(key, n -> n.isTextual() ? n.asText() : null, "a string");
+            if (!s.isEmpty() && s.length() < 16) {
+                problems.add(key + ": " + s.length() + " characters is too short to be a secret; use at least 16, "
+                        + "or leave it empty");
+            }
+            return s;
+        }
+
+        String matching(String key, String regex) {
+            String s = string(key);
+            if (!s.matches(regex)) {
+                problems.add(key + ": '" + s + "' is not allowed; expected " + options.get(key).bounds());
+            }
+            return s;
+        }
+
+        String host(String key) {
+            String s = string(key);
+            try {
+                InetAddress.getByName(s);
+            } catch (UnknownHostException e) {
+                problems.add(key + ": '" + s + "' is not an address or a host name that resolves");
+            }
+            return s;
+        }
+
+        int integer(String key, int min, int max) {
+            return (int) longValue(key, min, max);
+        }
+
+        long longValue(String key, long min, long max) {
+            long v = this.<Number>value(key, n -> n.canConvertToExactIntegral() && n.canConvertToLong()
+                    && n.isNumber() ? (Number) n.asLong() : null, "a whole number from " + min + " to " + max)
+                    .longValue();
+            if (v < min || v > max) {
+                problems.add(key + ": " + v + " is outside the allowed range " + min + ".." + max);
+                return ((Number) options.get(key).defaultValue()).longValue();
+            }
+            return v;
+        }
+
+        List<String> strings(String key) {
+            return value(key, n -> {
+                if (!n.isArray()) {
+                    return null;
+                }
+                List<String> out = new ArrayList<>();
+                for (JsonNode e : n) {
+                    if (!e.isValueNode()) {
+                        return null;
+                    }
+                    out.add(e.asText());
+                }
+                return List.copyOf(out);
+            }, "a list of strings");
+        }
+
+        void unknownKeys() {
+            if (!root.isObject()) {
+                return;
+            }
+            Set<String> seen = new LinkedHashSet<>();
+            collect((ObjectNode) root, "", seen);
+            for (String key : seen) {
+                if (!options.containsKey(key)) {
+                    problems.add(key + ": unknown key; known keys: " + options.keySet());
+                }
+            }
+        }
+
+        private void collect(ObjectNode node, String prefix, Set<String> out) {
+            node.properties().forEach(e -> {
+                String key = prefix + e.getKey();
+                if (e.getValue().isObject() && !options.containsKey(key)) {
+                    collect((ObjectNode) e.getValue(), key + ".", out);
+                } else {
+                    out.add(key);
+                }
+            });
+        }
+    }
+}

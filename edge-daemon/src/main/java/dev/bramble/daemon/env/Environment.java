@@ -1,0 +1,341 @@
+package dev.bramble.daemon.env;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.runtime.Channel;
+import dev.bramble.sandbox.ContainedProcess;
+import dev.bramble.sandbox.Exit;
+import dev.bramble.sandbox.Sandbox;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One execution environment: a child JVM running one function version, its channel and its log stream.
+ * It serves one invocation at a time; its pool guarantees that. States follow {@link #TRANSITIONS}.
+ */
+public final class Environment {
+    private static final System.Logger LOG = System.getLogger(Environment.class.getName());
+    private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd")
+            .withZone(ZoneOffset.UTC);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration STOP_GRACE = Duration.ofSeconds(2);
+    private static final long LOG_WAIT_MS = 2_000;
+
+    /** The lifecycle of an environment. */
+    public enum State { STARTING, IDLE, BUSY, STOPPING, STOPPED, FAILED }
+
+    static final Map<State, Set<State>> TRANSITIONS = Map.of(
+            State.STARTING, EnumSet.of(State.BUSY, State.FAILED, State.STOPPING),
+            State.IDLE, EnumSet.of(State.BUSY, State.STOPPING),
+            State.BUSY, EnumSet.of(State.IDLE, State.FAILED, State.STOPPING),
+            State.STOPPING, EnumSet.of(State.STOPPED),
+            State.FAILED, EnumSet.of(State.STOPPING),
+            State.STOPPED, EnumSet.noneOf(State.class));
+
+    private final String stream;
+    private final FunctionVersion version;
+    private final ContainedProcess process;
+    private final Channel.Writer out;
+    private final Channel.Reader in;
+    private final LogPump pump;
+    private final Path tmp;
+    private final ScheduledExecutorService timers;
+    private final Clock clock;
+    private final Instant startedAt;
+    private final AtomicLong invocations = new AtomicLong();
+    private volatile State state = State.STARTING;
+    private volatile Instant lastUsed;
+    private volatile long peakBytes;
+    private long initNanos;
+    private boolean initReported;
+
+    private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
+                        ScheduledExecutorService timers, Clock clock) {
+        this.stream = stream;
+        this.version = version;
+        this.process = process;
+        this.out = new Channel.Writer(process.stdin());
+        this.in = new Channel.Reader(process.stdout());
+        this.pump = pump;
+        this.tmp = tmp;
+        this.timers = timers;
+        this.clock = clock;
+        this.startedAt = clock.instant();
+        this.lastUsed = startedAt;
+    }
+
+    /**
+     * Starts a child JVM and waits until its handler is loaded. The environment is returned {@code BUSY}, for
+     * the invocation that asked for it.
+     *
+     * @throws InitFailedException with Lambda's error object when the handler cannot be loaded
+     */
+    static Environment start(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir,
+                             Duration initTimeout, ScheduledExecutorService timers, Clock clock)
+            throws InitFailedException {
+        String stream = streamName(v, clock);
+        long t0 = System.nanoTime();
+        Path tmp = runDir.resolve(stream.replace('/', '-').replace("[", "").replace("]", "-"));
+        ContainedProcess process;
+        try {
+            Files.createDirectories(tmp);
+            process = sandbox.launch(launcher.spec(v, stream, tmp));
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new InitFailedException("cannot start a JVM: " + e.getMessage(), errorJson("Runtime.Unknown",
+                    "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream);
+        }
+        LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
+        pump.start();
+        Environment env = new Environment(stream, v, process, pump, tmp, timers, clock);
+        env.awaitReady(t0, initTimeout);
+        return env;
+    }
+
+    private void awaitReady(long t0, Duration initTimeout) throws InitFailedException {
+        ScheduledFuture<?> timer = timers.schedule(process::kill, initTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        Channel.Frame frame;
+        try {
+            frame = in.read();
+        } catch (IOException e) {
+            frame = null;
+        } finally {
+            timer.cancel(false);
+        }
+        initNanos = System.nanoTime() - t0;
+        if (frame instanceof Channel.Ready) {
+            transition(State.BUSY);
+            LOG.log(Level.DEBUG, "env.ready function={0} stream={1} pid={2} init_ms={3}", version.label(), stream,
+                    process.pid(), initNanos / 1_000_000);
+            return;
+        }
+        transition(State.FAILED);
+        byte[] error;
+        String message;
+        if (frame instanceof Channel.InitError e) {
+            error = e.error();
+            message = "handler failed to initialise";
+        } else {
+            Exit exit = awaitExit();
+            boolean timedOut = initNanos >= initTimeout.toNanos();
+            message = timedOut ? "init timed out after " + initTimeout.toSeconds() + " s" : "runtime exited: "
+                    + exit.describe();
+            error = errorJson("Runtime.ExitError", timedOut
+                    ? "Init timed out after " + initTimeout.toSeconds() + ".00 seconds"
+                    : "Runtime exited with error: " + exit.describe() + " during init");
+        }
+        stop();
+        throw new InitFailedException(message, error, initNanos, stream);
+    }
+
+    /**
+     * Runs one invocation. The caller appends START before and END/REPORT after; the function's own output is
+     * stored by the log pump as it arrives.
+     */
+    public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload) {
+        lastUsed = clock.instant();
+        invocations.incrementAndGet();
+        long timeoutMs = version.manifest().timeoutSeconds() * 1000L;
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        LogPump.Capture capture = pump.begin(requestId);
+        long t0 = System.nanoTime();
+        TimeoutGuard guard = new TimeoutGuard();
+        ScheduledFuture<?> timer = timers.schedule(guard, timeoutMs, TimeUnit.MILLISECONDS);
+        Channel.Frame frame;
+        try {
+            out.write(new Channel.Invoke(requestId, deadline, invokedArn, clientContext, payload));
+            frame = in.read();
+        } catch (IOException e) {
+            frame = null;
+        } finally {
+            timer.cancel(false);
+        }
+        long nanos = System.nanoTime() - t0;
+        Outcome outcome;
+        if (frame instanceof Channel.Result r && r.requestId().equals(requestId)) {
+            // A child that answers and exits at once (a fatal JVM error) is not reusable.
+            outcome = new Outcome.Completed(r.payload(), !r.ok(), r.durationNanos(), process.isAlive());
+        } else if (guard.fired) {
+            outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
+        } else {
+            process.kill();
+            outcome = new Outcome.Died(awaitExit(), nanos);
+        }
+        List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
+        peakBytes = Math.max(peakBytes, process.memory().peakBytes());
+        boolean firstInvocation = !initReported;
+        initReported = true;
+        lastUsed = clock.instant();
+        return new Result(outcome, lines, firstInvocation ? initNanos : -1, peakBytes);
+    }
+
+    /**
+     * What {@link #invoke} returns.
+     *
+     * @param outcome   how it ended
+     * @param tail      the last lines the function printed during it
+     * @param initNanos the cold start's duration, on the environment's first invocation; -1 after
+     * @param peakBytes the environment's peak memory use so far
+     */
+    public record Result(Outcome outcome, List<String> tail, long initNanos, long peakBytes) {
+    }
+
+    private final class TimeoutGuard implements Runnable {
+        private volatile boolean fired;
+
+        @Override
+        public void run() {
+            fired = true;
+            process.kill();
+        }
+    }
+
+    private Exit awaitExit() {
+        try {
+            return process.onExit().get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            process.kill();
+        }
+        return new Exit(137);
+    }
+
+    /** Marks the environment idle after an invocation. */
+    void idle() {
+        transition(State.IDLE);
+    }
+
+    /** Marks an idle environment busy again. */
+    void busy() {
+        transition(State.BUSY);
+    }
+
+    /**
+     * Stops the child: closes its channel, which makes the runtime exit, then SIGKILL of the tree after a grace
+     * period. Deletes its /tmp. Idempotent.
+     */
+    void stop() {
+        synchronized (this) {
+            if (state == State.STOPPING || state == State.STOPPED) {
+                return;
+            }
+            transition(State.STOPPING);
+        }
+        try {
+            process.stdin().close();
+        } catch (IOException e) {
+            // Already closed: the child is gone or going.
+        }
+        try {
+            process.stop(STOP_GRACE);
+        } finally {
+            try {
+                pump.awaitEof(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            deleteQuietly(tmp);
+            transition(State.STOPPED);
+            LOG.log(Level.DEBUG, "env.stopped function={0} stream={1} invocations={2}", version.label(), stream,
+                    invocations.get());
+        }
+    }
+
+    private synchronized void transition(State next) {
+        if (!TRANSITIONS.get(state).contains(next)) {
+            throw new IllegalStateException("environment " + stream + ": " + state + " -> " + next
+                    + " is not allowed; from " + state + " allowed: " + TRANSITIONS.get(state));
+        }
+        state = next;
+    }
+
+    public String stream() {
+        return stream;
+    }
+
+    public FunctionVersion version() {
+        return version;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean alive() {
+        return process.isAlive();
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    public Instant lastUsed() {
+        return lastUsed;
+    }
+
+    public long invocations() {
+        return invocations.get();
+    }
+
+    /** Memory in use now and at peak, bytes. */
+    public dev.bramble.sandbox.ContainedProcess.MemoryUsage memory() {
+        return process.memory();
+    }
+
+    /** Init duration of this environment's cold start, nanoseconds. */
+    public long initNanos() {
+        return initNanos;
+    }
+
+    private static String streamName(FunctionVersion v, Clock clock) {
+        byte[] random = new byte[16];
+        ThreadLocalRandom.current().nextBytes(random);
+        return STREAM_DATE.format(clock.instant()) + "/[" + v.version() + "]" + HexFormat.of().formatHex(random);
+    }
+
+    static byte[] errorJson(String type, String message) {
+        Map<String, String> error = new LinkedHashMap<>();
+        error.put("errorType", type);
+        error.put("errorMessage", message);
+        try {
+            return JSON.writeValueAsBytes(error);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // Already gone.
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.bramble.daemon.env;
+
+import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.runtime.Channel;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reads a child's stderr, which carries everything the function prints, and stores it line by line in its
+ * environment's log stream. Lines between an invocation's start and the runtime's end-of-log marker belong to
+ * that invocation and are also captured for {@code X-Amz-Log-Type: Tail}.
+ */
+final class LogPump {
+    private final BufferedReader reader;
+    private final LogStore store;
+    private final String function;
+    private final String stream;
+    private final Clock clock;
+    private final CountDownLatch eof = new CountDownLatch(1);
+    private volatile Capture current;
+
+    LogPump(InputStream stderr, LogStore store, String function, String stream, Clock clock) {
+        this.reader = new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8), 8192);
+        this.store = store;
+        this.function = function;
+        this.stream = stream;
+        this.clock = clock;
+    }
+
+    void start() {
+        Thread.ofVirtual().name("bramble-log-" + stream).start(this::run);
+    }
+
+    /** Starts capturing an invocation's lines. */
+    Capture begin(String requestId) {
+        Capture c = new Capture(requestId);
+        current = c;
+        return c;
+    }
+
+    /** Waits until the child's stderr is closed. */
+    boolean awaitEof(long timeoutMs) throws InterruptedException {
+        return eof.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void run() {
+        try {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                Capture c = current;
+                if (line.startsWith(Channel.END_OF_LOG_MARKER)) {
+                    if (c != null && line.endsWith(c.requestId)) {
+                        current = null;
+                        c.done.countDown();
+                    }
+                    continue;
+                }
+                store.append(function, stream, c == null ? null : c.requestId, clock.millis(), line);
+                if (c != null) {
+                    c.add(line);
+                }
+            }
+        } catch (IOException e) {
+            // The child is gone; what was read is stored.
+        } finally {
+            Capture c = current;
+            if (c != null) {
+                c.done.countDown();
+            }
+            eof.countDown();
+        }
+    }
+
+    /**
+     * The last lines one invocation printed, up to {@link #TAIL_BYTES}: what {@code X-Amz-Log-Type: Tail} returns.
+     * Bounded, so an invocation that prints a lot costs no memory here.
+     */
+    static final class Capture {
+        static final int TAIL_BYTES = 4096;
+        private final String requestId;
+        private final ArrayDeque<String> lines = new ArrayDeque<>();
+        private final CountDownLatch done = new CountDownLatch(1);
+        private int bytes;
+
+        private Capture(String requestId) {
+            this.requestId = requestId;
+        }
+
+        private synchronized void add(String line) {
+            lines.addLast(line);
+            bytes += line.length() + 1;
+            while (bytes > TAIL_BYTES && lines.size() > 1) {
+                bytes -= lines.removeFirst().length() + 1;
+            }
+        }
+
+        /**
+         * The lines, once the runtime's end marker (or the end of the stream) has been read, or whatever arrived
+         * by the timeout.
+         */
+        List<String> await(long timeoutMs) {
+            try {
+                done.await(timeoutMs, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            synchronized (this) {
+                return List.copyOf(lines);
+            }
+        }
+    }
+}

@@ -1,0 +1,342 @@
+package dev.bramble.daemon.function;
+
+import dev.bramble.daemon.store.Database;
+import dev.bramble.protocol.Bundle;
+import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.Manifest;
+import dev.bramble.protocol.ManifestParser;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Pattern;
+
+/**
+ * Functions, versions and aliases. The truth is in SQLite; an immutable snapshot in memory answers every lookup
+ * on the invoke path without a query. Deployments are serialised by one lock, so version numbers never race.
+ */
+public final class FunctionRegistry {
+    /** The alias a deployment moves unless told otherwise, and that an unqualified invoke uses. */
+    public static final String LIVE = "live";
+    /** The qualifier meaning the newest version. */
+    public static final String LATEST = "$LATEST";
+
+    private static final System.Logger LOG = System.getLogger(FunctionRegistry.class.getName());
+    private static final Pattern ALIAS = Pattern.compile("(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}");
+
+    private final Database database;
+    private final Path bundlesDir;
+    private final Path functionsDir;
+    private final Path incomingDir;
+    private final Bundle.Limits limits;
+    private final Clock clock;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private volatile Map<String, FunctionState> functions;
+
+    private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, Clock clock,
+                             Map<String, FunctionState> functions) {
+        this.database = database;
+        this.bundlesDir = dataDir.resolve("bundles");
+        this.functionsDir = dataDir.resolve("functions");
+        this.incomingDir = dataDir.resolve("incoming");
+        this.limits = limits;
+        this.clock = clock;
+        this.functions = Map.copyOf(functions);
+    }
+
+    /** Loads every function from the database; code directories that went missing are unpacked again. */
+    public static FunctionRegistry open(Database database, Path dataDir, Bundle.Limits limits, Clock clock) {
+        try {
+            for (String dir : List.of("bundles", "functions", "incoming")) {
+                Files.createDirectories(dataDir.resolve(dir));
+            }
+            // Half-received uploads and half-unpacked code from a previous run are worthless.
+            try (var leftovers = Files.list(dataDir.resolve("incoming"))) {
+                for (Path p : leftovers.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            try (var staging = Files.list(dataDir.resolve("functions"))) {
+                for (Path p : staging.filter(p -> p.getFileName().toString().startsWith(".staging-")).toList()) {
+                    Trees.delete(p);
+                }
+            }
+            FunctionRegistry registry = new FunctionRegistry(database, dataDir, limits, clock, Map.of());
+            registry.functions = Map.copyOf(registry.loadAll());
+            return registry;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare " + dataDir, e);
+        }
+    }
+
+    /** Every function, by name. */
+    public List<FunctionState> functions() {
+        return new TreeMap<>(functions).values().stream().toList();
+    }
+
+    public Optional<FunctionState> function(String name) {
+        return Optional.ofNullable(functions.get(name));
+    }
+
+    /**
+     * The version a qualifier names: a version number, an alias, {@code $LATEST}, or null for {@code live}.
+     *
+     * @throws NotFoundException naming what exists
+     */
+    public FunctionVersion resolve(String name, String qualifier) {
+        FunctionState f = functions.get(name);
+        if (f == null) {
+            throw new NotFoundException("Function not found: " + name + "; deployed: "
+                    + new TreeMap<>(functions).keySet());
+        }
+        String q = qualifier == null || qualifier.isEmpty() ? LIVE : qualifier;
+        if (q.equals(LATEST)) {
+            return f.latest();
+        }
+        Integer version = q.chars().allMatch(Character::isDigit) ? Integer.valueOf(parse(q)) : f.aliases().get(q);
+        FunctionVersion v = version == null ? null : f.versions().get(version);
+        if (v == null) {
+            throw new NotFoundException("Function not found: " + name + ":" + q + "; versions: "
+                    + f.versions().keySet() + ", aliases: " + new TreeMap<>(f.aliases()).keySet());
+        }
+        return v;
+    }
+
+    private static int parse(String digits) {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** A fresh file to receive an upload into, on the same file system as the bundle store. */
+    public Path newUploadFile() throws IOException {
+        return Files.createTempFile(incomingDir, "upload-", ".zip");
+    }
+
+    /** The bundle limits deployments are held to. */
+    public Bundle.Limits limits() {
+        return limits;
+    }
+
+    /**
+     * Publishes a bundle as the function's next version and points {@code alias} at it. A bundle identical to
+     * the newest version reuses that version. The upload file is consumed either way.
+     *
+     * @throws BundleException listing every problem, when the bundle is not acceptable; nothing is stored
+     */
+    public Deployment deploy(Path upload, String alias) {
+        try {
+            if (!ALIAS.matcher(alias).matches()) {
+                throw new BundleException(List.of("alias '" + alias + "' is not allowed; use 1 to 128 letters, "
+                        + "digits, '-' or '_', not only digits"));
+            }
+            Bundle bundle = Bundle.open(upload, limits);
+            writeLock.lock();
+            try {
+                return publish(bundle, alias);
+            } finally {
+                writeLock.unlock();
+            }
+        } finally {
+            try {
+                Files.deleteIfExists(upload);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "deploy.cleanup-failed file={0} error={1}", upload, e.toString());
+            }
+        }
+    }
+
+    private Deployment publish(Bundle bundle, String alias) {
+        Manifest manifest = bundle.manifest();
+        String name = manifest.name();
+        FunctionState current = functions.get(name);
+        Instant now = clock.instant();
+        if (current != null && current.latest().sha256().equals(bundle.sha256())) {
+            int version = current.latest().version();
+            sql(c -> upsertAlias(c, name, alias, version, now));
+            swap(withAlias(current, alias, version));
+            return new Deployment(name, version, bundle.sha256(), alias, false);
+        }
+        int version = current == null ? 1 : current.latest().version() + 1;
+        Path code = codeDir(name, version);
+        Path zip = bundlesDir.resolve(bundle.sha256() + ".zip");
+        boolean newZip = !Files.exists(zip);
+        try {
+            Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
+            bundle.unpackTo(staging);
+            Trees.delete(code); // a leftover of a run that crashed before recording this version
+            Files.createDirectories(code.getParent());
+            // Read-only only after the move: renaming a directory into another parent needs write access to it.
+            Files.move(staging, code, StandardCopyOption.ATOMIC_MOVE);
+            Trees.makeReadOnly(code);
+            if (newZip) {
+                Files.copy(bundle.path(), zip);
+            }
+            sql(c -> {
+                try (PreparedStatement f = c.prepareStatement(
+                        "INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)");
+                     PreparedStatement v = c.prepareStatement("INSERT INTO versions (function, version, sha256, "
+                             + "manifest, size, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                    f.setString(1, name);
+                    f.setLong(2, now.toEpochMilli());
+                    f.executeUpdate();
+                    v.setString(1, name);
+                    v.setInt(2, version);
+                    v.setString(3, bundle.sha256());
+                    v.setBytes(4, bundle.manifestJson());
+                    v.setLong(5, bundle.size());
+                    v.setLong(6, now.toEpochMilli());
+                    v.executeUpdate();
+                }
+                upsertAlias(c, name, alias, version, now);
+            });
+        } catch (IOException | RuntimeException e) {
+            undo(code, newZip ? zip : null);
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("deploy of " + name + " failed", io);
+            }
+            throw (RuntimeException) e;
+        }
+        FunctionVersion fv = new FunctionVersion(name, version, bundle.sha256(), manifest, code, bundle.size(), now);
+        FunctionState base = current == null ? new FunctionState(name, new TreeMap<>(), Map.of()) : current;
+        TreeMap<Integer, FunctionVersion> versions = new TreeMap<>(base.versions());
+        versions.put(version, fv);
+        swap(withAlias(new FunctionState(name, versions, base.aliases()), alias, version));
+        LOG.log(Level.INFO, "deploy.published function={0} version={1} alias={2} sha256={3}", name, version, alias,
+                bundle.sha256());
+        return new Deployment(name, version, bundle.sha256(), alias, true);
+    }
+
+    private void undo(Path code, Path zip) {
+        try {
+            Trees.delete(code);
+            if (zip != null) {
+                Files.deleteIfExists(zip);
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "deploy.undo-failed code={0} error={1}", code, e.toString());
+        }
+    }
+
+    private static FunctionState withAlias(FunctionState f, String alias, int version) {
+        Map<String, Integer> aliases = new HashMap<>(f.aliases());
+        aliases.put(alias, version);
+        return new FunctionState(f.name(), f.versions(), aliases);
+    }
+
+    private void swap(FunctionState f) {
+        Map<String, FunctionState> next = new HashMap<>(functions);
+        next.put(f.name(), f);
+        functions = Map.copyOf(next);
+    }
+
+    private Path codeDir(String name, int version) {
+        return functionsDir.resolve(name).resolve(Integer.toString(version));
+    }
+
+    private static void upsertAlias(Connection c, String function, String alias, int version, Instant now)
+            throws SQLException {
+        try (PreparedStatement a = c.prepareStatement("INSERT INTO aliases (function, name, version, updated_at) "
+                + "VALUES (?, ?, ?, ?) ON CONFLICT (function, name) DO UPDATE SET version = excluded.version, "
+                + "updated_at = excluded.updated_at")) {
+            a.setString(1, function);
+            a.setString(2, alias);
+            a.setInt(3, version);
+            a.setLong(4, now.toEpochMilli());
+            a.executeUpdate();
+        }
+    }
+
+    private Map<String, FunctionState> loadAll() {
+        Map<String, TreeMap<Integer, FunctionVersion>> versions = new HashMap<>();
+        Map<String, Map<String, Integer>> aliases = new HashMap<>();
+        sqlRead(c -> {
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT function, version, sha256, manifest, size, created_at FROM versions");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(1);
+                    int version = rs.getInt(2);
+                    String sha = rs.getString(3);
+                    Manifest manifest = ManifestParser.parse(rs.getBytes(4));
+                    Path code = codeDir(name, version);
+                    restoreCode(code, sha);
+                    versions.computeIfAbsent(name, k -> new TreeMap<>()).put(version, new FunctionVersion(name,
+                            version, sha, manifest, code, rs.getLong(5), Instant.ofEpochMilli(rs.getLong(6))));
+                }
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT function, name, version FROM aliases");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    aliases.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2), rs.getInt(3));
+                }
+            }
+        });
+        Map<String, FunctionState> out = new HashMap<>();
+        versions.forEach((name, v) -> out.put(name, new FunctionState(name, v, aliases.getOrDefault(name, Map.of()))));
+        return out;
+    }
+
+    private void restoreCode(Path code, String sha) {
+        if (Files.isDirectory(code)) {
+            return;
+        }
+        Path zip = bundlesDir.resolve(sha + ".zip");
+        try {
+            Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
+            Bundle.open(zip, limits).unpackTo(staging);
+            Files.createDirectories(code.getParent());
+            Files.move(staging, code, StandardCopyOption.ATOMIC_MOVE);
+            Trees.makeReadOnly(code);
+            LOG.log(Level.WARNING, "registry.code-restored dir={0} from={1}", code, zip);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, "registry.code-missing dir={0} bundle={1} error={2}", code, zip, e.toString());
+        }
+    }
+
+    @FunctionalInterface
+    private interface SqlWork {
+        void run(Connection c) throws SQLException;
+    }
+
+    private void sql(SqlWork work) {
+        try (Connection c = database.connect()) {
+            c.setAutoCommit(false);
+            try {
+                work.run(c);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("state database write failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void sqlRead(SqlWork work) {
+        try (Connection c = database.connect()) {
+            work.run(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException("state database read failed: " + e.getMessage(), e);
+        }
+    }
+}

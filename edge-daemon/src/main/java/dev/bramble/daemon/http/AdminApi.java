@@ -1,0 +1,266 @@
+package dev.bramble.daemon.http;
+
+import dev.bramble.daemon.env.Environment;
+import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.function.Deployment;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.function.FunctionState;
+import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.function.NotFoundException;
+import dev.bramble.daemon.invoke.Invoker;
+import dev.bramble.daemon.logs.LogEvent;
+import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.sandbox.Sandbox;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The daemon's own API: health, status, functions, logs and local deployment. Status and logs are read-only;
+ * a deployment is accepted from loopback, or from anywhere with the configured admin token.
+ */
+final class AdminApi {
+    private static final int DEFAULT_LOG_LIMIT = 100;
+    private static final int MAX_LOG_LIMIT = 10_000;
+
+    /**
+     * What the admin API reads.
+     *
+     * @param version        the daemon's version
+     * @param startedAt      when the daemon started
+     * @param adminToken     the bearer token for remote deployments, or empty
+     * @param bundleMaxBytes largest deployment body
+     */
+    record Facts(String version, Instant startedAt, String adminToken, long bundleMaxBytes) {
+    }
+
+    private final FunctionRegistry registry;
+    private final Environments environments;
+    private final Invoker invoker;
+    private final LogStore logs;
+    private final Sandbox sandbox;
+    private final Clock clock;
+    private final Facts facts;
+
+    AdminApi(FunctionRegistry registry, Environments environments, Invoker invoker, LogStore logs, Sandbox sandbox,
+             Clock clock, Facts facts) {
+        this.registry = registry;
+        this.environments = environments;
+        this.invoker = invoker;
+        this.logs = logs;
+        this.sandbox = sandbox;
+        this.clock = clock;
+        this.facts = facts;
+    }
+
+    void register(HttpRouting.Builder routing) {
+        routing.get("/v1/health", (req, res) -> Json.send(res, 200, Map.of("status", "ok")))
+                .get("/v1/status", this::status)
+                .get("/v1/functions", this::functions)
+                .get("/v1/functions/{name}", this::function)
+                .get("/v1/functions/{name}/logs", this::logs)
+                .post("/v1/deployments", this::deploy);
+    }
+
+    private void status(ServerRequest req, ServerResponse res) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("version", facts.version());
+        out.put("startedAt", facts.startedAt().toString());
+        out.put("uptimeSeconds", Duration.between(facts.startedAt(), clock.instant()).toSeconds());
+        Sandbox.Isolation iso = sandbox.isolation();
+        Map<String, Object> isolation = new LinkedHashMap<>();
+        isolation.put("mode", iso.mode());
+        isolation.put("missing", iso.missing());
+        out.put("isolation", isolation);
+        out.put("functions", registry.functions().stream().map(FunctionState::name).toList());
+        out.put("environments", environments.environments().stream().map(this::environment).toList());
+        out.put("logLinesDropped", logs.dropped());
+        Json.send(res, 200, out);
+    }
+
+    private void functions(ServerRequest req, ServerResponse res) {
+        Json.send(res, 200, Map.of("functions", registry.functions().stream().map(f -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", f.name());
+            m.put("description", f.latest().manifest().description());
+            m.put("versions", f.versions().keySet());
+            m.put("aliases", new TreeMap<>(f.aliases()));
+            return m;
+        }).toList()));
+    }
+
+    private void function(ServerRequest req, ServerResponse res) {
+        String name = req.path().pathParameters().get("name");
+        FunctionState f = registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: "
+                + name + "; deployed: " + registry.functions().stream().map(FunctionState::name).toList()));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", f.name());
+        out.put("aliases", new TreeMap<>(f.aliases()));
+        out.put("versions", f.versions().values().stream().map(AdminApi::version).toList());
+        out.put("environments", environments.environments().stream()
+                .filter(e -> e.version().function().equals(name)).map(this::environment).toList());
+        out.put("counts", invoker.stats(name).snapshot());
+        Json.send(res, 200, out);
+    }
+
+    private static Map<String, Object> version(FunctionVersion v) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        var manifest = v.manifest();
+        m.put("version", v.version());
+        m.put("sha256", v.sha256());
+        m.put("size", v.size());
+        m.put("createdAt", v.createdAt().toString());
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("handler", manifest.handler());
+        config.put("runtime", manifest.runtime());
+        config.put("memoryMb", manifest.memoryMb());
+        config.put("timeoutSeconds", manifest.timeoutSeconds());
+        config.put("tmpMb", manifest.tmpMb());
+        config.put("description", manifest.description());
+        // Values may be secrets; the names are enough to check a deployment.
+        config.put("environment", new TreeMap<>(manifest.environment()).keySet());
+        manifest.concurrency().reserved().ifPresent(r -> config.put("reservedConcurrency", r));
+        m.put("config", config);
+        return m;
+    }
+
+    private Map<String, Object> environment(Environment e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("function", e.version().function());
+        m.put("version", e.version().version());
+        m.put("stream", e.stream());
+        m.put("state", e.state().name());
+        m.put("pid", e.pid());
+        var memory = e.memory();
+        m.put("memory", Map.of("currentBytes", memory.currentBytes(), "peakBytes", memory.peakBytes(),
+                "limitMb", e.version().manifest().memoryMb()));
+        m.put("invocations", e.invocations());
+        m.put("initMs", e.initNanos() / 1_000_000);
+        m.put("startedAt", e.startedAt().toString());
+        m.put("lastUsedAt", e.lastUsed().toString());
+        return m;
+    }
+
+    private void logs(ServerRequest req, ServerResponse res) {
+        String name = req.path().pathParameters().get("name");
+        registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
+        long since = since(req.query().first("since").orElse(null));
+        long after = number(req.query().first("after").orElse(null), "after", 0, Long.MAX_VALUE, 0);
+        int limit = (int) number(req.query().first("limit").orElse(null), "limit", 1, MAX_LOG_LIMIT,
+                DEFAULT_LOG_LIMIT);
+        String stream = req.query().first("stream").orElse(null);
+        List<LogEvent> events = logs.query(name, since, after, stream, limit);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (LogEvent e : events) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", e.id());
+            m.put("time", Instant.ofEpochMilli(e.epochMs()).toString());
+            m.put("stream", e.stream());
+            m.put("requestId", e.requestId());
+            m.put("message", e.message());
+            out.add(m);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("function", name);
+        body.put("events", out);
+        body.put("next", events.isEmpty() ? after : events.getLast().id());
+        Json.send(res, 200, body);
+    }
+
+    private static long since(String value) {
+        if (value == null || value.isEmpty()) {
+            return 0;
+        }
+        try {
+            return value.chars().allMatch(Character::isDigit) ? Long.parseLong(value)
+                    : Instant.parse(value).toEpochMilli();
+        } catch (NumberFormatException | DateTimeParseException e) {
+            throw ApiException.badParameter("since '" + value + "' is not a time; use an ISO-8601 instant such as "
+                    + "2026-11-22T10:00:00Z or epoch milliseconds");
+        }
+    }
+
+    private static long number(String value, String param, long min, long max, long dflt) {
+        if (value == null || value.isEmpty()) {
+            return dflt;
+        }
+        try {
+            long n = Long.parseLong(value);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw ApiException.badParameter(param + " '" + value + "' is not allowed; use a whole number from " + min
+                + " to " + max);
+    }
+
+    private void deploy(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        String alias = req.query().first("alias").orElse(FunctionRegistry.LIVE);
+        Path upload;
+        try {
+            upload = registry.newUploadFile();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            Bodies.copy(req, upload, facts.bundleMaxBytes(), ApiException.tooLarge(facts.bundleMaxBytes(),
+                    "Deploy"));
+        } catch (RuntimeException e) {
+            deleteQuietly(upload);
+            throw e;
+        }
+        Deployment d = registry.deploy(upload, alias);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("function", d.function());
+        out.put("version", d.version());
+        out.put("sha256", d.sha256());
+        out.put("alias", d.alias());
+        out.put("created", d.created());
+        res.header(HeaderNames.LOCATION, "/v1/functions/" + d.function());
+        Json.send(res, d.created() ? 201 : 200, out);
+    }
+
+    private void authorize(ServerRequest req) {
+        boolean loopback = req.remotePeer().address() instanceof InetSocketAddress a
+                && a.getAddress().isLoopbackAddress();
+        if (loopback) {
+            return;
+        }
+        String expected = "Bearer " + facts.adminToken();
+        String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        if (facts.adminToken().isEmpty() || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
+                given.getBytes(StandardCharsets.UTF_8))) {
+            throw new ApiException(403, "AccessDeniedException", "deployments are accepted from loopback, or with "
+                    + "'Authorization: Bearer <admin.token>' when admin.token is configured");
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // A leftover in incoming/ is removed at the next start.
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.bramble.daemon.http;
+
+import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.env.ThrottledException;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.function.NotFoundException;
+import dev.bramble.daemon.invoke.Invoker;
+import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.protocol.BundleException;
+import dev.bramble.sandbox.Sandbox;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The daemon's one HTTP listener and its routes. Each exception type has its own handler; anything else is a
+ * generic 500 that says nothing of the internals and logs the detail under an id.
+ */
+public final class HttpApi {
+    private static final System.Logger LOG = System.getLogger(HttpApi.class.getName());
+    private static final String ERROR_TYPE = "X-Amzn-ErrorType";
+
+    private final WebServer server;
+
+    private HttpApi(WebServer server) {
+        this.server = server;
+    }
+
+    /**
+     * Everything the routes need.
+     *
+     * @param bind           listen address
+     * @param port           listen port, 0 for any
+     * @param version        the daemon's version
+     * @param startedAt      when the daemon started
+     * @param adminToken     bearer token for remote deployments, or empty
+     * @param bundleMaxBytes largest deployment body
+     * @param accountId      the account id in events and ARNs
+     */
+    public record Settings(String bind, int port, String version, Instant startedAt, String adminToken,
+                           long bundleMaxBytes, String accountId) {
+    }
+
+    /** Starts the listener. */
+    public static HttpApi start(Settings settings, FunctionRegistry registry, Environments environments,
+                                Invoker invoker, LogStore logs, Sandbox sandbox, Clock clock) {
+        InvokeApi invoke = new InvokeApi(invoker);
+        FunctionUrls urls = new FunctionUrls(invoker, clock, settings.accountId());
+        AdminApi admin = new AdminApi(registry, environments, invoker, logs, sandbox, clock,
+                new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
+                        settings.bundleMaxBytes()));
+        WebServer server = WebServer.builder()
+                .host(settings.bind())
+                .port(settings.port())
+                .routing(routing -> {
+                    invoke.register(routing);
+                    urls.register(routing);
+                    admin.register(routing);
+                    errors(routing);
+                })
+                .build()
+                .start();
+        return new HttpApi(server);
+    }
+
+    static void errors(HttpRouting.Builder routing) {
+        routing.error(ApiException.class, (req, res, e) -> error(res, e.status(), e.type(), e.getMessage(),
+                        e.problems(), e.headers()))
+                .error(NotFoundException.class, (req, res, e) -> error(res, 404, "ResourceNotFoundException",
+                        e.getMessage(), List.of(), Map.of()))
+                .error(ThrottledException.class, (req, res, e) -> error(res, 429, "TooManyRequestsException",
+                        e.getMessage(), List.of(), Map.of("Retry-After", "1")))
+                .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundleException",
+                        e.getMessage(), e.problems(), Map.of()))
+                .error(Throwable.class, (req, res, e) -> {
+                    String id = UUID.randomUUID().toString();
+                    LOG.log(Level.ERROR, "http.unhandled id=" + id + " method=" + req.prologue().method().text()
+                            + " path=" + req.path().rawPath(), e);
+                    error(res, 500, "ServiceException", "internal error " + id + "; the daemon's log has the detail",
+                            List.of(), Map.of());
+                });
+    }
+
+    private static void error(ServerResponse res, int status, String type, String message, List<String> problems,
+                              Map<String, String> headers) {
+        if (res.isSent()) {
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("Type", status >= 500 ? "Service" : "User");
+        body.put("message", message);
+        if (!problems.isEmpty()) {
+            body.put("problems", problems);
+        }
+        res.header(ERROR_TYPE, type);
+        headers.forEach(res::header);
+        res.headers().remove(HeaderNames.CONTENT_LENGTH);
+        Json.send(res, status, body);
+    }
+
+    /** The port the listener is bound to. */
+    public int port() {
+        return server.port();
+    }
+
+    /** Stops the listener. Idempotent. */
+    public void stop() {
+        if (server.isRunning()) {
+            server.stop();
+        }
+    }
+}

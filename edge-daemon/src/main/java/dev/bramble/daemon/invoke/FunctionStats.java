@@ -1,0 +1,31 @@
+package dev.bramble.daemon.invoke;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of one function since the daemon started. */
+public final class FunctionStats {
+    final LongAdder invocations = new LongAdder();
+    final LongAdder coldStarts = new LongAdder();
+    final LongAdder warmStarts = new LongAdder();
+    final LongAdder errors = new LongAdder();
+    final LongAdder timeouts = new LongAdder();
+    final LongAdder exits = new LongAdder();
+    final LongAdder initErrors = new LongAdder();
+    final LongAdder throttles = new LongAdder();
+
+    /** The counters by name. */
+    public Map<String, Long> snapshot() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("invocations", invocations.sum());
+        m.put("coldStarts", coldStarts.sum());
+        m.put("warmStarts", warmStarts.sum());
+        m.put("errors", errors.sum());
+        m.put("timeouts", timeouts.sum());
+        m.put("exits", exits.sum());
+        m.put("initErrors", initErrors.sum());
+        m.put("throttles", throttles.sum());
+        return m;
+    }
+}

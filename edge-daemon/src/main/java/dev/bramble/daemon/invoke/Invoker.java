@@ -1,0 +1,172 @@
+package dev.bramble.daemon.invoke;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bramble.daemon.env.Environment;
+import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.env.FunctionPool;
+import dev.bramble.daemon.env.InitFailedException;
+import dev.bramble.daemon.env.Outcome;
+import dev.bramble.daemon.env.ThrottledException;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.logs.LogStore;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Runs synchronous invocations: resolve the qualifier, take an environment, run, return it, and write Lambda's
+ * START, END and REPORT lines around the function's own output.
+ */
+public final class Invoker {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final FunctionRegistry registry;
+    private final Environments environments;
+    private final LogStore logs;
+    private final Clock clock;
+    private final String arnPrefix;
+    private final Map<String, FunctionStats> stats = new ConcurrentHashMap<>();
+
+    public Invoker(FunctionRegistry registry, Environments environments, LogStore logs, Clock clock, String region,
+                   String accountId) {
+        this.registry = registry;
+        this.environments = environments;
+        this.logs = logs;
+        this.clock = clock;
+        this.arnPrefix = "arn:aws:lambda:" + region + ":" + accountId + ":function:";
+    }
+
+    /** The ARN-shaped id of a function, with a qualifier when one is given. */
+    public String arn(String function, String qualifier) {
+        return arnPrefix + function + (qualifier == null || qualifier.isEmpty() ? "" : ":" + qualifier);
+    }
+
+    /** Resolves without running: what {@code DryRun} checks. */
+    public FunctionVersion resolve(String function, String qualifier) {
+        return registry.resolve(function, qualifier);
+    }
+
+    /**
+     * Runs one invocation.
+     *
+     * @throws dev.bramble.daemon.function.NotFoundException when the function or qualifier does not exist
+     * @throws ThrottledException                            when no environment frees up in time
+     */
+    public InvokeResult invoke(InvokeRequest request) {
+        FunctionVersion v = registry.resolve(request.function(), request.qualifier());
+        FunctionStats s = stats(v.function());
+        s.invocations.increment();
+        FunctionPool.Lease lease;
+        try {
+            lease = environments.acquire(v);
+        } catch (ThrottledException e) {
+            s.throttles.increment();
+            throw e;
+        } catch (InitFailedException e) {
+            s.coldStarts.increment();
+            s.initErrors.increment();
+            s.errors.increment();
+            return initFailed(v, request.requestId(), e);
+        }
+        (lease.cold() ? s.coldStarts : s.warmStarts).increment();
+        Environment env = lease.env();
+        String stream = env.stream();
+        List<String> lines = new ArrayList<>();
+        lines.add(log(v, stream, request.requestId(), "START RequestId: " + request.requestId() + " Version: "
+                + v.version()));
+        Environment.Result result;
+        try {
+            result = env.invoke(request.requestId(), arn(v.function(), request.qualifier()),
+                    request.clientContext(), request.payload());
+        } catch (RuntimeException e) {
+            environments.release(lease, false);
+            throw e;
+        }
+        // Released before the closing log lines are written: the next request need not wait for them.
+        environments.release(lease, result.outcome().reusable());
+        lines.addAll(result.tail());
+        byte[] payload;
+        boolean error;
+        switch (result.outcome()) {
+            case Outcome.Completed c -> {
+                payload = c.payload();
+                error = c.error();
+            }
+            case Outcome.TimedOut t -> {
+                s.timeouts.increment();
+                String message = Instant.now(clock).truncatedTo(ChronoUnit.MILLIS) + " " + request.requestId()
+                        + " Task timed out after " + String.format(Locale.ROOT, "%.2f", v.manifest().timeoutSeconds()
+                        * 1.0) + " seconds";
+                lines.add(log(v, stream, request.requestId(), message));
+                payload = json(Map.of("errorMessage", message));
+                error = true;
+            }
+            case Outcome.Died d -> {
+                s.exits.increment();
+                String cause = d.exit().signal() == 9 ? "signal: killed" : d.exit().describe();
+                String message = "RequestId: " + request.requestId() + " Error: Runtime exited with error: " + cause;
+                lines.add(log(v, stream, request.requestId(), message));
+                lines.add(log(v, stream, request.requestId(), "Runtime.ExitError"));
+                payload = json(Map.of("errorType", "Runtime.ExitError", "errorMessage", message));
+                error = true;
+            }
+        }
+        if (error) {
+            s.errors.increment();
+        }
+        lines.add(log(v, stream, request.requestId(), "END RequestId: " + request.requestId()));
+        lines.add(log(v, stream, request.requestId(), report(v, request.requestId(),
+                result.outcome().durationNanos(), result.peakBytes(), result.initNanos())));
+        return new InvokeResult(v, request.requestId(), payload, error, lines);
+    }
+
+    private InvokeResult initFailed(FunctionVersion v, String requestId, InitFailedException e) {
+        String stream = e.stream();
+        List<String> lines = new ArrayList<>();
+        lines.add(log(v, stream, requestId, "START RequestId: " + requestId + " Version: " + v.version()));
+        lines.add(log(v, stream, requestId, "INIT_ERROR " + new String(e.error(), StandardCharsets.UTF_8)));
+        lines.add(log(v, stream, requestId, "END RequestId: " + requestId));
+        lines.add(log(v, stream, requestId, report(v, requestId, 0, 0, e.initNanos())));
+        return new InvokeResult(v, requestId, e.error(), true, lines);
+    }
+
+    private static byte[] json(Map<String, String> error) {
+        try {
+            return JSON.writeValueAsBytes(new java.util.TreeMap<>(error));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String log(FunctionVersion v, String stream, String requestId, String line) {
+        logs.append(v.function(), stream, requestId, clock.millis(), line);
+        return line;
+    }
+
+    static String report(FunctionVersion v, String requestId, long durationNanos, long peakBytes, long initNanos) {
+        double ms = durationNanos / 1e6;
+        StringBuilder sb = new StringBuilder(200)
+                .append("REPORT RequestId: ").append(requestId)
+                .append("\tDuration: ").append(String.format(Locale.ROOT, "%.2f", ms)).append(" ms")
+                .append("\tBilled Duration: ").append((long) Math.ceil(ms)).append(" ms")
+                .append("\tMemory Size: ").append(v.manifest().memoryMb()).append(" MB")
+                .append("\tMax Memory Used: ").append((peakBytes + (1 << 20) - 1) >> 20).append(" MB");
+        if (initNanos >= 0) {
+            sb.append("\tInit Duration: ").append(String.format(Locale.ROOT, "%.2f", initNanos / 1e6)).append(" ms");
+        }
+        return sb.toString();
+    }
+
+    /** Counters of a function. */
+    public FunctionStats stats(String function) {
+        return stats.computeIfAbsent(function, k -> new FunctionStats());
+    }
+}

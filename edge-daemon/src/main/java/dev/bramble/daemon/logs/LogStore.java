@@ -1,0 +1,204 @@
+package dev.bramble.daemon.logs;
+
+import dev.bramble.daemon.store.Database;
+
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Stores function log lines. Appending only queues the line; one writer thread batches lines into transactions,
+ * so the invoke path never waits on the disk. Each function keeps at most {@code retainLines} lines, oldest
+ * deleted first; a line longer than {@code maxLineBytes} is cut with a marker. When the queue is full (the disk
+ * cannot keep up), lines are dropped and counted, never blocking an invocation.
+ */
+public final class LogStore implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LogStore.class.getName());
+    private static final int QUEUE = 65_536;
+    private static final int BATCH = 2_048;
+
+    private final Database database;
+    private final int retainLines;
+    private final int maxLineBytes;
+    private final BlockingQueue<LogEvent> queue = new ArrayBlockingQueue<>(QUEUE);
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong enqueued = new AtomicLong();
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private final Condition flushed = flushLock.newCondition();
+    private final Thread writer;
+    private long written;
+    private volatile boolean closing;
+
+    private LogStore(Database database, int retainLines, int maxLineBytes) {
+        this.database = database;
+        this.retainLines = retainLines;
+        this.maxLineBytes = maxLineBytes;
+        this.writer = Thread.ofPlatform().name("bramble-log-writer").daemon(true).unstarted(this::drain);
+    }
+
+    public static LogStore start(Database database, int retainLines, int maxLineBytes) {
+        LogStore store = new LogStore(database, retainLines, maxLineBytes);
+        store.writer.start();
+        return store;
+    }
+
+    /** Queues a line. Never blocks. */
+    public void append(String function, String stream, String requestId, long epochMs, String message) {
+        if (!queue.offer(new LogEvent(0, function, stream, requestId, epochMs, cut(message)))) {
+            dropped.incrementAndGet();
+        } else {
+            enqueued.incrementAndGet();
+        }
+    }
+
+    /** Lines dropped because the writer could not keep up. */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    /** Waits until every line queued so far is stored, or the timeout passes. */
+    public boolean flush(long timeoutMs) throws InterruptedException {
+        long target = enqueued.get();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        flushLock.lock();
+        try {
+            while (written < target) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                flushed.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /**
+     * Lines of a function, oldest first, from {@code sinceMs} (inclusive) and after id {@code afterId}.
+     *
+     * @param stream only this stream, or null for all
+     */
+    public List<LogEvent> query(String function, long sinceMs, long afterId, String stream, int limit) {
+        String sql = "SELECT id, stream, request_id, ts, message FROM log_events WHERE function = ? AND ts >= ? "
+                + "AND id > ?" + (stream == null ? "" : " AND stream = ?") + " ORDER BY id LIMIT ?";
+        List<LogEvent> out = new ArrayList<>();
+        try (Connection c = database.connect(); PreparedStatement s = c.prepareStatement(sql)) {
+            int i = 1;
+            s.setString(i++, function);
+            s.setLong(i++, sinceMs);
+            s.setLong(i++, afterId);
+            if (stream != null) {
+                s.setString(i++, stream);
+            }
+            s.setInt(i, limit);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new LogEvent(rs.getLong(1), function, rs.getString(2), rs.getString(3), rs.getLong(4),
+                            rs.getString(5)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("log query failed: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private String cut(String message) {
+        if (message.length() * 3 <= maxLineBytes) {
+            return message;
+        }
+        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= maxLineBytes) {
+            return message;
+        }
+        String marker = " …[cut " + (bytes.length - maxLineBytes) + " bytes]";
+        return new String(bytes, 0, maxLineBytes, StandardCharsets.UTF_8) + marker;
+    }
+
+    private void drain() {
+        try (Connection c = database.connect()) {
+            c.setAutoCommit(false);
+            List<LogEvent> batch = new ArrayList<>(BATCH);
+            while (!closing || !queue.isEmpty()) {
+                LogEvent first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, BATCH - 1);
+                try {
+                    write(c, batch);
+                } catch (SQLException e) {
+                    c.rollback();
+                    dropped.addAndGet(batch.size());
+                    LOG.log(Level.ERROR, "logs.write-failed lines={0} error={1}", batch.size(), e.toString());
+                }
+                flushLock.lock();
+                try {
+                    written += batch.size();
+                    flushed.signalAll();
+                } finally {
+                    flushLock.unlock();
+                }
+                batch.clear();
+            }
+        } catch (SQLException e) {
+            LOG.log(Level.ERROR, "logs.writer-failed error={0}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void write(Connection c, List<LogEvent> batch) throws SQLException {
+        Set<String> touched = new HashSet<>();
+        try (PreparedStatement insert = c.prepareStatement(
+                "INSERT INTO log_events (function, stream, request_id, ts, message) VALUES (?, ?, ?, ?, ?)")) {
+            for (LogEvent e : batch) {
+                insert.setString(1, e.function());
+                insert.setString(2, e.stream());
+                insert.setString(3, e.requestId());
+                insert.setLong(4, e.epochMs());
+                insert.setString(5, e.message());
+                insert.addBatch();
+                touched.add(e.function());
+            }
+            insert.executeBatch();
+        }
+        try (PreparedStatement prune = c.prepareStatement("DELETE FROM log_events WHERE function = ? AND id <= "
+                + "(SELECT id FROM log_events WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?)")) {
+            for (String f : touched) {
+                prune.setString(1, f);
+                prune.setString(2, f);
+                prune.setInt(3, retainLines);
+                prune.executeUpdate();
+            }
+        }
+        c.commit();
+    }
+
+    /** Stores what is queued, then stops the writer. */
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

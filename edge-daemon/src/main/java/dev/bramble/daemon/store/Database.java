@@ -1,0 +1,52 @@
+package dev.bramble.daemon.store;
+
+import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * The daemon's state database, {@code state.db} in the data directory: SQLite in WAL mode with
+ * {@code synchronous=NORMAL}, which survives power loss up to the last committed transaction's checkpoint, and
+ * schema migrations by Flyway. Each part of the daemon takes its own connection and is its table's single writer.
+ */
+public final class Database {
+    private final SQLiteDataSource dataSource;
+    private final Path file;
+
+    private Database(Path file, SQLiteDataSource dataSource) {
+        this.file = file;
+        this.dataSource = dataSource;
+    }
+
+    /** Opens (creating if needed) and migrates {@code state.db} in {@code dataDir}. */
+    public static Database open(Path dataDir) {
+        Path file = dataDir.resolve("state.db");
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.enforceForeignKeys(true);
+        config.setBusyTimeout(5_000);
+        SQLiteDataSource ds = new SQLiteDataSource(config);
+        ds.setUrl("jdbc:sqlite:" + file);
+        Flyway.configure(Database.class.getClassLoader())
+                .dataSource(ds)
+                .locations("classpath:db/migration/daemon")
+                .load()
+                .migrate();
+        return new Database(file, ds);
+    }
+
+    /** A new connection; the caller closes it. */
+    public Connection connect() throws SQLException {
+        return dataSource.getConnection();
+    }
+
+    /** The database file. */
+    public Path file() {
+        return file;
+    }
+}

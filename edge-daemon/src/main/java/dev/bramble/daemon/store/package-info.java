@@ -1,0 +1,2 @@
+/** The daemon's SQLite database: opening it in WAL mode and migrating its schema with Flyway. */
+package dev.bramble.daemon.store;

@@ -1,0 +1,126 @@
+package dev.bramble.examples.misbehave;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
+ * Keys, applied in this order: {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
+ * exit}. It answers with what happened, including the exception a step met (for example the IOException of a
+ * failed write), so a test can tell a contained failure from a missing one.
+ */
+public class Misbehave implements RequestHandler<Map<String, Object>, Map<String, Object>> {
+    // Kept reachable so allocMb really holds the memory.
+    private static final List<byte[]> HELD = new ArrayList<>();
+
+    @Override
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+        Map<String, Object> e = event == null ? Map.of() : event;
+        Map<String, Object> report = new LinkedHashMap<>();
+        if (e.get("logLines") instanceof Number n) {
+            for (int i = 0; i < n.intValue(); i++) {
+                System.out.println("line " + i);
+            }
+            report.put("logLines", n.intValue());
+        }
+        if (e.get("readFile") instanceof String path) {
+            try {
+                report.put("readFile", Map.of("bytes", Files.readAllBytes(Path.of(path)).length));
+            } catch (IOException | RuntimeException ex) {
+                report.put("readFile", Map.of("error", ex.toString()));
+            }
+        }
+        if (e.get("tmpWriteMb") instanceof Number n) {
+            report.put("tmpWriteMb", writeTmp(n.intValue()));
+        }
+        if (e.get("forks") instanceof Number n) {
+            report.put("forks", fork(n.intValue()));
+        }
+        if (e.get("allocMb") instanceof Number n) {
+            for (int i = 0; i < n.intValue(); i++) {
+                byte[] mb = new byte[1 << 20];
+                for (int j = 0; j < mb.length; j += 4096) {
+                    mb[j] = 1;
+                }
+                HELD.add(mb);
+            }
+            report.put("allocMb", n.intValue());
+        }
+        if (e.get("spinMs") instanceof Number n) {
+            long end = System.nanoTime() + n.longValue() * 1_000_000L;
+            long spins = 0;
+            while (System.nanoTime() < end) {
+                spins++;
+            }
+            report.put("spins", spins);
+        }
+        if (e.get("sleepMs") instanceof Number n) {
+            try {
+                Thread.sleep(n.longValue());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            report.put("sleptMs", n.longValue());
+        }
+        if (e.get("throw") instanceof String message) {
+            throw new IllegalStateException(message);
+        }
+        if (e.get("exit") instanceof Number n) {
+            System.out.println("exiting with " + n.intValue());
+            System.exit(n.intValue());
+        }
+        report.put("uid", uid());
+        return report;
+    }
+
+    private static Map<String, Object> writeTmp(int mb) {
+        Path file = Path.of(System.getProperty("java.io.tmpdir"), "misbehave-" + ProcessHandle.current().pid());
+        long written = 0;
+        try (OutputStream out = Files.newOutputStream(file)) {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < mb; i++) {
+                out.write(chunk);
+                written += chunk.length;
+            }
+            return Map.of("path", file.toString(), "writtenMb", written >> 20);
+        } catch (IOException ex) {
+            return Map.of("path", file.toString(), "writtenMb", written >> 20, "error", ex.toString());
+        }
+    }
+
+    private static Map<String, Object> fork(int count) {
+        List<Process> started = new ArrayList<>();
+        String error = null;
+        try {
+            for (int i = 0; i < count; i++) {
+                started.add(new ProcessBuilder("sleep", "30").start());
+            }
+        } catch (IOException ex) {
+            error = ex.toString();
+        }
+        started.forEach(Process::destroyForcibly);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("started", started.size());
+        if (error != null) {
+            out.put("error", error);
+        }
+        return out;
+    }
+
+    private static String uid() {
+        try {
+            return Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString();
+        } catch (IOException | RuntimeException ex) {
+            return "unknown";
+        }
+    }
+}

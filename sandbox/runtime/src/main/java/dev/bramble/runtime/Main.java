@@ -1,0 +1,162 @@
+package dev.bramble.runtime;
+
+import com.amazonaws.services.lambda.runtime.ClientContext;
+import com.amazonaws.services.lambda.runtime.LambdaLogger;
+import com.amazonaws.services.lambda.runtime.LambdaRuntime;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The main class of a child JVM. The environment gives it {@code LAMBDA_TASK_ROOT} (the unpacked bundle) and
+ * {@code _HANDLER}; stdin and stdout carry {@link Channel} frames; everything the function prints, on either
+ * stream, goes to stderr, which the daemon stores as the function's log.
+ */
+public final class Main {
+    private final Channel.Reader channelIn;
+    private final Channel.Writer channelOut;
+    private final PrintStream log;
+    private final ObjectMapper plain = EventMapper.plain();
+
+    private Main(Channel.Reader channelIn, Channel.Writer channelOut, PrintStream log) {
+        this.channelIn = channelIn;
+        this.channelOut = channelOut;
+        this.log = log;
+    }
+
+    /**
+     * Runs until the daemon closes the channel.
+     *
+     * @param args unused; the environment carries the configuration
+     */
+    public static void main(String[] args) throws IOException {
+        // Take the channel before any user code runs: a function printing to System.out, or reading System.in,
+        // must never corrupt it.
+        Channel.Reader in = new Channel.Reader(new FileInputStream(FileDescriptor.in));
+        Channel.Writer out = new Channel.Writer(new FileOutputStream(FileDescriptor.out));
+        PrintStream log = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 8192),
+                true, StandardCharsets.UTF_8);
+        System.setOut(log);
+        System.setErr(log);
+        System.setIn(new ByteArrayInputStream(new byte[0]));
+        int code = new Main(in, out, log).run(System.getenv());
+        log.flush();
+        System.exit(code);
+    }
+
+    private int run(Map<String, String> env) throws IOException {
+        LambdaContext.FunctionFacts facts = LambdaContext.FunctionFacts.fromEnvironment(env);
+        LambdaLogger logger = new StreamLogger(log);
+        installGlobalLogger(logger);
+        String handlerName = env.get("_HANDLER");
+        String taskRoot = env.get("LAMBDA_TASK_ROOT");
+        if (handlerName == null || taskRoot == null) {
+            channelOut.write(new Channel.InitError(ErrorObject.of(plain, "Runtime.InvalidEntrypoint",
+                    "_HANDLER and LAMBDA_TASK_ROOT must be set", null)));
+            return 2;
+        }
+        Handler handler;
+        ObjectMapper functionMapper;
+        try {
+            FunctionClassLoader loader = FunctionClassLoader.create(Path.of(taskRoot));
+            Thread.currentThread().setContextClassLoader(loader);
+            functionMapper = EventMapper.forFunction(loader);
+            handler = Handler.load(handlerName, loader, functionMapper);
+        } catch (Handler.InitFailure e) {
+            log.flush();
+            channelOut.write(new Channel.InitError(e.error(plain)));
+            return 1;
+        }
+        log.flush();
+        channelOut.write(new Channel.Ready());
+        while (true) {
+            Channel.Frame frame;
+            try {
+                frame = channelIn.read();
+            } catch (EOFException closed) {
+                return 0;
+            }
+            if (!(frame instanceof Channel.Invoke invoke)) {
+                throw new IOException("unexpected frame from the daemon: " + frame.getClass().getSimpleName());
+            }
+            boolean fatal = handle(invoke, handler, facts, logger);
+            if (fatal) {
+                return 1;
+            }
+        }
+    }
+
+    /** Runs one invocation and answers it; returns true when the JVM must not be reused. */
+    private boolean handle(Channel.Invoke invoke, Handler handler, LambdaContext.FunctionFacts facts,
+                           LambdaLogger logger) throws IOException {
+        LambdaContext context = new LambdaContext(facts, invoke.requestId(), invoke.invokedArn(),
+                invoke.deadlineEpochMs(), clientContext(invoke.clientContext()), logger);
+        long start = System.nanoTime();
+        byte[] result;
+        boolean ok;
+        boolean fatal = false;
+        try {
+            result = handler.invoke(invoke.payload(), context);
+            ok = true;
+        } catch (Throwable t) {
+            result = ErrorObject.of(plain, t);
+            ok = false;
+            fatal = t instanceof VirtualMachineError;
+        }
+        long nanos = System.nanoTime() - start;
+        log.println(Channel.END_OF_LOG_MARKER + invoke.requestId());
+        log.flush();
+        channelOut.write(new Channel.Result(invoke.requestId(), ok, nanos, result));
+        return fatal;
+    }
+
+    private ClientContext clientContext(String json) {
+        if (json.isEmpty()) {
+            return null;
+        }
+        try {
+            JsonNode node = plain.readTree(json);
+            JsonNode c = node.path("client");
+            LambdaContext.ParsedClient client = c.isObject() ? new LambdaContext.ParsedClient(
+                    c.path("installation_id").asText(null), c.path("app_title").asText(null),
+                    c.path("app_version_name").asText(null), c.path("app_version_code").asText(null),
+                    c.path("app_package_name").asText(null)) : null;
+            return new LambdaContext.ParsedClientContext(client, strings(node.path("custom")),
+                    strings(node.path("env")));
+        } catch (IOException e) {
+            // The daemon checked it is JSON before sending; an unreadable one is simply absent.
+            return null;
+        }
+    }
+
+    private static Map<String, String> strings(JsonNode node) {
+        Map<String, String> map = new LinkedHashMap<>();
+        node.properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
+        return map;
+    }
+
+    /** {@link LambdaRuntime#getLogger()} is static in aws-lambda-java-core; point it at the function's log. */
+    private static void installGlobalLogger(LambdaLogger logger) {
+        try {
+            Field field = LambdaRuntime.class.getDeclaredField("logger");
+            field.setAccessible(true);
+            field.set(null, logger);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // An older aws-lambda-java-core without the field: LambdaRuntime.getLogger() then prints to
+            // System.out, which is the function's log as well.
+        }
+    }
+}
