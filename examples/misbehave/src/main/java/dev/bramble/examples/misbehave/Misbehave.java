@@ -79,6 +79,7 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             System.exit(n.intValue());
         }
         report.put("uid", uid());
+        report.put("pid", ProcessHandle.current().pid());
         return report;
     }
 

@@ -1,0 +1,124 @@
+package dev.bramble.protocol;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BundleTest {
+    private static final String MANIFEST = "{\"name\":\"t\",\"runtime\":\"java21\",\"handler\":\"com.example.H\"}";
+    @TempDir
+    Path dir;
+
+    private Path zip(Map<String, byte[]> entries) throws IOException {
+        Path zip = Files.createTempFile(dir, "b", ".zip");
+        try (ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(zip))) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                out.putNextEntry(new ZipEntry(e.getKey()));
+                out.write(e.getValue());
+                out.closeEntry();
+            }
+        }
+        return zip;
+    }
+
+    private static byte[] jar(String... classes) throws IOException {
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream out = new ZipOutputStream(bytes)) {
+            for (String c : classes) {
+                out.putNextEntry(new ZipEntry(c));
+                out.write(new byte[]{(byte) 0xca, (byte) 0xfe});
+                out.closeEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private Map<String, byte[]> good() throws IOException {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("function.json", MANIFEST.getBytes(StandardCharsets.UTF_8));
+        m.put("lib/code.jar", jar("com/example/H.class"));
+        return m;
+    }
+
+    @Test
+    void goodBundleOpensWithItsDigestAndUnpacksReadOnly() throws Exception {
+        Path zip = zip(good());
+        Bundle b = Bundle.open(zip, Bundle.Limits.DEFAULT);
+        assertThat(b.manifest().name()).isEqualTo("t");
+        assertThat(b.sha256()).isEqualTo(HexFormat.of().formatHex(
+                MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(zip))));
+        Path target = dir.resolve("out");
+        b.unpackTo(target);
+        assertThat(target.resolve("lib/code.jar")).exists();
+        assertThat(Files.getPosixFilePermissions(target.resolve("function.json")).toString()).doesNotContain("WRITE");
+    }
+
+    @Test
+    void pathEscapesAreAllReported() throws IOException {
+        Map<String, byte[]> m = good();
+        m.put("../evil", new byte[1]);
+        m.put("/etc/passwd", new byte[1]);
+        m.put("lib\\win.jar", new byte[1]);
+        assertThatThrownBy(() -> Bundle.open(zip(m), Bundle.Limits.DEFAULT))
+                .isInstanceOfSatisfying(BundleException.class, e -> assertThat(e.problems()).containsExactly(
+                        "entry '../evil': path escapes the bundle ('..')",
+                        "entry '/etc/passwd': absolute path; entries must be relative to the bundle",
+                        "entry 'lib\\win.jar': backslash in the name; use '/'"));
+    }
+
+    @Test
+    void missingManifestAndCodeAndHandlerAreReported() throws IOException {
+        assertThatThrownBy(() -> Bundle.open(zip(Map.of("README", new byte[1])), Bundle.Limits.DEFAULT))
+                .isInstanceOfSatisfying(BundleException.class, e -> assertThat(e.problems()).containsExactly(
+                        "function.json: missing at the top of the bundle",
+                        "no code: the bundle needs lib/*.jar or classes/"));
+        Map<String, byte[]> m = good();
+        m.put("lib/code.jar", jar("com/example/Other.class"));
+        assertThatThrownBy(() -> Bundle.open(zip(m), Bundle.Limits.DEFAULT))
+                .hasMessageContaining("handler class 'com.example.H' not found in lib/*.jar or classes/");
+    }
+
+    @Test
+    void limitsOnEntriesSizeAndRatioHoldWhateverTheHeadersSay() throws IOException {
+        Map<String, byte[]> many = good();
+        for (int i = 0; i < 20; i++) {
+            many.put("data/" + i, new byte[1]);
+        }
+        assertThatThrownBy(() -> Bundle.open(zip(many), new Bundle.Limits(1 << 20, 10, 1 << 20, 100)))
+                .hasMessageContaining("more than 10 entries");
+
+        Map<String, byte[]> bomb = good();
+        bomb.put("data/zeros", new byte[8 << 20]);
+        Path bombZip = zip(bomb);
+        assertThatThrownBy(() -> Bundle.open(bombZip, new Bundle.Limits(1 << 20, 100, 4 << 20, 1000)))
+                .hasMessageContaining("unpacked size exceeds 4194304 bytes (at entry 'data/zeros')");
+        assertThatThrownBy(() -> Bundle.open(bombZip, new Bundle.Limits(1 << 20, 100, 64 << 20, 100)))
+                .hasMessageContaining("entry 'data/zeros': compression ratio")
+                .hasMessageContaining("exceeds 100");
+        assertThatThrownBy(() -> Bundle.open(bombZip, new Bundle.Limits(100, 100, 64 << 20, 100)))
+                .hasMessageContaining("bytes; at most 100");
+    }
+
+    @Test
+    void notAZip() throws IOException {
+        Path junk = dir.resolve("junk.zip");
+        try (OutputStream out = Files.newOutputStream(junk)) {
+            out.write("hello".getBytes(StandardCharsets.UTF_8));
+        }
+        assertThatThrownBy(() -> Bundle.open(junk, Bundle.Limits.DEFAULT)).hasMessageContaining("not a zip file");
+    }
+}

@@ -1,0 +1,67 @@
+package dev.bramble.protocol;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ManifestParserTest {
+    private static Manifest parse(String json) {
+        return ManifestParser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void minimalManifestGetsTheDefaults() {
+        Manifest m = parse("{\"name\":\"thermo\",\"runtime\":\"java21\",\"handler\":\"com.example.Thermo\"}");
+        assertThat(m.memoryMb()).isEqualTo(ManifestParser.DEFAULT_MEMORY_MB);
+        assertThat(m.timeoutSeconds()).isEqualTo(ManifestParser.DEFAULT_TIMEOUT_S);
+        assertThat(m.tmpMb()).isEqualTo(ManifestParser.DEFAULT_TMP_MB);
+        assertThat(m.environment()).isEmpty();
+        assertThat(m.concurrency().reserved()).isEmpty();
+        assertThat(m.handlerClass()).isEqualTo("com.example.Thermo");
+    }
+
+    @Test
+    void fullManifestIsRead() {
+        Manifest m = parse("""
+                {"name":"pump_2","runtime":"java21","handler":"com.example.Pump::run","memoryMb":64,
+                 "timeoutSeconds":30,"tmpMb":8,"environment":{"LEVEL":"high"},"description":"pumps",
+                 "concurrency":{"reserved":2}}""");
+        assertThat(m.handlerClass()).isEqualTo("com.example.Pump");
+        assertThat(m.environment()).containsEntry("LEVEL", "high");
+        assertThat(m.concurrency().reserved()).contains(2);
+        assertThat(m.description()).isEqualTo("pumps");
+    }
+
+    @Test
+    void everyProblemIsListedAtOnce() {
+        assertThatThrownBy(() -> parse("""
+                {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,
+                 "environment":{"1BAD":"x","PATH":"/evil","OK":3},"concurrency":{"reserved":0,"provisioned":1},
+                 "triggers":[]}"""))
+                .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
+                        "name: required, missing",
+                        "runtime: 'java17' is not supported; allowed: [java21]",
+                        "handler: 'not a class' is not a handler name; use pkg.Class or pkg.Class::method",
+                        "memoryMb: 99999 is outside the allowed range 32..10240",
+                        "timeoutSeconds: expected a whole number from 1 to 900, got 1.5",
+                        "tmpMb: 0 is outside the allowed range 1..10240",
+                        "environment.1BAD: not a valid variable name; use a letter, then letters, digits or '_'",
+                        "environment.PATH: reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and [HOME, JAVA_TOOL_OPTIONS,"
+                                + " LAMBDA_RUNTIME_DIR, LAMBDA_TASK_ROOT, LANG, PATH, TMPDIR, TZ, _HANDLER, _X_AMZN_TRACE_ID]"
+                                + " cannot be set",
+                        "environment.OK: expected a string, got 3",
+                        "concurrency.reserved: 0 is outside the allowed range 1..1000",
+                        "concurrency.provisioned: unknown field; known: [reserved]",
+                        "triggers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
+                                + "environment, description, concurrency]"));
+    }
+
+    @Test
+    void notJsonOrNotAnObjectIsSaidPlainly() {
+        assertThatThrownBy(() -> parse("{nope")).hasMessageContaining("function.json is not valid JSON");
+        assertThatThrownBy(() -> parse("[1]")).hasMessageContaining("must be a JSON object, got array");
+    }
+}

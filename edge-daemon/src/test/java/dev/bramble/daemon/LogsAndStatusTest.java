@@ -1,0 +1,130 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** What happened shows in the logs and the status. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(NoLeakedChildren.class)
+class LogsAndStatusTest {
+    @TempDir
+    static Path dir;
+    TestDaemon d;
+
+    @BeforeAll
+    void start() {
+        d = TestDaemon.start(dir.resolve("data"), """
+                logs:
+                  retain-lines-per-function: 100
+                """);
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("misbehave", "")));
+    }
+
+    @AfterAll
+    void stop() {
+        d.close();
+    }
+
+    @Test
+    void logsHoldStartOutputEndAndReportOfEachInvocation() {
+        TestDaemon.Response r = d.invoke("misbehave", "{\"logLines\":3}");
+        String id = r.header("X-Amzn-RequestId").orElseThrow();
+        List<String> lines = linesOf(id);
+        assertThat(lines).hasSize(6);
+        assertThat(lines.get(0)).isEqualTo("START RequestId: " + id + " Version: 1");
+        assertThat(lines.subList(1, 4)).containsExactly("line 0", "line 1", "line 2");
+        assertThat(lines.get(4)).isEqualTo("END RequestId: " + id);
+        assertThat(lines.get(5)).startsWith("REPORT RequestId: " + id + "\tDuration: ");
+        assertThat(r.logTail()).isEqualTo(String.join("\n", lines) + "\n");
+    }
+
+    @Test
+    void sinceAndLimitPageThroughTheLog() {
+        d.invoke("misbehave", "{\"logLines\":2}");
+        Instant mark = Instant.now();
+        String id = d.invoke("misbehave", "{\"logLines\":2}").header("X-Amzn-RequestId").orElseThrow();
+        await().atMost(5, SECONDS).until(() -> linesOf(id).size() == 5);
+        JsonNode page = d.get("/v1/functions/misbehave/logs?since=" + mark + "&limit=2").json();
+        assertThat(page.get("events")).hasSize(2);
+        assertThat(page.at("/events/0/requestId").asText()).isEqualTo(id);
+        assertThat(page.at("/events/0/message").asText()).startsWith("START");
+        JsonNode rest = d.get("/v1/functions/misbehave/logs?since=" + mark + "&after="
+                + page.get("next").asLong()).json();
+        assertThat(rest.get("events")).hasSize(3);
+        assertThat(rest.at("/events/2/message").asText()).startsWith("REPORT");
+    }
+
+    @Test
+    void logsAreCappedPerFunctionOldestFirst() {
+        d.invoke("misbehave", "{\"logLines\":150}");
+        await().atMost(5, SECONDS).until(() -> d.get("/v1/functions/misbehave/logs?limit=10000").json()
+                .get("events").size() == 100);
+        JsonNode events = d.get("/v1/functions/misbehave/logs?limit=10000").json().get("events");
+        assertThat(events.get(99).get("message").asText()).startsWith("REPORT");
+    }
+
+    @Test
+    void badLogQueriesAreExplained() {
+        TestDaemon.Response since = d.get("/v1/functions/misbehave/logs?since=yesterday");
+        assertThat(since.status()).isEqualTo(400);
+        assertThat(since.json().get("message").asText()).contains("since 'yesterday'").contains("ISO-8601");
+        TestDaemon.Response limit = d.get("/v1/functions/misbehave/logs?limit=0");
+        assertThat(limit.status()).isEqualTo(400);
+        assertThat(limit.json().get("message").asText()).contains("limit '0'").contains("1 to 10000");
+        assertThat(d.get("/v1/functions/nope/logs").status()).isEqualTo(404);
+    }
+
+    @Test
+    void statusShowsEnvironmentsAndCounts() {
+        d.invoke("misbehave", "{}");
+        d.invoke("misbehave", "{\"throw\":\"x\"}");
+        JsonNode status = d.get("/v1/status").json();
+        assertThat(status.get("version").asText()).isNotBlank();
+        assertThat(status.get("uptimeSeconds").asLong()).isGreaterThanOrEqualTo(0);
+        assertThat(status.at("/isolation/mode").asText()).isEqualTo("degraded");
+        assertThat(status.at("/isolation/missing").toString()).contains("cgroups");
+        assertThat(status.get("functions").toString()).contains("misbehave");
+        JsonNode env = status.get("environments").get(0);
+        assertThat(env.get("function").asText()).isEqualTo("misbehave");
+        assertThat(env.get("state").asText()).isEqualTo("IDLE");
+        assertThat(ProcessHandle.of(env.get("pid").asLong())).isPresent();
+        assertThat(env.at("/memory/currentBytes").asLong()).isPositive();
+
+        JsonNode fn = d.get("/v1/functions/misbehave").json();
+        assertThat(fn.at("/aliases/live").asInt()).isEqualTo(1);
+        assertThat(fn.at("/versions/0/config/handler").asText()).isEqualTo("dev.bramble.examples.misbehave.Misbehave");
+        assertThat(fn.at("/versions/0/config/timeoutSeconds").asInt()).isEqualTo(2);
+        assertThat(fn.at("/versions/0/sha256").asText()).hasSize(64);
+        assertThat(fn.at("/counts/coldStarts").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(fn.at("/counts/warmStarts").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(fn.at("/counts/errors").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(fn.get("environments").get(0).get("invocations").asInt()).isGreaterThanOrEqualTo(2);
+
+        assertThat(d.get("/v1/functions").json().at("/functions/0/name").asText()).isEqualTo("misbehave");
+        assertThat(d.get("/v1/health").json().get("status").asText()).isEqualTo("ok");
+    }
+
+    private List<String> linesOf(String requestId) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : d.get("/v1/functions/misbehave/logs?limit=10000").json().get("events")) {
+            if (requestId.equals(e.path("requestId").asText())) {
+                out.add(e.get("message").asText());
+            }
+        }
+        return out;
+    }
+}

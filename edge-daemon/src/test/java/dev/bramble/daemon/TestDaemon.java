@@ -1,0 +1,158 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bramble.sandbox.Sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A real brambled on a free loopback port, with a data directory of its own, spoken to over real HTTP. Child JVMs
+ * run the runtime from the classpath Maven resolved, exactly what dist/lib/runtime/ holds.
+ */
+final class TestDaemon implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private final Daemon daemon;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Path dataDir;
+
+    private TestDaemon(Daemon daemon, Path dataDir) {
+        this.daemon = daemon;
+        this.dataDir = dataDir;
+    }
+
+    /** A daemon on embedded defaults but for data directory, port and the overrides given as YAML. */
+    static TestDaemon start(Path dataDir, String yamlOverrides) {
+        return start(dataDir, yamlOverrides, Clock.systemUTC());
+    }
+
+    static TestDaemon start(Path dataDir, String yamlOverrides, Clock clock) {
+        String classpath = System.getProperty("bramble.test.runtime.classpath");
+        if (classpath == null || classpath.isBlank()) {
+            throw new IllegalStateException("bramble.test.runtime.classpath is not set; run the tests through Maven");
+        }
+        String yaml = """
+                data-dir: %s
+                http:
+                  port: 0
+                runtime:
+                  classpath: "%s"
+                %s
+                """.formatted(dataDir, classpath, yamlOverrides);
+        DaemonConfig config;
+        try {
+            Path file = dataDir.resolveSibling(dataDir.getFileName() + ".yaml");
+            java.nio.file.Files.writeString(file, yaml);
+            config = DaemonConfig.load(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new TestDaemon(Daemon.start(config, Sandbox.unconfined(), clock), dataDir);
+    }
+
+    Daemon daemon() {
+        return daemon;
+    }
+
+    Path dataDir() {
+        return dataDir;
+    }
+
+    String base() {
+        return "http://127.0.0.1:" + daemon.port();
+    }
+
+    /** An HTTP answer. */
+    record Response(int status, Map<String, List<String>> headers, byte[] body) {
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + text(), e);
+            }
+        }
+
+        Optional<String> header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .flatMap(e -> e.getValue().stream()).findFirst();
+        }
+
+        /** The decoded {@code X-Amz-Log-Result}. */
+        String logTail() {
+            return new String(Base64.getDecoder().decode(header("X-Amz-Log-Result").orElseThrow()),
+                    StandardCharsets.UTF_8);
+        }
+    }
+
+    Response send(String method, String path, byte[] body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new Response(r.statusCode(), r.headers().map(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + path + " failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    Response get(String path) {
+        return send("GET", path, null);
+    }
+
+    /** The Invoke API, with Tail logs so tests can read the REPORT line. */
+    Response invoke(String function, String json, String... headers) {
+        String[] all = new String[headers.length + 2];
+        all[0] = "X-Amz-Log-Type";
+        all[1] = "Tail";
+        System.arraycopy(headers, 0, all, 2, headers.length);
+        return send("POST", "/2015-03-31/functions/" + function + "/invocations",
+                json.getBytes(StandardCharsets.UTF_8), all);
+    }
+
+    Response deploy(Path zip, String query) {
+        try {
+            return send("POST", "/v1/deployments" + query, java.nio.file.Files.readAllBytes(zip),
+                    "Content-Type", "application/zip");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Deploys and insists it worked. */
+    JsonNode deployOk(Path zip) {
+        Response r = deploy(zip, "");
+        if (r.status() != 201 && r.status() != 200) {
+            throw new AssertionError("deploy failed: " + r.status() + " " + r.text());
+        }
+        return r.json();
+    }
+
+    @Override
+    public void close() {
+        daemon.close();
+    }
+}
