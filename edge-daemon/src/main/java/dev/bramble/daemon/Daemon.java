@@ -2,6 +2,7 @@ package dev.bramble.daemon;
 
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.Launcher;
+import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.http.HttpApi;
 import dev.bramble.daemon.invoke.Invoker;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,9 +47,14 @@ public final class Daemon implements AutoCloseable {
             Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                     Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
             registry = FunctionRegistry.open(db, config.dataDir(), limits, clock);
-            environments = new Environments(
-                    new Launcher(config.javaCommand(), config.runtimeClasspath(), config.jvmOptions(), config.region()),
-                    sandbox, logs, config.dataDir().resolve("run"),
+            if (sandbox.separateIdentities()) {
+                protectState(config.dataDir());
+            }
+            Launcher launcher = new Launcher(new Launcher.Settings(config.javaCommand(), config.runtimeClasspath(),
+                    config.jvmOptions(), config.region(), config.sandbox().mbPerCpu(), config.sandbox().pidsMax(),
+                    Runtime.getRuntime().availableProcessors(), config.dataDir()), sandbox,
+                    new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()));
+            environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
                             Duration.ofMillis(config.queueTimeoutMs()),
                             Duration.ofSeconds(config.initTimeoutSeconds())),
@@ -67,12 +74,28 @@ public final class Daemon implements AutoCloseable {
         }
         Sandbox.Isolation iso = sandbox.isolation();
         if (!iso.missing().isEmpty()) {
-            LOG.log(Level.WARNING, "daemon.isolation mode={0} missing={1} -- functions are NOT contained: they run as "
-                    + "the daemon''s user, without memory, CPU, pids or /tmp limits", iso.mode(), iso.missing());
+            LOG.log(Level.WARNING, "daemon.isolation mode={0} cgroups={1} missing={2} -- functions are NOT fully "
+                    + "contained; see docs/isolation.md", iso.mode(), iso.cgroups(), iso.missing());
         }
         LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
                 config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * Functions run as other users: the data directory stays traversable (their code is inside) but the state, the
+     * bundles and uploads are the daemon's alone.
+     */
+    private static void protectState(java.nio.file.Path dataDir) throws IOException {
+        Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx--x--x"));
+        for (String name : List.of("bundles", "incoming")) {
+            Files.setPosixFilePermissions(dataDir.resolve(name), PosixFilePermissions.fromString("rwx------"));
+        }
+        try (var files = Files.list(dataDir)) {
+            for (java.nio.file.Path p : files.filter(f -> f.getFileName().toString().startsWith("state.db")).toList()) {
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
+            }
+        }
     }
 
     /**

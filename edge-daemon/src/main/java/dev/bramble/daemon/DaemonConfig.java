@@ -38,11 +38,29 @@ import java.util.function.Function;
  * @param region                   the region name functions see in {@code AWS_REGION} and ARNs
  * @param accountId                the account id in ARNs
  * @param adminToken               a bearer token that allows deployments from other hosts; empty: loopback only
+ * @param sandbox                  how functions are contained
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
                            int initTimeoutSeconds, int logRetainLines, int logMaxLineBytes, long bundleMaxBytes,
-                           String region, String accountId, String adminToken) {
+                           String region, String accountId, String adminToken, Sandboxing sandbox) {
+
+    /**
+     * Containment settings.
+     *
+     * @param requireIsolation refuse to start unless cgroups, a private /tmp and separate identities all work
+     * @param cgroupRoot       the cgroupfs mount
+     * @param cgroupName       the daemon's subtree under each v1 controller
+     * @param bwrap            bubblewrap
+     * @param setpriv          setpriv
+     * @param uidBase          first uid given to functions
+     * @param uidCount         how many uids functions may get
+     * @param mbPerCpu         memory that earns one core when a function does not set {@code cpus}
+     * @param pidsMax          processes and threads per environment
+     */
+    public record Sandboxing(boolean requireIsolation, Path cgroupRoot, String cgroupName, Path bwrap, Path setpriv,
+                             int uidBase, int uidCount, int mbPerCpu, int pidsMax) {
+    }
 
     /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
@@ -77,7 +95,19 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("aws.region", "local", "a region name", "AWS_REGION for functions, and the region in ARNs"),
             new Option("aws.account-id", "000000000000", "12 digits", "the account id in ARNs"),
             new Option("admin.token", "", "a string of at least 16 characters, or empty",
-                    "bearer token allowing POST /v1/deployments from other hosts; empty allows loopback only"));
+                    "bearer token allowing POST /v1/deployments from other hosts; empty allows loopback only"),
+            new Option("sandbox.require-isolation", false, "true or false",
+                    "refuse to start unless cgroups, a private /tmp and separate identities all work"),
+            new Option("sandbox.cgroup-root", "/sys/fs/cgroup", "a directory", "where cgroupfs is mounted (v1 or v2)"),
+            new Option("sandbox.cgroup-name", "bramble", "a directory name",
+                    "cgroup v1: the daemon's subtree under each controller (v2 uses its own delegated cgroup)"),
+            new Option("sandbox.bwrap", "/usr/bin/bwrap", "an executable", "bubblewrap, for the private /tmp"),
+            new Option("sandbox.setpriv", "/usr/bin/setpriv", "an executable", "setpriv, for function identities"),
+            new Option("sandbox.uid-base", 61_000, "1000..2000000000", "first uid (and gid) given to a function"),
+            new Option("sandbox.uid-count", 1_000, "1..1000000", "how many uids functions may be given"),
+            new Option("sandbox.mb-per-cpu", 128, "16..65536",
+                    "memory that earns one core when function.json sets no cpus (capped by the device's cores)"),
+            new Option("sandbox.pids-max", 256, "16..65536", "processes and threads per environment"));
 
     /** The embedded defaults. */
     public static DaemonConfig defaults() {
@@ -120,7 +150,12 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 r.longValue("bundles.max-bytes", 1024, 4L << 30),
                 r.string("aws.region"),
                 r.matching("aws.account-id", "[0-9]{12}"),
-                r.token("admin.token"));
+                r.token("admin.token"),
+                new Sandboxing(r.bool("sandbox.require-isolation"), Path.of(r.string("sandbox.cgroup-root")),
+                        r.matching("sandbox.cgroup-name", "[A-Za-z0-9_.-]+"), Path.of(r.string("sandbox.bwrap")),
+                        Path.of(r.string("sandbox.setpriv")), r.integer("sandbox.uid-base", 1000, 2_000_000_000),
+                        r.integer("sandbox.uid-count", 1, 1_000_000), r.integer("sandbox.mb-per-cpu", 16, 65_536),
+                        r.integer("sandbox.pids-max", 16, 65_536)));
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -132,7 +167,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
     public DaemonConfig with(Path dataDir, int port) {
         return new DaemonConfig(dataDir, httpBind, port, javaCommand, runtimeClasspath, jvmOptions, maxEnvironments,
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, logRetainLines, logMaxLineBytes, bundleMaxBytes,
-                region, accountId, adminToken);
+                region, accountId, adminToken, sandbox);
     }
 
     /** The help text for every option. */
@@ -198,6 +233,10 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
         String string(String key) {
             return value(key, n -> n.isValueNode() && !n.asText().isBlank() ? n.asText() : null,
                     "a non-empty string");
+        }
+
+        boolean bool(String key) {
+            return value(key, n -> n.isBoolean() ? n.asBoolean() : null, "true or false");
         }
 
         String token(String key) {

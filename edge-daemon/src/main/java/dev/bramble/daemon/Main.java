@@ -1,6 +1,8 @@
 package dev.bramble.daemon;
 
 import dev.bramble.sandbox.Sandbox;
+import dev.bramble.sandbox.SandboxException;
+import dev.bramble.sandbox.SandboxSettings;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +24,11 @@ public final class Main {
 
     public static void main(String[] args) throws InterruptedException {
         System.exit(run(args));
+    }
+
+    static SandboxSettings sandboxSettings(DaemonConfig config) {
+        DaemonConfig.Sandboxing s = config.sandbox();
+        return new SandboxSettings(s.cgroupRoot(), s.cgroupName(), s.bwrap(), s.setpriv(), s.requireIsolation());
     }
 
     static int run(String[] args) throws InterruptedException {
@@ -64,10 +71,24 @@ public final class Main {
             System.err.println("brambled: " + e.getMessage());
             return 2;
         }
-        Daemon daemon = Daemon.start(config, Sandbox.unconfined(), Clock.systemUTC());
+        Sandbox sandbox;
+        try {
+            sandbox = Sandbox.create(sandboxSettings(config));
+        } catch (SandboxException e) {
+            System.err.println("brambled: " + e.getMessage());
+            return 3;
+        }
+        Daemon daemon;
+        try {
+            daemon = Daemon.start(config, sandbox, Clock.systemUTC());
+        } catch (RuntimeException e) {
+            sandbox.close();
+            throw e;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             daemon.close();
+            sandbox.close();
             stopped.countDown();
         }, "brambled-shutdown"));
         stopped.await();

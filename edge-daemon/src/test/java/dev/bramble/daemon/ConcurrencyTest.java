@@ -59,15 +59,15 @@ class ConcurrencyTest {
                 calls.add(pool.submit(() -> d.invoke("busy", "{\"sleepMs\":300}")));
             }
         }
-        Set<String> pids = new HashSet<>();
+        Set<String> streams = new HashSet<>();
         for (Future<TestDaemon.Response> f : calls) {
             TestDaemon.Response r = f.get(60, SECONDS);
             assertThat(r.status()).as(r.text()).isEqualTo(200);
             assertThat(r.header("X-Amz-Function-Error")).isEmpty();
             assertThat(r.json().get("sleptMs").asInt()).isEqualTo(300);
-            pids.add(r.json().get("pid").asText());
+            streams.add(r.json().get("stream").asText());
         }
-        assertThat(pids).hasSizeBetween(2, 3);
+        assertThat(streams).hasSizeBetween(2, 3);
         JsonNode envs = d.get("/v1/functions/busy").json().get("environments");
         assertThat(envs.size()).isBetween(2, 3);
         assertThat(d.get("/v1/functions/busy").json().at("/counts/invocations").asInt()).isEqualTo(10);

@@ -26,11 +26,13 @@ import java.util.Optional;
 final class TestDaemon implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     private final Daemon daemon;
+    private final Sandbox sandbox;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Path dataDir;
 
-    private TestDaemon(Daemon daemon, Path dataDir) {
+    private TestDaemon(Daemon daemon, Sandbox sandbox, Path dataDir) {
         this.daemon = daemon;
+        this.sandbox = sandbox;
         this.dataDir = dataDir;
     }
 
@@ -50,8 +52,10 @@ final class TestDaemon implements AutoCloseable {
                   port: 0
                 runtime:
                   classpath: "%s"
+                sandbox:
+                  cgroup-name: bramble-test-%d
                 %s
-                """.formatted(dataDir, classpath, yamlOverrides);
+                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), yamlOverrides);
         DaemonConfig config;
         try {
             Path file = dataDir.resolveSibling(dataDir.getFileName() + ".yaml");
@@ -60,7 +64,14 @@ final class TestDaemon implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new TestDaemon(Daemon.start(config, Sandbox.unconfined(), clock), dataDir);
+        // The best isolation this machine allows: full as root (CI), degraded elsewhere, as /v1/status says.
+        Sandbox sandbox = Sandbox.create(Main.sandboxSettings(config));
+        try {
+            return new TestDaemon(Daemon.start(config, sandbox, clock), sandbox, dataDir);
+        } catch (RuntimeException e) {
+            sandbox.close();
+            throw e;
+        }
     }
 
     Daemon daemon() {
@@ -154,5 +165,6 @@ final class TestDaemon implements AutoCloseable {
     @Override
     public void close() {
         daemon.close();
+        sandbox.close();
     }
 }

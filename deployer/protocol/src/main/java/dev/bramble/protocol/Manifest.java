@@ -12,12 +12,13 @@ import java.util.Optional;
  * @param memoryMb       memory limit of one environment, MB
  * @param timeoutSeconds the longest one invocation may run
  * @param tmpMb          size of the environment's private /tmp, MB
+ * @param cpus           CPU share of one environment in cores (0.5 is half a core); empty derives it from memory
  * @param environment    the function's own environment variables
  * @param description    free text, at most 256 characters
  * @param concurrency    how many environments the function may use at once
  */
 public record Manifest(String name, String runtime, String handler, int memoryMb, int timeoutSeconds, int tmpMb,
-                       Map<String, String> environment, String description, Concurrency concurrency) {
+                       Optional<Double> cpus, Map<String, String> environment, String description, Concurrency concurrency) {
 
     public Manifest {
         environment = Map.copyOf(environment);

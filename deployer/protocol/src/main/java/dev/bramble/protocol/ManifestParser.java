@@ -31,6 +31,8 @@ public final class ManifestParser {
     public static final int MAX_TMP_MB = 10_240;
     public static final int DEFAULT_TMP_MB = 32;
     public static final int MAX_RESERVED = 1_000;
+    public static final double MIN_CPUS = 0.05;
+    public static final double MAX_CPUS = 64;
     public static final int MAX_ENVIRONMENT_BYTES = 4 * 1024;
     public static final int MAX_DESCRIPTION = 256;
 
@@ -41,7 +43,7 @@ public final class ManifestParser {
     private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
             "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "JAVA_TOOL_OPTIONS", "TMPDIR", "HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
-            "tmpMb", "environment", "description", "concurrency");
+            "tmpMb", "cpus", "environment", "description", "concurrency");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
     private ManifestParser() {
@@ -82,6 +84,7 @@ public final class ManifestParser {
         int memory = f.integer("memoryMb", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB);
         int timeout = f.integer("timeoutSeconds", DEFAULT_TIMEOUT_S, MIN_TIMEOUT_S, MAX_TIMEOUT_S);
         int tmp = f.integer("tmpMb", DEFAULT_TMP_MB, MIN_TMP_MB, MAX_TMP_MB);
+        Optional<Double> cpus = f.decimal("cpus", MIN_CPUS, MAX_CPUS);
         Map<String, String> env = f.environment();
         String description = f.string("description", false);
         if (description != null && description.length() > MAX_DESCRIPTION) {
@@ -92,7 +95,7 @@ public final class ManifestParser {
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);
         }
-        return new Manifest(name, runtime, handler, memory, timeout, tmp, env,
+        return new Manifest(name, runtime, handler, memory, timeout, tmp, cpus, env,
                 description == null ? "" : description, concurrency);
     }
 
@@ -130,6 +133,18 @@ public final class ManifestParser {
                 return dflt;
             }
             return checkedInt(field, n, min, max, dflt);
+        }
+
+        Optional<Double> decimal(String field, double min, double max) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                return Optional.empty();
+            }
+            if (!n.isNumber() || n.asDouble() < min || n.asDouble() > max) {
+                problem(field + ": expected a number of cores from " + min + " to " + max + ", got " + n);
+                return Optional.empty();
+            }
+            return Optional.of(n.asDouble());
         }
 
         int checkedInt(String field, JsonNode n, int min, int max, int dflt) {

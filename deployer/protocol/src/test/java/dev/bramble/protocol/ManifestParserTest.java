@@ -27,18 +27,19 @@ class ManifestParserTest {
     void fullManifestIsRead() {
         Manifest m = parse("""
                 {"name":"pump_2","runtime":"java21","handler":"com.example.Pump::run","memoryMb":64,
-                 "timeoutSeconds":30,"tmpMb":8,"environment":{"LEVEL":"high"},"description":"pumps",
+                 "timeoutSeconds":30,"tmpMb":8,"cpus":0.5,"environment":{"LEVEL":"high"},"description":"pumps",
                  "concurrency":{"reserved":2}}""");
         assertThat(m.handlerClass()).isEqualTo("com.example.Pump");
         assertThat(m.environment()).containsEntry("LEVEL", "high");
         assertThat(m.concurrency().reserved()).contains(2);
         assertThat(m.description()).isEqualTo("pumps");
+        assertThat(m.cpus()).contains(0.5);
     }
 
     @Test
     void everyProblemIsListedAtOnce() {
         assertThatThrownBy(() -> parse("""
-                {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,
+                {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,"cpus":100,
                  "environment":{"1BAD":"x","PATH":"/evil","OK":3},"concurrency":{"reserved":0,"provisioned":1},
                  "triggers":[]}"""))
                 .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
@@ -48,6 +49,7 @@ class ManifestParserTest {
                         "memoryMb: 99999 is outside the allowed range 32..10240",
                         "timeoutSeconds: expected a whole number from 1 to 900, got 1.5",
                         "tmpMb: 0 is outside the allowed range 1..10240",
+                        "cpus: expected a number of cores from 0.05 to 64.0, got 100",
                         "environment.1BAD: not a valid variable name; use a letter, then letters, digits or '_'",
                         "environment.PATH: reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and [HOME, JAVA_TOOL_OPTIONS,"
                                 + " LAMBDA_RUNTIME_DIR, LAMBDA_TASK_ROOT, LANG, PATH, TMPDIR, TZ, _HANDLER, _X_AMZN_TRACE_ID]"
@@ -56,7 +58,7 @@ class ManifestParserTest {
                         "concurrency.reserved: 0 is outside the allowed range 1..1000",
                         "concurrency.provisioned: unknown field; known: [reserved]",
                         "triggers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
-                                + "environment, description, concurrency]"));
+                                + "cpus, environment, description, concurrency]"));
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.bramble.runtime.Channel;
 import dev.bramble.sandbox.ContainedProcess;
 import dev.bramble.sandbox.Exit;
 import dev.bramble.sandbox.Sandbox;
+import dev.bramble.sandbox.Usage;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -181,10 +182,11 @@ public final class Environment {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {
             process.kill();
-            outcome = new Outcome.Died(awaitExit(), nanos);
+            Exit exit = awaitExit();
+            outcome = new Outcome.Died(exit, nanos, process.oomKilled());
         }
         List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
-        peakBytes = Math.max(peakBytes, process.memory().peakBytes());
+        peakBytes = Math.max(peakBytes, process.usage().memoryPeakBytes());
         boolean firstInvocation = !initReported;
         initReported = true;
         lastUsed = clock.instant();
@@ -304,9 +306,9 @@ public final class Environment {
         return invocations.get();
     }
 
-    /** Memory in use now and at peak, bytes. */
-    public dev.bramble.sandbox.ContainedProcess.MemoryUsage memory() {
-        return process.memory();
+    /** What the environment uses now: memory, throttled CPU, pids. */
+    public Usage usage() {
+        return process.usage();
     }
 
     /** Init duration of this environment's cold start, nanoseconds. */

@@ -1,42 +1,94 @@
 package dev.bramble.daemon.env;
 
+import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.protocol.Manifest;
+import dev.bramble.sandbox.Identity;
 import dev.bramble.sandbox.LaunchSpec;
+import dev.bramble.sandbox.Limits;
+import dev.bramble.sandbox.Sandbox;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * Builds the command line and environment of a function's child JVM. The child inherits nothing from the
- * daemon's environment: it sees Lambda's variables, a few basics and the function's own variables.
- *
- * @param java        the java executable
- * @param classpath   the runtime's classpath (runtime, Jackson, aws-lambda-java-core)
- * @param jvmOptions  options for every child
- * @param region      AWS_REGION
+ * Builds what a function's child JVM is launched with: command line, environment, limits and identity. The child
+ * inherits nothing from the daemon's environment: it sees Lambda's variables, a few basics and its own.
  */
-public record Launcher(String java, String classpath, List<String> jvmOptions, String region) {
+public final class Launcher {
     static final String MAIN = "dev.bramble.runtime.Main";
-    /** Share of the memory limit given to the heap; the rest is metaspace, code, stacks and buffers. */
-    static final int HEAP_PERCENT = 60;
+    /**
+     * Share of the memory limit given to the heap, as Lambda's Java runtime does: heap plus the JVM's own memory
+     * can pass the limit, and then the kernel, not the JVM, ends the environment.
+     */
+    static final int HEAP_PERCENT = 85;
+    /** The smallest CPU share an environment gets, in thousandths of a core: below it a JVM barely starts. */
+    static final int MIN_CPU_MILLIS = 50;
 
-    public Launcher {
-        jvmOptions = List.copyOf(jvmOptions);
+    /**
+     * What every launch shares.
+     *
+     * @param java       the java executable
+     * @param classpath  the runtime's classpath (runtime, Jackson, aws-lambda-java-core)
+     * @param jvmOptions options for every child
+     * @param region     AWS_REGION
+     * @param mbPerCpu   memory that earns one core when a function sets no {@code cpus}
+     * @param pidsMax    processes and threads per environment
+     * @param cores      the device's cores, the cap of any CPU share
+     * @param dataDir    the daemon's data directory, hidden from functions
+     */
+    public record Settings(String java, String classpath, List<String> jvmOptions, String region, int mbPerCpu,
+                           int pidsMax, int cores, Path dataDir) {
+        public Settings {
+            jvmOptions = List.copyOf(jvmOptions);
+        }
     }
 
-    LaunchSpec spec(FunctionVersion v, String stream, Path tmp) {
-        var m = v.manifest();
+    private final Settings settings;
+    private final Sandbox sandbox;
+    private final FunctionIdentities identities;
+    private final RuntimeStage stage;
+
+    public Launcher(Settings settings, Sandbox sandbox, FunctionIdentities identities) throws IOException {
+        this.settings = settings;
+        this.sandbox = sandbox;
+        this.identities = identities;
+        // A function's uid cannot read the installation's files where they are not world-readable (a JDK in
+        // /root, a Maven repository in tests): give it its own readable copy of the runtime classpath.
+        this.stage = sandbox.separateIdentities()
+                ? RuntimeStage.stage(settings.classpath(), settings.dataDir().resolve("runtime"))
+                : RuntimeStage.inPlace(settings.classpath());
+    }
+
+    /** The CPU share of a function: its {@code cpus}, else its memory over {@code mbPerCpu}, capped by the cores. */
+    int cpuMillis(Manifest m) {
+        double cores = m.cpus().orElse(m.memoryMb() / (double) settings.mbPerCpu());
+        return (int) Math.max(MIN_CPU_MILLIS, Math.min(settings.cores() * 1000L, Math.round(cores * 1000)));
+    }
+
+    LaunchSpec spec(FunctionVersion v, String stream, Path hostTmp) throws IOException {
+        Manifest m = v.manifest();
+        Optional<Identity> identity = sandbox.separateIdentities() ? Optional.of(identities.of(v.function()))
+                : Optional.empty();
+        Path tmp = sandbox.privateTmp() ? Path.of("/tmp") : hostTmp;
+        if (identity.isPresent() && !sandbox.privateTmp()) {
+            Files.setAttribute(hostTmp, "unix:uid", identity.get().uid());
+            Files.setAttribute(hostTmp, "unix:gid", identity.get().gid());
+        }
         List<String> command = new ArrayList<>();
-        command.add(java);
-        command.addAll(jvmOptions);
+        command.add(settings.java());
+        command.addAll(settings.jvmOptions());
         command.add("-XX:MaxRAM=" + m.memoryMb() + "m");
         command.add("-XX:MaxRAMPercentage=" + HEAP_PERCENT);
         command.add("-Djava.io.tmpdir=" + tmp);
         command.add("-cp");
-        command.add(classpath);
+        command.add(stage.classpath());
         command.add(MAIN);
         Map<String, String> env = new HashMap<>(m.environment());
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
@@ -52,8 +104,13 @@ public record Launcher(String java, String classpath, List<String> jvmOptions, S
         env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(m.memoryMb()));
         env.put("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + v.function());
         env.put("AWS_LAMBDA_LOG_STREAM_NAME", stream);
-        env.put("AWS_REGION", region);
-        env.put("AWS_DEFAULT_REGION", region);
-        return new LaunchSpec(v.label() + "/" + stream, command, env, v.codeDir(), m.memoryMb());
+        env.put("AWS_REGION", settings.region());
+        env.put("AWS_DEFAULT_REGION", settings.region());
+        List<Path> readOnly = new ArrayList<>();
+        readOnly.add(v.codeDir());
+        readOnly.addAll(stage.directories());
+        return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
+                new Limits(m.memoryMb(), cpuMillis(m), settings.pidsMax(), m.tmpMb()), identity, readOnly,
+                List.of(settings.dataDir()), hostTmp);
     }
 }

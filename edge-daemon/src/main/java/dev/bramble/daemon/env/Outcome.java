@@ -31,9 +31,10 @@ public sealed interface Outcome {
     /**
      * The child process died during the invocation.
      *
-     * @param exit how it ended
+     * @param exit      how it ended
+     * @param oomKilled the kernel's OOM killer ended it: the memory limit was reached
      */
-    record Died(Exit exit, long durationNanos) implements Outcome {
+    record Died(Exit exit, long durationNanos, boolean oomKilled) implements Outcome {
         @Override
         public boolean reusable() {
             return false;

@@ -88,6 +88,7 @@ final class AdminApi {
         Sandbox.Isolation iso = sandbox.isolation();
         Map<String, Object> isolation = new LinkedHashMap<>();
         isolation.put("mode", iso.mode());
+        isolation.put("cgroups", iso.cgroups());
         isolation.put("missing", iso.missing());
         out.put("isolation", isolation);
         out.put("functions", registry.functions().stream().map(FunctionState::name).toList());
@@ -149,9 +150,15 @@ final class AdminApi {
         m.put("stream", e.stream());
         m.put("state", e.state().name());
         m.put("pid", e.pid());
-        var memory = e.memory();
-        m.put("memory", Map.of("currentBytes", memory.currentBytes(), "peakBytes", memory.peakBytes(),
-                "limitMb", e.version().manifest().memoryMb()));
+        var usage = e.usage();
+        Map<String, Object> memory = new LinkedHashMap<>();
+        memory.put("currentBytes", usage.memoryBytes());
+        memory.put("peakBytes", usage.memoryPeakBytes());
+        memory.put("limitMb", e.version().manifest().memoryMb());
+        m.put("memory", memory);
+        m.put("cpu", Map.of("throttledNanos", usage.cpuThrottledNanos(), "throttledPeriods",
+                usage.cpuThrottledPeriods()));
+        m.put("pids", usage.pids());
         m.put("invocations", e.invocations());
         m.put("initMs", e.initNanos() / 1_000_000);
         m.put("startedAt", e.startedAt().toString());

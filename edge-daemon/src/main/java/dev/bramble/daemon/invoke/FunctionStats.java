@@ -12,6 +12,7 @@ public final class FunctionStats {
     final LongAdder errors = new LongAdder();
     final LongAdder timeouts = new LongAdder();
     final LongAdder exits = new LongAdder();
+    final LongAdder oomKills = new LongAdder();
     final LongAdder initErrors = new LongAdder();
     final LongAdder throttles = new LongAdder();
 
@@ -24,6 +25,7 @@ public final class FunctionStats {
         m.put("errors", errors.sum());
         m.put("timeouts", timeouts.sum());
         m.put("exits", exits.sum());
+        m.put("oomKills", oomKills.sum());
         m.put("initErrors", initErrors.sum());
         m.put("throttles", throttles.sum());
         return m;

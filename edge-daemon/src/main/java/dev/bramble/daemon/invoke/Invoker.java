@@ -111,7 +111,11 @@ public final class Invoker {
             }
             case Outcome.Died d -> {
                 s.exits.increment();
-                String cause = d.exit().signal() == 9 ? "signal: killed" : d.exit().describe();
+                String cause = d.exit().describe();
+                if (d.oomKilled()) {
+                    s.oomKills.increment();
+                    cause += " (memory limit " + v.manifest().memoryMb() + " MB reached)";
+                }
                 String message = "RequestId: " + request.requestId() + " Error: Runtime exited with error: " + cause;
                 lines.add(log(v, stream, request.requestId(), message));
                 lines.add(log(v, stream, request.requestId(), "Runtime.ExitError"));

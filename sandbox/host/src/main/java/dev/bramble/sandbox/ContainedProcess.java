@@ -5,7 +5,7 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** A running child process and its pipes. */
+/** A running child process, its pipes and its containment. */
 public interface ContainedProcess {
 
     long pid();
@@ -24,24 +24,18 @@ public interface ContainedProcess {
     /** Completes when the process has exited. */
     CompletableFuture<Exit> onExit();
 
-    /** SIGKILL to the whole process tree, at once. Idempotent. */
+    /** SIGKILL to every process of the tree (or of the cgroup), at once. Idempotent. */
     void kill();
 
     /**
-     * SIGTERM, up to {@code grace} for the process to exit, then {@link #kill()}. Idempotent; returns once the
-     * process is gone.
+     * SIGTERM, up to {@code grace} for the process to exit, then {@link #kill()}; then releases the containment
+     * (cgroup). Idempotent; returns once the processes are gone.
      */
     void stop(Duration grace);
 
-    /** Memory the process uses now and at its peak, in bytes. */
-    MemoryUsage memory();
+    /** What the process uses now. */
+    Usage usage();
 
-    /**
-     * Memory figures.
-     *
-     * @param currentBytes in use now
-     * @param peakBytes    the most ever in use
-     */
-    record MemoryUsage(long currentBytes, long peakBytes) {
-    }
+    /** Whether the kernel's OOM killer struck in this process's cgroup. */
+    boolean oomKilled();
 }

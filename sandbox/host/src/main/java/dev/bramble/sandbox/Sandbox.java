@@ -4,33 +4,54 @@ import java.io.IOException;
 import java.util.List;
 
 /** Launches contained child processes. */
-public interface Sandbox {
+public interface Sandbox extends AutoCloseable {
 
-    /**
-     * A sandbox that applies no containment: the process runs as the daemon's user, with no cgroup and the
-     * host's /tmp. {@link #isolation()} says so.
-     */
+    /** A sandbox that contains nothing; {@link #isolation()} says so. For tests and laptops. */
     static Sandbox unconfined() {
-        return new UnconfinedSandbox();
+        return LinuxSandbox.unconfined();
     }
 
     /**
-     * Starts a process.
+     * The best containment this machine allows: cgroups (v1 or v2), a private tmpfs /tmp through bubblewrap,
+     * and separate unprivileged identities through setpriv, each where possible. Cleans up what a previous run
+     * left in the daemon's cgroup subtree.
      *
-     * @throws IOException when it cannot be started; nothing is left behind
+     * @throws SandboxException {@code ISOLATION_UNAVAILABLE} when {@code settings.requireIsolation()} and a piece is
+     *                          missing
+     */
+    static Sandbox create(SandboxSettings settings) {
+        return LinuxSandbox.create(settings);
+    }
+
+    /**
+     * Starts a process in its containment.
+     *
+     * @throws IOException      when it cannot be started; nothing is left behind
+     * @throws SandboxException when its containment cannot be set up; nothing is left behind
      */
     ContainedProcess launch(LaunchSpec spec) throws IOException;
 
-    /** What containment is in force for the processes this sandbox starts. */
+    /** What containment is in force. */
     Isolation isolation();
+
+    /** Whether processes get a private /tmp (then their /tmp is {@code /tmp}, else {@link LaunchSpec#hostTmp()}). */
+    boolean privateTmp();
+
+    /** Whether processes run as the identity in their {@link LaunchSpec}. */
+    boolean separateIdentities();
+
+    /** Stops the sandbox's own threads. Processes are stopped by their owners. */
+    @Override
+    void close();
 
     /**
      * The containment in force.
      *
      * @param mode    {@code full} or {@code degraded}
-     * @param missing what is not enforced, by name ({@code cgroups}, {@code tmpfs}, {@code identity})
+     * @param cgroups {@code v1}, {@code v2} or {@code none}
+     * @param missing what is not enforced, by name ({@code cgroups}, {@code tmpfs}, {@code identity}), each with why
      */
-    record Isolation(String mode, List<String> missing) {
+    record Isolation(String mode, String cgroups, List<String> missing) {
         public Isolation {
             missing = List.copyOf(missing);
         }

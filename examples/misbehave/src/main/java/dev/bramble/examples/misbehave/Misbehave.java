@@ -80,6 +80,7 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         }
         report.put("uid", uid());
         report.put("pid", ProcessHandle.current().pid());
+        report.put("stream", context.getLogStreamName());
         return report;
     }
 

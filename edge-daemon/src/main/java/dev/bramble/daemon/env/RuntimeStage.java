@@ -1,0 +1,101 @@
+package dev.bramble.daemon.env;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The child JVM's classpath, either used where it is or copied into a directory every function uid can read.
+ *
+ * @param classpath   the {@code -cp} value for children
+ * @param directories the directories a sandbox must show the child, read-only
+ */
+record RuntimeStage(String classpath, List<Path> directories) {
+
+    static RuntimeStage inPlace(String classpath) {
+        return new RuntimeStage(classpath, List.of());
+    }
+
+    /**
+     * Copies every classpath entry ({@code dir/*}, a jar, or a class directory) into {@code target}, world-readable,
+     * replacing what a previous run staged.
+     */
+    static RuntimeStage stage(String classpath, Path target) throws IOException {
+        deleteTree(target);
+        Files.createDirectories(target);
+        List<String> entries = new ArrayList<>();
+        int n = 0;
+        for (String entry : classpath.split(":")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            if (entry.endsWith("/*")) {
+                try (Stream<Path> jars = Files.list(Path.of(entry.substring(0, entry.length() - 2)))) {
+                    for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
+                        Path copy = target.resolve(jar.getFileName());
+                        Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING);
+                        entries.add(copy.toString());
+                    }
+                }
+            } else if (Files.isDirectory(Path.of(entry))) {
+                Path copy = target.resolve("classes-" + n++);
+                copyTree(Path.of(entry), copy);
+                entries.add(copy.toString());
+            } else {
+                Path copy = target.resolve(Path.of(entry).getFileName());
+                Files.copy(Path.of(entry), copy, StandardCopyOption.REPLACE_EXISTING);
+                entries.add(copy.toString());
+            }
+        }
+        makeWorldReadable(target);
+        return new RuntimeStage(String.join(":", entries), List.of(target));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : files.toList()) {
+                Path dest = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void makeWorldReadable(Path root) throws IOException {
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

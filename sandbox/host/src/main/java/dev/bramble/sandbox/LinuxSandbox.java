@@ -1,0 +1,334 @@
+package dev.bramble.sandbox;
+
+import dev.bramble.sandbox.CgroupTree.Cgroup;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Containment from the tools every Raspberry Pi OS has: cgroups for limits, bubblewrap for a private /tmp and a
+ * private view of the file system, setpriv for an unprivileged identity. A launch is a chain of execs, so
+ * nothing runs outside the limits even for an instant:
+ * <pre>
+ *   sh -c 'join cgroups; exec "$@"'  →  bwrap … --  →  setpriv --reuid … --  →  java …
+ * </pre>
+ * Each piece is used where available; {@link #isolation()} names what is missing.
+ */
+final class LinuxSandbox implements Sandbox {
+    private static final System.Logger LOG = System.getLogger(LinuxSandbox.class.getName());
+    /** Writes its own pid into each cgroup.procs given, then execs the rest: the process joins before exec. */
+    static final String JOIN = "n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; "
+            + "n=$((n-1)); done; exec \"$@\"";
+
+    private final CgroupTree cgroups;
+    private final Path bwrap;
+    private final Path setpriv;
+    private final Isolation isolation;
+    private final ExecutorService spawner;
+    private final AtomicLong sequence = new AtomicLong();
+
+    private LinuxSandbox(CgroupTree cgroups, Path bwrap, Path setpriv, Isolation isolation) {
+        this.cgroups = cgroups;
+        this.bwrap = bwrap;
+        this.setpriv = setpriv;
+        this.isolation = isolation;
+        // bwrap --die-with-parent ties a child's life to the thread that forked it, so every fork happens on one
+        // platform thread that lives as long as the sandbox.
+        this.spawner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("bramble-spawner")
+                .daemon(true).unstarted(r));
+    }
+
+    static LinuxSandbox unconfined() {
+        return new LinuxSandbox(null, null, null, new Isolation("degraded", "none",
+                List.of("cgroups: not requested", "tmpfs: not requested", "identity: not requested")));
+    }
+
+    static LinuxSandbox create(SandboxSettings s) {
+        List<String> missing = new ArrayList<>();
+        boolean root = currentUid() == 0;
+        CgroupTree cgroups = null;
+        try {
+            String self = Files.readString(Path.of("/proc/self/cgroup"));
+            cgroups = CgroupTree.detect(s.cgroupRoot(), s.cgroupName(), self).orElse(null);
+            if (cgroups == null) {
+                missing.add("cgroups: no cgroup v1 controllers or v2 hierarchy at " + s.cgroupRoot());
+            } else {
+                cgroups.prepare(ProcessHandle.current().pid());
+            }
+        } catch (IOException | RuntimeException e) {
+            missing.add("cgroups: cannot manage " + s.cgroupRoot() + " (" + e.getMessage() + ")");
+            cgroups = null;
+        }
+        Path bwrap = null;
+        if (!root) {
+            missing.add("tmpfs: needs root to mount a private /tmp");
+        } else if (!Files.isExecutable(s.bwrap())) {
+            missing.add("tmpfs: bubblewrap not found at " + s.bwrap() + " (apt-get install bubblewrap)");
+        } else if (!probe(List.of(s.bwrap().toString(), "--dev-bind", "/", "/", "--tmpfs", "/tmp", "true"))) {
+            missing.add("tmpfs: " + s.bwrap() + " cannot create a mount namespace here");
+        } else {
+            bwrap = s.bwrap();
+        }
+        Path setpriv = null;
+        if (!root) {
+            missing.add("identity: needs root to run functions as their own users");
+        } else if (!Files.isExecutable(s.setpriv())) {
+            missing.add("identity: setpriv not found at " + s.setpriv() + " (apt-get install util-linux)");
+        } else {
+            setpriv = s.setpriv();
+        }
+        Isolation isolation = new Isolation(missing.isEmpty() ? "full" : "degraded",
+                cgroups == null ? "none" : cgroups.version().name().toLowerCase(), missing);
+        if (s.requireIsolation() && !missing.isEmpty()) {
+            throw new SandboxException(SandboxException.Code.ISOLATION_UNAVAILABLE,
+                    "isolation is required (sandbox.require-isolation) but not available: " + String.join("; ",
+                            missing), null);
+        }
+        return new LinuxSandbox(cgroups, bwrap, setpriv, isolation);
+    }
+
+    @Override
+    public Isolation isolation() {
+        return isolation;
+    }
+
+    @Override
+    public boolean privateTmp() {
+        return bwrap != null;
+    }
+
+    @Override
+    public boolean separateIdentities() {
+        return setpriv != null;
+    }
+
+    @Override
+    public ContainedProcess launch(LaunchSpec spec) throws IOException {
+        String name = spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + sequence.incrementAndGet();
+        Cgroup cg = cgroups == null ? null : cgroups.create(name, spec.limits());
+        try {
+            ProcessBuilder pb = new ProcessBuilder(command(spec, cg)).directory(spec.workDir().toFile());
+            pb.environment().clear();
+            pb.environment().putAll(spec.environment());
+            Future<Process> started = spawner.submit(pb::start);
+            return new Child(started.get(), cg);
+        } catch (ExecutionException e) {
+            release(cg);
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            release(cg);
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting " + spec.name(), e);
+        } catch (RuntimeException e) {
+            release(cg);
+            throw e;
+        }
+    }
+
+    /** The exec chain for a spec; package-private so a test can read it. */
+    List<String> command(LaunchSpec spec, Cgroup cg) {
+        List<String> cmd = new ArrayList<>();
+        if (cg != null) {
+            List<Path> procs = cg.procsFiles();
+            cmd.addAll(List.of("/bin/sh", "-c", JOIN, "sh", Integer.toString(procs.size())));
+            procs.forEach(p -> cmd.add(p.toString()));
+        }
+        if (bwrap != null) {
+            cmd.addAll(List.of(bwrap.toString(), "--die-with-parent", "--new-session", "--unshare-pid",
+                    "--unshare-ipc", "--dev-bind", "/", "/",
+                    "--size", Long.toString((long) spec.limits().tmpMb() << 20), "--tmpfs", "/tmp"));
+            List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
+            for (Path h : spec.hidden()) {
+                cmd.addAll(List.of("--tmpfs", h.toString()));
+                tmpfs.add(h);
+            }
+            // bwrap makes missing mount points 0700 (root's); a function must be able to walk down to its code.
+            java.util.Set<Path> dirs = new java.util.LinkedHashSet<>();
+            for (Path r : spec.readOnly()) {
+                for (Path top : tmpfs) {
+                    if (r.startsWith(top)) {
+                        for (Path a = top.relativize(r).getParent(); a != null; a = a.getParent()) {
+                            dirs.add(top.resolve(a));
+                        }
+                    }
+                }
+            }
+            dirs.stream().sorted(java.util.Comparator.comparingInt(Path::getNameCount))
+                    .forEach(d -> cmd.addAll(List.of("--perms", "0755", "--dir", d.toString())));
+            for (Path r : spec.readOnly()) {
+                cmd.addAll(List.of("--ro-bind", r.toString(), r.toString()));
+            }
+            cmd.addAll(List.of("--proc", "/proc", "--chdir", spec.workDir().toString(), "--"));
+        }
+        Optional<Identity> id = spec.identity();
+        if (setpriv != null && id.isPresent()) {
+            cmd.addAll(List.of(setpriv.toString(), "--reuid=" + id.get().uid(), "--regid=" + id.get().gid(),
+                    "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"));
+        }
+        cmd.addAll(spec.command());
+        return cmd;
+    }
+
+    @Override
+    public void close() {
+        spawner.shutdownNow();
+        if (cgroups != null) {
+            cgroups.removeIfEmpty();
+        }
+    }
+
+    private static void release(Cgroup cg) {
+        if (cg != null) {
+            cg.killAll();
+            cg.remove();
+        }
+    }
+
+    private static boolean probe(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().transferTo(OutputStream.nullOutputStream());
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    static int currentUid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** A started process and its cgroup. */
+    private record Child(Process process, Cgroup cgroup) implements ContainedProcess {
+        @Override
+        public long pid() {
+            return process.pid();
+        }
+
+        @Override
+        public OutputStream stdin() {
+            return process.getOutputStream();
+        }
+
+        @Override
+        public InputStream stdout() {
+            return process.getInputStream();
+        }
+
+        @Override
+        public InputStream stderr() {
+            return process.getErrorStream();
+        }
+
+        @Override
+        public boolean isAlive() {
+            return process.isAlive();
+        }
+
+        @Override
+        public CompletableFuture<Exit> onExit() {
+            return process.onExit().thenApply(p -> new Exit(p.exitValue()));
+        }
+
+        @Override
+        public void kill() {
+            if (cgroup != null) {
+                cgroup.killAll();
+            }
+            // The process first: a parent that outlives its children might exit cleanly and hide the kill.
+            List<ProcessHandle> tree = process.descendants().toList();
+            process.destroyForcibly();
+            tree.forEach(ProcessHandle::destroyForcibly);
+        }
+
+        @Override
+        public void stop(Duration grace) {
+            try {
+                if (process.isAlive() && !process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.destroy();
+                    if (!process.waitFor(Math.min(grace.toMillis(), 500), TimeUnit.MILLISECONDS)) {
+                        LOG.log(Level.INFO, "sandbox.kill pid={0} reason=grace-expired grace_ms={1}", pid(),
+                                grace.toMillis());
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            kill();
+            try {
+                process.onExit().get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.log(Level.WARNING, "sandbox.kill pid={0} still-alive-after_ms=5000", pid());
+            }
+            if (cgroup != null) {
+                cgroup.remove();
+            }
+        }
+
+        @Override
+        public Usage usage() {
+            return cgroup != null ? cgroup.usage() : ProcStatus.usage(process.pid());
+        }
+
+        @Override
+        public boolean oomKilled() {
+            return cgroup != null && cgroup.oomKills() > 0;
+        }
+    }
+
+    /** Usage from {@code /proc/PID/status}, for processes without a cgroup. */
+    static final class ProcStatus {
+        private ProcStatus() {
+        }
+
+        static Usage usage(long pid) {
+            long rss = 0;
+            long hwm = 0;
+            long threads = 0;
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                    if (line.startsWith("VmRSS:")) {
+                        rss = kb(line);
+                    } else if (line.startsWith("VmHWM:")) {
+                        hwm = kb(line);
+                    } else if (line.startsWith("Threads:")) {
+                        threads = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // The process is gone: nothing in use.
+            }
+            return new Usage(rss, Math.max(rss, hwm), 0, 0, threads);
+        }
+
+        private static long kb(String line) {
+            String digits = line.replaceAll("[^0-9]", "");
+            return digits.isEmpty() ? 0 : Long.parseLong(digits) * 1024;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.bramble.sandbox;
+
+/** Containment could not be set up; {@link #code()} says which part failed. */
+public final class SandboxException extends RuntimeException {
+
+    /** Machine-readable causes. */
+    public enum Code {
+        /** Isolation is required but a piece of it is unavailable. */
+        ISOLATION_UNAVAILABLE,
+        /** A cgroup could not be created or a limit could not be written. */
+        CGROUP_SETUP_FAILED,
+        /** The process could not be started. */
+        LAUNCH_FAILED
+    }
+
+    private final Code code;
+
+    public SandboxException(Code code, String message, Throwable cause) {
+        super(message, cause);
+        this.code = code;
+    }
+
+    public Code code() {
+        return code;
+    }
+}

@@ -1,0 +1,16 @@
+package dev.bramble.sandbox;
+
+import java.nio.file.Path;
+
+/**
+ * How to contain processes on this machine.
+ *
+ * @param cgroupRoot       the cgroupfs mount, normally {@code /sys/fs/cgroup}
+ * @param cgroupName       v1: the daemon's subtree under each controller; v2 uses the daemon's own (delegated) cgroup
+ * @param bwrap            the bubblewrap executable, for private /tmp and a private view of the file system
+ * @param setpriv          the setpriv executable, for unprivileged identities
+ * @param requireIsolation refuse to start unless every piece is available
+ */
+public record SandboxSettings(Path cgroupRoot, String cgroupName, Path bwrap, Path setpriv,
+                              boolean requireIsolation) {
+}
