@@ -42,6 +42,14 @@ final class TestDaemon implements AutoCloseable {
     }
 
     static TestDaemon start(Path dataDir, String yamlOverrides, Clock clock) {
+        return start(dataDir, yamlOverrides, clock, false);
+    }
+
+    /**
+     * A daemon with the best isolation this machine allows, or, with {@code requireIsolation}, full isolation or
+     * an exception naming what is missing.
+     */
+    static TestDaemon start(Path dataDir, String yamlOverrides, Clock clock, boolean requireIsolation) {
         String classpath = System.getProperty("bramble.test.runtime.classpath");
         if (classpath == null || classpath.isBlank()) {
             throw new IllegalStateException("bramble.test.runtime.classpath is not set; run the tests through Maven");
@@ -54,8 +62,9 @@ final class TestDaemon implements AutoCloseable {
                   classpath: "%s"
                 sandbox:
                   cgroup-name: bramble-test-%d
+                  require-isolation: %s
                 %s
-                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), yamlOverrides);
+                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), requireIsolation, yamlOverrides);
         DaemonConfig config;
         try {
             Path file = dataDir.resolveSibling(dataDir.getFileName() + ".yaml");

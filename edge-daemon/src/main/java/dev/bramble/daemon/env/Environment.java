@@ -176,8 +176,8 @@ public final class Environment {
         long nanos = System.nanoTime() - t0;
         Outcome outcome;
         if (frame instanceof Channel.Result r && r.requestId().equals(requestId)) {
-            // A child that answers and exits at once (a fatal JVM error) is not reusable.
-            outcome = new Outcome.Completed(r.payload(), !r.ok(), r.durationNanos(), process.isAlive());
+            // A runtime that says this was its last answer (a fatal JVM error) is not reused.
+            outcome = new Outcome.Completed(r.payload(), !r.ok(), r.durationNanos(), !r.last() && process.isAlive());
         } else if (guard.fired) {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {

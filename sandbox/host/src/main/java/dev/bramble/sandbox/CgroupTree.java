@@ -140,6 +140,8 @@ final class CgroupTree {
             stale.remove();
             LOG.log(Level.WARNING, "sandbox.cleanup cgroup={0} killed={1}", leftover, killed);
         }
+        // Prove that limits can be written here, rather than finding out at the first cold start.
+        create("probe-" + selfPid, new Limits(64, 1000, 64, 1)).remove();
     }
 
     /** Removes the subtree when it is empty (v1: one directory per controller); leaves v2's delegated cgroup. */

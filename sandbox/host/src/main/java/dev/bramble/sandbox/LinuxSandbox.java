@@ -152,7 +152,7 @@ final class LinuxSandbox implements Sandbox {
         if (bwrap != null) {
             cmd.addAll(List.of(bwrap.toString(), "--die-with-parent", "--new-session", "--unshare-pid",
                     "--unshare-ipc", "--dev-bind", "/", "/",
-                    "--size", Long.toString((long) spec.limits().tmpMb() << 20), "--tmpfs", "/tmp"));
+                    "--perms", "1777", "--size", Long.toString((long) spec.limits().tmpMb() << 20), "--tmpfs", "/tmp"));
             List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
             for (Path h : spec.hidden()) {
                 cmd.addAll(List.of("--tmpfs", h.toString()));

@@ -68,9 +68,11 @@ public final class Channel {
      * @param requestId     the request this answers
      * @param ok            false when {@code payload} is a Lambda error object
      * @param durationNanos time spent in the handler, including (de)serialisation
+     * @param last          the runtime exits after this answer (the JVM is unusable, e.g. after an OutOfMemoryError)
      * @param payload       the result or the error object, JSON
      */
-    public record Result(String requestId, boolean ok, long durationNanos, byte[] payload) implements Frame {
+    public record Result(String requestId, boolean ok, long durationNanos, boolean last, byte[] payload)
+            implements Frame {
     }
 
     /** Writes frames to one stream. Each call writes one frame and flushes. */
@@ -101,10 +103,11 @@ public final class Channel {
                 }
                 case Result r -> {
                     byte[] id = utf8(r.requestId());
-                    header(RESULT, 4 + id.length + 1 + 8 + r.payload().length);
+                    header(RESULT, 4 + id.length + 1 + 8 + 1 + r.payload().length);
                     bytes(id);
                     out.writeBoolean(r.ok());
                     out.writeLong(r.durationNanos());
+                    out.writeBoolean(r.last());
                     out.write(r.payload());
                 }
             }
@@ -166,7 +169,8 @@ public final class Channel {
                     byte[] id = bytes();
                     boolean ok = in.readBoolean();
                     long nanos = in.readLong();
-                    yield new Result(str(id), ok, nanos, rest(body - 4 - id.length - 1 - 8));
+                    boolean last = in.readBoolean();
+                    yield new Result(str(id), ok, nanos, last, rest(body - 4 - id.length - 1 - 8 - 1));
                 }
                 default -> throw new IOException("malformed frame: unknown type " + type);
             };

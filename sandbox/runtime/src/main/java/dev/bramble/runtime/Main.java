@@ -119,7 +119,7 @@ public final class Main {
         long nanos = System.nanoTime() - start;
         log.println(Channel.END_OF_LOG_MARKER + invoke.requestId());
         log.flush();
-        channelOut.write(new Channel.Result(invoke.requestId(), ok, nanos, result));
+        channelOut.write(new Channel.Result(invoke.requestId(), ok, nanos, fatal, result));
         return fatal;
     }
 

@@ -21,7 +21,7 @@ class ChannelTest {
         w.write(new Channel.Invoke("id-1", 42L, "arn:x", "{}", payload));
         w.write(new Channel.Ready());
         w.write(new Channel.InitError("{\"e\":1}".getBytes(StandardCharsets.UTF_8)));
-        w.write(new Channel.Result("id-1", false, 7L, payload));
+        w.write(new Channel.Result("id-1", false, 7L, true, payload));
         Channel.Reader r = new Channel.Reader(new ByteArrayInputStream(bytes.toByteArray()));
         Channel.Invoke invoke = (Channel.Invoke) r.read();
         assertThat(invoke.requestId()).isEqualTo("id-1");
@@ -34,6 +34,7 @@ class ChannelTest {
         Channel.Result result = (Channel.Result) r.read();
         assertThat(result.ok()).isFalse();
         assertThat(result.durationNanos()).isEqualTo(7L);
+        assertThat(result.last()).isTrue();
         assertThat(result.payload()).isEqualTo(payload);
         assertThatThrownBy(r::read).isInstanceOf(EOFException.class);
     }
@@ -52,7 +53,7 @@ class ChannelTest {
     void oversizedFrameIsRefusedBeforeWriting() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Channel.Writer w = new Channel.Writer(bytes);
-        assertThatThrownBy(() -> w.write(new Channel.Result("id", true, 0, new byte[Channel.MAX_FRAME_BYTES])))
+        assertThatThrownBy(() -> w.write(new Channel.Result("id", true, 0, false, new byte[Channel.MAX_FRAME_BYTES])))
                 .hasMessageContaining("exceeds the channel limit");
         assertThat(bytes.size()).isZero();
     }

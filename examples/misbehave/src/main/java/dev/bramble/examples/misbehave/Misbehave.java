@@ -5,6 +5,8 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,13 +16,13 @@ import java.util.Map;
 
 /**
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
+ * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
  * Keys, applied in this order: {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
  * exit}. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
 public class Misbehave implements RequestHandler<Map<String, Object>, Map<String, Object>> {
-    // Kept reachable so allocMb really holds the memory.
-    private static final List<byte[]> HELD = new ArrayList<>();
+    private static final long MB = 1 << 20;
 
     @Override
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
@@ -46,13 +48,7 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             report.put("forks", fork(n.intValue()));
         }
         if (e.get("allocMb") instanceof Number n) {
-            for (int i = 0; i < n.intValue(); i++) {
-                byte[] mb = new byte[1 << 20];
-                for (int j = 0; j < mb.length; j += 4096) {
-                    mb[j] = 1;
-                }
-                HELD.add(mb);
-            }
+            allocateNative(n.intValue());
             report.put("allocMb", n.intValue());
         }
         if (e.get("spinMs") instanceof Number n) {
@@ -84,6 +80,26 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         return report;
     }
 
+    /**
+     * Allocates and touches memory outside the heap, as a leaking native library would: no JVM limit stops it,
+     * only the environment's memory limit does. Never freed: the environment is meant to die of it.
+     */
+    private static void allocateNative(int mb) {
+        try {
+            Field f = Class.forName("sun.misc.Unsafe").getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            Object unsafe = f.get(null);
+            Method allocate = unsafe.getClass().getMethod("allocateMemory", long.class);
+            Method set = unsafe.getClass().getMethod("setMemory", long.class, long.class, byte.class);
+            for (int i = 0; i < mb; i++) {
+                long address = (long) allocate.invoke(unsafe, MB);
+                set.invoke(unsafe, address, MB, (byte) 1);
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot allocate native memory: " + e, e);
+        }
+    }
+
     private static Map<String, Object> writeTmp(int mb) {
         Path file = Path.of(System.getProperty("java.io.tmpdir"), "misbehave-" + ProcessHandle.current().pid());
         long written = 0;
@@ -106,8 +122,8 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             for (int i = 0; i < count; i++) {
                 started.add(new ProcessBuilder("sleep", "30").start());
             }
-        } catch (IOException ex) {
-            error = ex.toString();
+        } catch (IOException | Error ex) {
+            error = ex.toString().lines().findFirst().orElse("");
         }
         started.forEach(Process::destroyForcibly);
         Map<String, Object> out = new LinkedHashMap<>();

@@ -1,0 +1,169 @@
+package dev.bramble.daemon;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * brambled as a separate process, started from a copy of its classpath that any user can read, so a test can
+ * kill it with SIGKILL or run it as another user.
+ */
+final class DaemonProcess implements AutoCloseable {
+    private final Process process;
+    private final int port;
+    private final Path log;
+
+    private DaemonProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** A world-readable directory holding the daemon's and the runtime's classpaths. */
+    record Install(Path root, String daemonClasspath, String runtimeClasspath) {
+        static Install copy(Path root) throws IOException {
+            Files.createDirectories(root);
+            open(root);
+            return new Install(root, stage(System.getProperty("bramble.test.daemon.classpath"), root.resolve("lib")),
+                    stage(System.getProperty("bramble.test.runtime.classpath"), root.resolve("runtime")));
+        }
+
+        private static String stage(String classpath, Path dir) throws IOException {
+            Files.createDirectories(dir);
+            open(dir);
+            List<String> out = new ArrayList<>();
+            int n = 0;
+            for (String entry : classpath.split(":")) {
+                Path from = Path.of(entry);
+                if (entry.isBlank() || !Files.exists(from)) {
+                    continue;
+                }
+                Path to = dir.resolve(n++ + "-" + from.getFileName());
+                if (Files.isDirectory(from)) {
+                    try (Stream<Path> files = Files.walk(from)) {
+                        for (Path p : files.toList()) {
+                            Path dest = to.resolve(from.relativize(p).toString());
+                            if (Files.isDirectory(p)) {
+                                Files.createDirectories(dest);
+                                open(dest);
+                            } else {
+                                Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
+                                readable(dest);
+                            }
+                        }
+                    }
+                } else {
+                    Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
+                    readable(to);
+                }
+                out.add(to.toString());
+            }
+            return String.join(":", out);
+        }
+    }
+
+    /**
+     * Starts brambled with this YAML (port and classpaths are added), optionally under {@code setpriv} as another
+     * user, and waits until it is healthy (unless {@code expectFailure}).
+     */
+    static DaemonProcess start(Install install, Path dataDir, String yaml, List<String> asUser, boolean expectFailure)
+            throws IOException {
+        int port = freePort();
+        Path config = install.root().resolve("brambled-" + port + ".yaml");
+        Files.writeString(config, """
+                data-dir: %s
+                http:
+                  port: %d
+                runtime:
+                  classpath: "%s"
+                %s
+                """.formatted(dataDir, port, install.runtimeClasspath(), yaml));
+        readable(config);
+        Path log = install.root().resolve("brambled-" + port + ".log");
+        List<String> command = new ArrayList<>(asUser);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", install.daemonClasspath(), "dev.bramble.daemon.Main", "--config", config.toString()));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        DaemonProcess d = new DaemonProcess(p, port, log);
+        if (!expectFailure) {
+            await("brambled on port " + port).atMost(30, SECONDS).until(() -> {
+                if (!p.isAlive()) {
+                    throw new AssertionError("brambled exited: " + d.log());
+                }
+                return d.healthy();
+            });
+        }
+        return d;
+    }
+
+    Process process() {
+        return process;
+    }
+
+    String base() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    boolean healthy() {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + "/v1/health"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(15, SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static void open(Path dir) throws IOException {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    private static void readable(Path file) throws IOException {
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

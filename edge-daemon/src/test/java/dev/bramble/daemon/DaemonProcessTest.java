@@ -1,0 +1,131 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** brambled as its own process: killed with SIGKILL, restarted, and run as an unprivileged user. */
+@ExtendWith(NoLeakedChildren.class)
+class DaemonProcessTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static DaemonProcess.Install install;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void copyInstall() throws IOException {
+        // /tmp itself is world-writable; the copy there is readable by the unprivileged user too.
+        install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"), "bramble-install-"));
+    }
+
+    @Test
+    void killNineLeavesNoChildAliveAndTheNextStartCleansUpAndServes() throws Exception {
+        assumeTrue(Daemons.isRoot(), "cgroups and bubblewrap need root; CI runs this as root");
+        Path data = install.root().resolve("kill9-data");
+        String yaml = """
+                sandbox:
+                  require-isolation: true
+                  cgroup-name: bramble-kill9-%d
+                """.formatted(ProcessHandle.current().pid());
+        List<ProcessHandle> children = new ArrayList<>();
+        try (DaemonProcess first = DaemonProcess.start(install, data, yaml, List.of(), false)) {
+            post(first, "/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
+            post(first, "/v1/deployments", Files.readAllBytes(Bundles.withManifest(Bundles.example("misbehave"), dir,
+                    Bundles.misbehave("misbehave", "\"timeoutSeconds\": 60"))));
+            assertThat(post(first, "/2015-03-31/functions/echo/invocations", "{}".getBytes()).statusCode())
+                    .isEqualTo(200);
+            Thread.ofVirtual().start(() -> {
+                try {
+                    post(first, "/2015-03-31/functions/misbehave/invocations", "{\"sleepMs\":50000}".getBytes());
+                } catch (IOException | RuntimeException expected) {
+                    // the daemon dies under this call
+                }
+            });
+            await().atMost(20, SECONDS).until(() -> status(first).get("environments").size() == 2);
+            ProcessHandle daemon = first.process().toHandle();
+            daemon.descendants().forEach(children::add);
+            assertThat(children.stream().filter(p -> p.info().command().orElse("").endsWith("java"))).hasSize(2);
+            daemon.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            await("every child of the killed daemon to die").atMost(5, SECONDS)
+                    .until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
+        }
+        Path cgroups = Path.of("/sys/fs/cgroup/memory/bramble-kill9-" + ProcessHandle.current().pid());
+        try (DaemonProcess second = DaemonProcess.start(install, data, yaml, List.of(), false)) {
+            if (Files.isDirectory(cgroups)) {
+                try (Stream<Path> left = Files.list(cgroups)) {
+                    assertThat(left.filter(Files::isDirectory)).isEmpty();
+                }
+            }
+            HttpResponse<String> echo = post(second, "/2015-03-31/functions/echo/invocations", "{\"again\":1}"
+                    .getBytes());
+            assertThat(echo.statusCode()).isEqualTo(200);
+            assertThat(echo.body()).contains("\"again\":1");
+        }
+    }
+
+    @Test
+    void asAnUnprivilegedUserTheDaemonRunsDegradedAndSaysWhatIsMissing() throws Exception {
+        List<String> asNobody = Daemons.isRoot()
+                ? List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")
+                : List.of();
+        Path data = install.root().resolve("nobody-data");
+        Files.createDirectories(data);
+        DaemonProcess.open(data);
+        try (DaemonProcess d = DaemonProcess.start(install, data, "", asNobody, false)) {
+            JsonNode iso = status(d).get("isolation");
+            assertThat(iso.get("mode").asText()).isEqualTo("degraded");
+            assertThat(iso.get("missing").toString()).contains("tmpfs: needs root").contains("identity: needs root");
+            assertThat(d.log()).contains("daemon.isolation mode=degraded");
+            post(d, "/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
+            HttpResponse<String> echo = post(d, "/2015-03-31/functions/echo/invocations", "{\"as\":\"nobody\"}"
+                    .getBytes());
+            assertThat(echo.statusCode()).as(d.log()).isEqualTo(200);
+            assertThat(echo.body()).contains("\"as\":\"nobody\"");
+        }
+        try (DaemonProcess refused = DaemonProcess.start(install, data, """
+                sandbox:
+                  require-isolation: true
+                """, asNobody, true)) {
+            assertThat(refused.process().waitFor(30, SECONDS)).isTrue();
+            assertThat(refused.process().exitValue()).isEqualTo(3);
+            assertThat(refused.log()).contains("isolation is required (sandbox.require-isolation) but not available")
+                    .contains("tmpfs: needs root").contains("identity: needs root");
+        }
+    }
+
+    private static JsonNode status(DaemonProcess d) throws IOException, InterruptedException {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return TestDaemon.JSON.readTree(r.body());
+    }
+
+    private static HttpResponse<String> post(DaemonProcess d, String path, byte[] body) throws IOException {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + path)).timeout(Duration.ofSeconds(90))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+}

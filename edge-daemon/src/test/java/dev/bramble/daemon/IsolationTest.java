@@ -1,0 +1,138 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * One function must never hurt the device, the daemon or another function: each misbehaviour is contained by
+ * the kernel, in real cgroup v1 (or v2) groups with real child JVMs, and the next call succeeds. Needs root; CI
+ * runs it as root, with sandbox.require-isolation so a missing piece fails instead of passing weakly.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(NoLeakedChildren.class)
+class IsolationTest {
+    @TempDir
+    static Path dir;
+    TestDaemon d;
+
+    @BeforeAll
+    void start() {
+        assumeTrue(Daemons.isRoot(), "the sandbox needs root (cgroups, mount namespaces, setpriv); "
+                + "scripts/test runs as root in CI");
+        d = TestDaemon.start(dir.resolve("data"), "", Clock.systemUTC(), true);
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("mb",
+                "\"memoryMb\": 96, \"tmpMb\": 16, \"timeoutSeconds\": 10, \"cpus\": 0.25")));
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("other",
+                "\"tmpMb\": 16")));
+    }
+
+    @AfterAll
+    void stop() {
+        if (d != null) {
+            d.close();
+        }
+    }
+
+    @Test
+    void isolationIsFull() {
+        JsonNode iso = d.get("/v1/status").json().get("isolation");
+        assertThat(iso.get("mode").asText()).isEqualTo("full");
+        assertThat(iso.get("cgroups").asText()).isIn("v1", "v2");
+        assertThat(iso.get("missing")).isEmpty();
+    }
+
+    @Test
+    void memoryPastTheLimitIsKilledByTheKernelAndReported() {
+        TestDaemon.Response r = d.invoke("mb", "{\"allocMb\":300}");
+        String id = r.header("X-Amzn-RequestId").orElseThrow();
+        assertThat(r.header("X-Amz-Function-Error")).contains("Unhandled");
+        assertThat(r.json().get("errorType").asText()).isEqualTo("Runtime.ExitError");
+        assertThat(r.json().get("errorMessage").asText()).isEqualTo("RequestId: " + id
+                + " Error: Runtime exited with error: signal: killed (memory limit 96 MB reached)");
+        assertThat(d.get("/v1/functions/mb").json().at("/counts/oomKills").asInt()).isGreaterThanOrEqualTo(1);
+        TestDaemon.Response next = d.invoke("mb", "{}");
+        assertThat(next.header("X-Amz-Function-Error")).isEmpty();
+        assertThat(next.logTail()).contains("Init Duration").containsPattern("Max Memory Used: [1-9][0-9]* MB");
+    }
+
+    @Test
+    void tmpPastTheQuotaIsEnospcInsideAndTouchesNothingOutside() throws IOException {
+        JsonNode write = d.invoke("mb", "{\"tmpWriteMb\":40}").json().get("tmpWriteMb");
+        assertThat(write.get("error").asText()).contains("No space left on device");
+        assertThat(write.get("writtenMb").asInt()).isLessThanOrEqualTo(16);
+        assertThat(write.get("path").asText()).startsWith("/tmp/");
+        try (Stream<Path> hostTmp = Files.list(Path.of("/tmp"))) {
+            assertThat(hostTmp.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("misbehave-"));
+        }
+        // The other function's /tmp is its own: full room, and no trace of the first one's file.
+        JsonNode other = d.invoke("other", "{\"readFile\":\"" + write.get("path").asText() + "\",\"tmpWriteMb\":8}")
+                .json();
+        assertThat(other.at("/readFile/error").asText()).contains("NoSuchFileException");
+        assertThat(other.at("/tmpWriteMb/writtenMb").asInt()).isEqualTo(8);
+        assertThat(other.at("/tmpWriteMb/error").isMissingNode()).isTrue();
+        assertThat(d.invoke("mb", "{}").status()).isEqualTo(200);
+    }
+
+    @Test
+    void forksAreStoppedAtPidsMax() {
+        JsonNode forks = d.invoke("mb", "{\"forks\":1000}").json().get("forks");
+        assertThat(forks.get("started").asInt()).isBetween(1, 255);
+        assertThat(forks.get("error").asText()).contains("Resource temporarily unavailable");
+        assertThat(d.invoke("mb", "{}").header("X-Amz-Function-Error")).isEmpty();
+    }
+
+    @Test
+    void spinningIsThrottledToTheQuota() {
+        d.invoke("mb", "{}");
+        long before = cpu("mb").get("throttledNanos").asLong();
+        TestDaemon.Response r = d.invoke("mb", "{\"spinMs\":1500}");
+        assertThat(r.status()).isEqualTo(200);
+        JsonNode after = cpu("mb");
+        // A quarter of a core for 1.5 s of wall time: held back for most of it.
+        assertThat(after.get("throttledNanos").asLong() - before).isGreaterThan(500_000_000L);
+        assertThat(after.get("throttledPeriods").asLong()).isPositive();
+    }
+
+    @Test
+    void functionsCannotReadTheDaemonsStateNorRunAsRootOrAsEachOther() {
+        JsonNode a = d.invoke("mb", "{\"readFile\":\"" + d.dataDir().resolve("state.db") + "\"}").json();
+        assertThat(a.at("/readFile/error").asText()).containsAnyOf("NoSuchFileException", "AccessDeniedException");
+        JsonNode b = d.invoke("other", "{\"readFile\":\"" + d.dataDir().resolve("functions/mb/1/function.json")
+                + "\"}").json();
+        assertThat(b.at("/readFile/error").asText()).containsAnyOf("NoSuchFileException", "AccessDeniedException");
+        assertThat(a.get("uid").asInt()).isNotZero();
+        assertThat(b.get("uid").asInt()).isNotZero().isNotEqualTo(a.get("uid").asInt());
+        JsonNode ownCode = d.invoke("mb", "{\"readFile\":\"" + d.dataDir().resolve("functions/mb/1/function.json")
+                + "\"}").json();
+        assertThat(ownCode.at("/readFile/bytes").asInt()).isPositive();
+    }
+
+    @Test
+    void statusShowsEachEnvironmentsCgroupFigures() {
+        d.invoke("mb", "{}");
+        JsonNode env = d.get("/v1/functions/mb").json().get("environments").get(0);
+        assertThat(env.at("/memory/currentBytes").asLong()).isPositive();
+        assertThat(env.at("/memory/peakBytes").asLong()).isGreaterThanOrEqualTo(env.at("/memory/currentBytes").asLong());
+        assertThat(env.at("/memory/limitMb").asInt()).isEqualTo(96);
+        assertThat(env.get("pids").asInt()).isPositive();
+        assertThat(env.at("/cpu/throttledPeriods").isNumber()).isTrue();
+    }
+
+    private JsonNode cpu(String function) {
+        return d.get("/v1/functions/" + function).json().at("/environments/0/cpu");
+    }
+}
