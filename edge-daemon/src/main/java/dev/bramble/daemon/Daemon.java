@@ -56,8 +56,8 @@ public final class Daemon implements AutoCloseable {
                     new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()));
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
-                            Duration.ofMillis(config.queueTimeoutMs()),
-                            Duration.ofSeconds(config.initTimeoutSeconds())),
+                            Duration.ofMillis(config.queueTimeoutMs()), config.queueLength(),
+                            Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb()),
                     clock);
             started.add(environments);
             invoker = new Invoker(registry, environments, logs, clock, config.region(), config.accountId());
@@ -77,6 +77,7 @@ public final class Daemon implements AutoCloseable {
             LOG.log(Level.WARNING, "daemon.isolation mode={0} cgroups={1} missing={2} -- functions are NOT fully "
                     + "contained; see docs/isolation.md", iso.mode(), iso.cgroups(), iso.missing());
         }
+        Thread.ofVirtual().name("bramble-provision").start(() -> provisionLive(registry, environments));
         LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
                 config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
                 (System.nanoTime() - t0) / 1_000_000);
@@ -94,6 +95,22 @@ public final class Daemon implements AutoCloseable {
         try (var files = Files.list(dataDir)) {
             for (java.nio.file.Path p : files.filter(f -> f.getFileName().toString().startsWith("state.db")).toList()) {
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
+            }
+        }
+    }
+
+    /** Brings back the provisioned environments of every live version, after a restart. */
+    private static void provisionLive(FunctionRegistry registry, Environments environments) {
+        for (var f : registry.functions()) {
+            Integer live = f.aliases().get(FunctionRegistry.LIVE);
+            if (live == null || f.versions().get(live).manifest().concurrency().provisioned() == 0) {
+                continue;
+            }
+            try {
+                environments.provision(f.versions().get(live));
+            } catch (Exception e) {
+                LOG.log(Level.ERROR, "env.provision-failed function={0}:{1} error={2}", f.name(), live,
+                        e.getMessage());
             }
         }
     }

@@ -32,6 +32,8 @@ import java.util.function.Function;
  * @param idleTtlSeconds           an idle environment older than this is stopped
  * @param queueTimeoutMs           how long a request waits for a free environment before a 429
  * @param initTimeoutSeconds       how long a child may take to load its handler
+ * @param queueLength              requests that may wait for an environment at once
+ * @param memoryBudgetMb           sum of the memory limits of all environments, MB
  * @param logRetainLines           log lines kept per function; the oldest go first
  * @param logMaxLineBytes          longer log lines are cut to this
  * @param bundleMaxBytes           largest bundle accepted by a deployment
@@ -42,7 +44,8 @@ import java.util.function.Function;
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
-                           int initTimeoutSeconds, int logRetainLines, int logMaxLineBytes, long bundleMaxBytes,
+                           int initTimeoutSeconds, int queueLength, long memoryBudgetMb, int logRetainLines,
+                           int logMaxLineBytes, long bundleMaxBytes,
                            String region, String accountId, String adminToken, Sandboxing sandbox) {
 
     /**
@@ -88,6 +91,9 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("pool.queue-timeout-ms", 10_000, "0..900000",
                     "how long a request waits for a free environment before 429 TooManyRequestsException"),
             new Option("pool.init-timeout-seconds", 10, "1..300", "how long a child JVM may take to load its handler"),
+            new Option("pool.queue-length", 32, "0..10000", "requests that may wait for an environment at once"),
+            new Option("pool.memory-budget-mb", 0, "0..1048576",
+                    "sum of the memory limits of all environments; 0 means 60 % of the device's memory"),
             new Option("logs.retain-lines-per-function", 10_000, "100..10000000",
                     "log lines kept per function; the oldest are deleted first"),
             new Option("logs.max-line-bytes", 8_192, "256..262144", "longer log lines are cut, with a marker"),
@@ -145,6 +151,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 r.integer("pool.idle-ttl-seconds", 1, 86_400),
                 r.integer("pool.queue-timeout-ms", 0, 900_000),
                 r.integer("pool.init-timeout-seconds", 1, 300),
+                r.integer("pool.queue-length", 0, 10_000),
+                budget(r.longValue("pool.memory-budget-mb", 0, 1L << 20)),
                 r.integer("logs.retain-lines-per-function", 100, 10_000_000),
                 r.integer("logs.max-line-bytes", 256, 262_144),
                 r.longValue("bundles.max-bytes", 1024, 4L << 30),
@@ -166,7 +174,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
     /** A copy with another data directory and port; tests and the demo use it. */
     public DaemonConfig with(Path dataDir, int port) {
         return new DaemonConfig(dataDir, httpBind, port, javaCommand, runtimeClasspath, jvmOptions, maxEnvironments,
-                idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, logRetainLines, logMaxLineBytes, bundleMaxBytes,
+                idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
+                logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox);
     }
 
@@ -178,6 +187,16 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     o.bounds(), o.doc()));
         }
         return sb.toString();
+    }
+
+    /** 0 means 60 % of the device's physical memory. */
+    private static long budget(long configured) {
+        if (configured > 0) {
+            return configured;
+        }
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean();
+        return Math.max(64, os.getTotalMemorySize() / (1 << 20) * 60 / 100);
     }
 
     private static Path defaultDataDir() {

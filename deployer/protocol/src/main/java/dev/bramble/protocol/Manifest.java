@@ -31,12 +31,14 @@ public record Manifest(String name, String runtime, String handler, int memoryMb
     }
 
     /**
-     * Concurrency settings. Later versions add provisioned concurrency here.
+     * Concurrency settings.
      *
-     * @param reserved the most environments this function may run at once; empty means the daemon's default
+     * @param reserved    the most environments this function may run at once, and room the memory budget keeps for
+     *                    them; empty means the daemon's default cap and no reservation
+     * @param provisioned environments started at deployment and kept warm
      */
-    public record Concurrency(Optional<Integer> reserved) {
+    public record Concurrency(Optional<Integer> reserved, int provisioned) {
         /** No settings: the daemon's defaults apply. */
-        public static final Concurrency DEFAULT = new Concurrency(Optional.empty());
+        public static final Concurrency DEFAULT = new Concurrency(Optional.empty(), 0);
     }
 }

@@ -204,14 +204,21 @@ public final class ManifestParser {
                 return Manifest.Concurrency.DEFAULT;
             }
             Optional<Integer> reserved = Optional.empty();
+            int provisioned = 0;
             for (Map.Entry<String, JsonNode> e : n.properties()) {
-                if (e.getKey().equals("reserved")) {
-                    reserved = Optional.of(checkedInt("concurrency.reserved", e.getValue(), 1, MAX_RESERVED, 1));
-                } else {
-                    problem("concurrency." + e.getKey() + ": unknown field; known: [reserved]");
+                switch (e.getKey()) {
+                    case "reserved" -> reserved = Optional.of(checkedInt("concurrency.reserved", e.getValue(), 1,
+                            MAX_RESERVED, 1));
+                    case "provisioned" -> provisioned = checkedInt("concurrency.provisioned", e.getValue(), 0,
+                            MAX_RESERVED, 0);
+                    default -> problem("concurrency." + e.getKey() + ": unknown field; known: [reserved, provisioned]");
                 }
             }
-            return new Manifest.Concurrency(reserved);
+            if (reserved.isPresent() && provisioned > reserved.get()) {
+                problem("concurrency.provisioned: " + provisioned + " is more than concurrency.reserved ("
+                        + reserved.get() + "); provisioned environments count against the reserved ones");
+            }
+            return new Manifest.Concurrency(reserved, provisioned);
         }
 
         void unknownFields() {

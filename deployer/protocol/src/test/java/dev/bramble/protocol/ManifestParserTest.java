@@ -28,10 +28,11 @@ class ManifestParserTest {
         Manifest m = parse("""
                 {"name":"pump_2","runtime":"java21","handler":"com.example.Pump::run","memoryMb":64,
                  "timeoutSeconds":30,"tmpMb":8,"cpus":0.5,"environment":{"LEVEL":"high"},"description":"pumps",
-                 "concurrency":{"reserved":2}}""");
+                 "concurrency":{"reserved":2,"provisioned":1}}""");
         assertThat(m.handlerClass()).isEqualTo("com.example.Pump");
         assertThat(m.environment()).containsEntry("LEVEL", "high");
         assertThat(m.concurrency().reserved()).contains(2);
+        assertThat(m.concurrency().provisioned()).isEqualTo(1);
         assertThat(m.description()).isEqualTo("pumps");
         assertThat(m.cpus()).contains(0.5);
     }
@@ -40,7 +41,7 @@ class ManifestParserTest {
     void everyProblemIsListedAtOnce() {
         assertThatThrownBy(() -> parse("""
                 {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,"cpus":100,
-                 "environment":{"1BAD":"x","PATH":"/evil","OK":3},"concurrency":{"reserved":0,"provisioned":1},
+                 "environment":{"1BAD":"x","PATH":"/evil","OK":3},"concurrency":{"reserved":0,"provisioned":-1,"warm":1},
                  "triggers":[]}"""))
                 .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
                         "name: required, missing",
@@ -56,9 +57,17 @@ class ManifestParserTest {
                                 + " cannot be set",
                         "environment.OK: expected a string, got 3",
                         "concurrency.reserved: 0 is outside the allowed range 1..1000",
-                        "concurrency.provisioned: unknown field; known: [reserved]",
+                        "concurrency.provisioned: -1 is outside the allowed range 0..1000",
+                        "concurrency.warm: unknown field; known: [reserved, provisioned]",
                         "triggers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
                                 + "cpus, environment, description, concurrency]"));
+    }
+
+    @Test
+    void provisionedCannotExceedReserved() {
+        assertThatThrownBy(() -> parse("""
+                {"name":"a","runtime":"java21","handler":"a.B","concurrency":{"reserved":1,"provisioned":2}}"""))
+                .hasMessageContaining("concurrency.provisioned: 2 is more than concurrency.reserved (1)");
     }
 
     @Test

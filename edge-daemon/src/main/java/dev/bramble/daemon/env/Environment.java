@@ -69,8 +69,9 @@ public final class Environment {
     private volatile State state = State.STARTING;
     private volatile Instant lastUsed;
     private volatile long peakBytes;
+    private volatile boolean provisioned;
     private long initNanos;
-    private boolean initReported;
+    private volatile boolean initReported;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
                         ScheduledExecutorService timers, Clock clock) {
@@ -223,6 +224,21 @@ public final class Environment {
             process.kill();
         }
         return new Exit(137);
+    }
+
+    /**
+     * Provisioned environments are kept warm: never reaped, never evicted. One started ahead of any request has no
+     * Init Duration to report, as on Lambda.
+     */
+    void markProvisioned(boolean value) {
+        provisioned = value;
+        if (value && invocations.get() == 0) {
+            initReported = true;
+        }
+    }
+
+    public boolean provisioned() {
+        return provisioned;
     }
 
     /** Marks the environment idle after an invocation. */

@@ -11,18 +11,29 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Every environment of the daemon, in one pool per function version, and the reaper that retires idle ones.
- *
- * @see FunctionPool
+ * Every environment of the daemon and the policy that governs them, decided under one lock:
+ * <ul>
+ *   <li>a warm idle environment of the version is reused first (the most recently used, so the others age out);</li>
+ *   <li>else a cold start, if the version is under its cap and its memory limit fits the device-wide budget, after
+ *   other functions' unused reservations; to make room, the least recently used idle environments of other
+ *   functions are evicted, never provisioned ones;</li>
+ *   <li>else the request waits in a bounded queue until something frees up, and is then throttled.</li>
+ * </ul>
+ * Provisioned environments are started at deploy time, kept warm and never reaped or evicted. Child processes are
+ * started and stopped outside the lock.
  */
 public final class Environments implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Environments.class.getName());
@@ -30,61 +41,322 @@ public final class Environments implements AutoCloseable {
     /**
      * Pool settings.
      *
-     * @param defaultCap   environments per function version unless its manifest reserves a number
-     * @param idleTtl      an idle environment older than this is stopped
-     * @param queueTimeout how long a request waits for a free environment
-     * @param initTimeout  how long a child may take to load its handler
+     * @param defaultCap     environments per function version unless its manifest reserves a number
+     * @param idleTtl        an idle environment older than this is stopped
+     * @param queueTimeout   how long a request waits for an environment
+     * @param queueLength    how many requests may wait at once, device-wide
+     * @param initTimeout    how long a child may take to load its handler
+     * @param memoryBudgetMb the sum of the memory limits of all environments may not pass this
      */
-    public record Settings(int defaultCap, Duration idleTtl, Duration queueTimeout, Duration initTimeout) {
+    public record Settings(int defaultCap, Duration idleTtl, Duration queueTimeout, int queueLength,
+                           Duration initTimeout, long memoryBudgetMb) {
     }
 
-    private final Launcher launcher;
-    private final Sandbox sandbox;
-    private final LogStore logs;
-    private final Path runDir;
+    /**
+     * An environment, busy for the caller, who must {@link #release} it.
+     *
+     * @param env  the environment
+     * @param cold true when it was started for this request
+     */
+    public record Lease(Environment env, boolean cold) {
+    }
+
+    /** Starts environments; tests replace nothing here, but the seam keeps policy apart from processes. */
+    @FunctionalInterface
+    interface Starter {
+        Environment start(FunctionVersion v) throws InitFailedException;
+    }
+
     private final Settings settings;
     private final Clock clock;
-    private final ConcurrentMap<String, FunctionPool> pools = new ConcurrentHashMap<>();
+    private final Starter starter;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final Map<String, FunctionPool> pools = new HashMap<>();
     private final ScheduledExecutorService timers;
+    private long usedMb;
+    private int waiting;
+    private boolean closed;
 
     public Environments(Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir, Settings settings,
                         Clock clock) {
-        this.launcher = launcher;
-        this.sandbox = sandbox;
-        this.logs = logs;
-        this.runDir = runDir;
         this.settings = settings;
         this.clock = clock;
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
                 .name("bramble-env-timers").daemon(true).unstarted(r));
-        clearRunDir();
+        this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), timers,
+                clock);
+        clearRunDir(runDir);
         long period = Math.max(100, Math.min(settings.idleTtl().toMillis() / 4, 1_000));
         timers.scheduleWithFixedDelay(this::reapSafely, period, period, TimeUnit.MILLISECONDS);
     }
 
     /**
-     * A busy environment for one invocation of {@code v}: idle and warm if there is one, cold-started if the cap
-     * allows, else the first to free up within the queue timeout.
+     * A busy environment for one invocation of {@code v}.
      *
-     * @throws ThrottledException  when none frees up in time
+     * @throws ThrottledException  when none is available within the queue timeout, or the queue is full
      * @throws InitFailedException when a cold start fails to load the handler
      */
-    public FunctionPool.Lease acquire(FunctionVersion v) throws InitFailedException {
-        return pool(v).acquire(settings.queueTimeout());
-    }
-
-    /** Hands an environment back after an invocation. */
-    public void release(FunctionPool.Lease lease, boolean reusable) {
-        pool(lease.env().version()).release(lease.env(), reusable);
-    }
-
-    /** Stops environments idle longer than the TTL, by the clock given at construction. */
-    public int reap() {
-        int stopped = 0;
-        for (FunctionPool p : pools.values()) {
-            stopped += p.reap(clock.instant(), settings.idleTtl());
+    public Lease acquire(FunctionVersion v) throws InitFailedException {
+        List<Environment> evicted = new ArrayList<>();
+        FunctionPool pool;
+        long deadline = System.nanoTime() + settings.queueTimeout().toNanos();
+        lock.lock();
+        try {
+            pool = pool(v);
+            boolean queued = false;
+            try {
+                while (true) {
+                    if (closed) {
+                        throw new IllegalStateException("the daemon is stopping");
+                    }
+                    Environment e = pool.idle.pollFirst();
+                    if (e != null) {
+                        e.busy();
+                        return new Lease(e, false);
+                    }
+                    ThrottledException.Reason blocked = tryReserve(pool, evicted);
+                    if (blocked == null) {
+                        break;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (!queued && waiting >= settings.queueLength()) {
+                        throw new ThrottledException(ThrottledException.Reason.QUEUE_FULL, "Rate Exceeded: "
+                                + waiting + " requests are already waiting for an environment (pool.queue-length)");
+                    }
+                    if (left <= 0) {
+                        throw throttled(pool, blocked);
+                    }
+                    if (!queued) {
+                        queued = true;
+                        waiting++;
+                    }
+                    changed.awaitNanos(left);
+                }
+            } finally {
+                if (queued) {
+                    waiting--;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ThrottledException(ThrottledException.Reason.CONCURRENCY, "interrupted while waiting");
+        } finally {
+            lock.unlock();
         }
-        return stopped;
+        stopAll(evicted, "evicted for " + v.label());
+        return new Lease(coldStart(pool, false), true);
+    }
+
+    /**
+     * Claims room for one cold start of {@code pool}: under its cap and within the budget, evicting LRU idle
+     * environments of other functions if that makes room. Returns null on success, else why not.
+     */
+    private ThrottledException.Reason tryReserve(FunctionPool pool, List<Environment> evicted) {
+        if (pool.size() >= pool.cap) {
+            return ThrottledException.Reason.CONCURRENCY;
+        }
+        long need = pool.memoryMb();
+        long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
+        if (free < need) {
+            List<Environment> victims = new ArrayList<>();
+            long freed = 0;
+            for (Environment candidate : evictable(pool)) {
+                if (free + freed >= need) {
+                    break;
+                }
+                victims.add(candidate);
+                freed += candidate.version().manifest().memoryMb();
+            }
+            if (free + freed < need) {
+                return ThrottledException.Reason.MEMORY;
+            }
+            for (Environment victim : victims) {
+                FunctionPool owner = pools.get(key(victim.version()));
+                owner.idle.remove(victim);
+                owner.all.remove(victim);
+                usedMb -= victim.version().manifest().memoryMb();
+                evicted.add(victim);
+            }
+        }
+        usedMb += need;
+        pool.starting++;
+        return null;
+    }
+
+    /** Idle, on-demand environments of other functions, least recently used first. */
+    private List<Environment> evictable(FunctionPool requester) {
+        List<Environment> out = new ArrayList<>();
+        for (FunctionPool p : pools.values()) {
+            if (p.version.function().equals(requester.version.function())) {
+                continue;
+            }
+            for (Environment e : p.idle) {
+                if (!e.provisioned()) {
+                    out.add(e);
+                }
+            }
+        }
+        out.sort(Comparator.comparing(Environment::lastUsed));
+        return out;
+    }
+
+    private long reservationsOfOthers(FunctionPool pool) {
+        long sum = 0;
+        for (FunctionPool p : pools.values()) {
+            if (p != pool) {
+                sum += p.unusedReservationMb();
+            }
+        }
+        return sum;
+    }
+
+    private ThrottledException throttled(FunctionPool pool, ThrottledException.Reason reason) {
+        String function = pool.version.function();
+        return new ThrottledException(reason, switch (reason) {
+            case CONCURRENCY -> "Rate Exceeded: " + function + " is at its concurrency limit of " + pool.cap
+                    + " environments; waited " + settings.queueTimeout().toMillis() + " ms for one to free up";
+            case MEMORY -> "Rate Exceeded: no room in the device's memory budget of " + settings.memoryBudgetMb()
+                    + " MB for another " + pool.memoryMb() + " MB environment of " + function + " ("
+                    + usedMb + " MB in use, nothing idle to evict); waited " + settings.queueTimeout().toMillis()
+                    + " ms";
+            case QUEUE_FULL -> "Rate Exceeded: the queue is full";
+        });
+    }
+
+    /** Starts an environment whose room is already claimed; gives the room back if it fails. */
+    private Environment coldStart(FunctionPool pool, boolean provisioned) throws InitFailedException {
+        Environment env = null;
+        try {
+            env = starter.start(pool.version);
+            env.markProvisioned(provisioned);
+            return env;
+        } finally {
+            boolean stopNow = false;
+            lock.lock();
+            try {
+                pool.starting--;
+                if (env == null) {
+                    usedMb -= pool.memoryMb();
+                } else if (closed) {
+                    usedMb -= pool.memoryMb();
+                    stopNow = true;
+                } else {
+                    pool.all.add(env);
+                }
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            if (stopNow) {
+                env.stop();
+                throw new IllegalStateException("the daemon stopped during a cold start of " + pool.version.label());
+            }
+        }
+    }
+
+    /** Hands an environment back after an invocation; one that may not be reused is stopped. */
+    public void release(Lease lease, boolean reusable) {
+        Environment env = lease.env();
+        boolean stop;
+        lock.lock();
+        try {
+            FunctionPool pool = pools.get(key(env.version()));
+            stop = closed || !reusable || !env.alive() || pool == null;
+            if (stop) {
+                forget(pool, env);
+            } else {
+                env.idle();
+                pool.idle.addFirst(env);
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (stop) {
+            env.stop();
+        }
+    }
+
+    private void forget(FunctionPool pool, Environment env) {
+        if (pool != null && pool.all.remove(env)) {
+            pool.idle.remove(env);
+            usedMb -= pool.memoryMb();
+        }
+    }
+
+    /**
+     * Starts the version's provisioned environments (its manifest's {@code concurrency.provisioned}) and waits until
+     * they are ready; environments provisioned for other versions of the function become on-demand ones and age out.
+     *
+     * @return how many were started
+     * @throws InitFailedException when one fails to load the handler
+     */
+    public int provision(FunctionVersion v) throws InitFailedException {
+        int wanted = v.manifest().concurrency().provisioned();
+        List<FunctionPool> toStart = new ArrayList<>();
+        lock.lock();
+        try {
+            FunctionPool pool = pool(v);
+            for (FunctionPool p : pools.values()) {
+                if (p.version.function().equals(v.function()) && p != pool) {
+                    p.all.forEach(e -> e.markProvisioned(false));
+                }
+            }
+            // Warm environments the version already has count first.
+            long have = pool.provisioned();
+            for (Environment e : pool.all) {
+                if (have < wanted && !e.provisioned()) {
+                    e.markProvisioned(true);
+                    have++;
+                }
+            }
+            for (long i = have; i < wanted; i++) {
+                List<Environment> evicted = new ArrayList<>();
+                ThrottledException.Reason blocked = tryReserve(pool, evicted);
+                if (blocked != null) {
+                    throw throttled(pool, blocked);
+                }
+                stopAllLater(evicted);
+                toStart.add(pool);
+            }
+        } finally {
+            lock.unlock();
+        }
+        int started = 0;
+        for (FunctionPool pool : toStart) {
+            Environment env = coldStart(pool, true);
+            release(new Lease(env, true), true);
+            started++;
+        }
+        if (started > 0) {
+            LOG.log(Level.INFO, "env.provisioned function={0} count={1}", v.label(), started);
+        }
+        return started;
+    }
+
+    /** Stops on-demand environments idle longer than the TTL, by the clock given at construction. */
+    public int reap() {
+        List<Environment> expired = new ArrayList<>();
+        Instant now = clock.instant();
+        lock.lock();
+        try {
+            for (FunctionPool p : pools.values()) {
+                for (Environment e : List.copyOf(p.idle)) {
+                    if (!e.provisioned() && !e.lastUsed().plus(settings.idleTtl()).isAfter(now)) {
+                        forget(p, e);
+                        expired.add(e);
+                    }
+                }
+            }
+            if (!expired.isEmpty()) {
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        stopAll(expired, "idle");
+        return expired.size();
     }
 
     private void reapSafely() {
@@ -100,10 +372,29 @@ public final class Environments implements AutoCloseable {
 
     /** Every environment, sorted by function, version and start time. */
     public List<Environment> environments() {
-        return pools.values().stream().flatMap(p -> p.environments().stream())
-                .sorted(Comparator.comparing((Environment e) -> e.version().function())
-                        .thenComparing(e -> e.version().version()).thenComparing(Environment::startedAt))
-                .toList();
+        lock.lock();
+        try {
+            return pools.values().stream().flatMap(p -> p.all.stream())
+                    .sorted(Comparator.comparing((Environment e) -> e.version().function())
+                            .thenComparing(e -> e.version().version()).thenComparing(Environment::startedAt))
+                    .toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Memory limits of all environments, running and starting, MB. Never more than the budget. */
+    public long usedMb() {
+        lock.lock();
+        try {
+            return usedMb;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long budgetMb() {
+        return settings.memoryBudgetMb();
     }
 
     /** The cap of environments for a function version. */
@@ -112,21 +403,53 @@ public final class Environments implements AutoCloseable {
     }
 
     private FunctionPool pool(FunctionVersion v) {
-        return pools.computeIfAbsent(v.label() + "@" + v.sha256(), k -> new FunctionPool(v, cap(v),
-                fv -> Environment.start(fv, launcher, sandbox, logs, runDir, settings.initTimeout(), timers, clock)));
+        return pools.computeIfAbsent(key(v), k -> new FunctionPool(v, cap(v),
+                v.manifest().concurrency().reserved().orElse(0)));
     }
 
-    /** Stops every environment. Idempotent. */
+    private static String key(FunctionVersion v) {
+        return v.label() + "@" + v.sha256();
+    }
+
+    private static void stopAll(List<Environment> envs, String why) {
+        if (envs.isEmpty()) {
+            return;
+        }
+        List<Thread> stoppers = envs.stream().map(e -> Thread.ofVirtual().start(e::stop)).toList();
+        for (Thread t : stoppers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.log(Level.INFO, "env.stopped count={0} reason={1}", envs.size(), why);
+    }
+
+    private void stopAllLater(List<Environment> envs) {
+        envs.forEach(e -> Thread.ofVirtual().start(e::stop));
+    }
+
+    /** Stops every environment, busy ones too. Idempotent. */
     @Override
     public void close() {
-        List<FunctionPool> all = List.copyOf(pools.values());
-        pools.clear();
-        all.forEach(FunctionPool::close);
+        List<Environment> all = new ArrayList<>();
+        lock.lock();
+        try {
+            closed = true;
+            pools.values().forEach(p -> all.addAll(p.all));
+            pools.clear();
+            usedMb = 0;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        stopAll(all, "daemon-stopping");
         timers.shutdownNow();
-        LOG.log(Level.INFO, "env.closed pools={0}", all.size());
     }
 
-    private void clearRunDir() {
+    private static void clearRunDir(Path runDir) {
         try {
             Files.createDirectories(runDir);
             try (var leftovers = Files.walk(runDir)) {

@@ -2,204 +2,55 @@ package dev.bramble.daemon.env;
 
 import dev.bramble.daemon.function.FunctionVersion;
 
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The environments of one function version: reuses an idle one (the most recently used first, so the others age
- * out), cold-starts a new one while under the cap, and otherwise queues the request until one frees up or the
- * queue timeout passes. Child processes are started and stopped outside the lock.
+ * The environments of one function version. Holds state only; {@link Environments} owns the policy and guards every
+ * pool with its one lock, so the memory budget, caps and queues are decided in one place.
  */
-public final class FunctionPool {
-    /** Starts environments; the pool owns what it returns. */
-    @FunctionalInterface
-    interface Starter {
-        Environment start(FunctionVersion v) throws InitFailedException;
-    }
-
-    private final FunctionVersion version;
-    private final int cap;
-    private final Starter starter;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final Deque<Environment> idle = new ArrayDeque<>();
-    private final Set<Environment> all = new LinkedHashSet<>();
-    private int starting;
-    private boolean closed;
-
-    FunctionPool(FunctionVersion version, int cap, Starter starter) {
-        this.version = version;
-        this.cap = cap;
-        this.starter = starter;
-    }
+final class FunctionPool {
+    final FunctionVersion version;
+    final int cap;
+    final int reserved;
+    final Deque<Environment> idle = new ArrayDeque<>();
+    final Set<Environment> all = new LinkedHashSet<>();
+    int starting;
 
     /**
-     * An environment, busy for the caller, who must {@link #release} it.
-     *
-     * @param env  the environment
-     * @param cold true when it was started for this request
+     * @param version  the function version
+     * @param cap      the most environments it may run
+     * @param reserved environments guaranteed room in the memory budget (0 when none are reserved)
      */
-    public record Lease(Environment env, boolean cold) {
+    FunctionPool(FunctionVersion version, int cap, int reserved) {
+        this.version = version;
+        this.cap = cap;
+        this.reserved = reserved;
     }
 
-    Lease acquire(Duration wait) throws InitFailedException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        lock.lock();
-        try {
-            while (true) {
-                if (closed) {
-                    throw new IllegalStateException("pool of " + version.label() + " is closed");
-                }
-                Environment e = idle.pollFirst();
-                if (e != null) {
-                    e.busy();
-                    return new Lease(e, false);
-                }
-                if (all.size() + starting < cap) {
-                    starting++;
-                    break;
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new ThrottledException(version.function(), cap, wait.toMillis());
-                }
-                changed.awaitNanos(left);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ThrottledException(version.function(), cap, wait.toMillis());
-        } finally {
-            lock.unlock();
-        }
-        return coldStart();
+    int memoryMb() {
+        return version.manifest().memoryMb();
     }
 
-    private Lease coldStart() throws InitFailedException {
-        Environment env = null;
-        try {
-            env = starter.start(version);
-            return new Lease(env, true);
-        } finally {
-            boolean stopNow = false;
-            lock.lock();
-            try {
-                starting--;
-                if (env != null) {
-                    if (closed) {
-                        stopNow = true;
-                    } else {
-                        all.add(env);
-                    }
-                }
-                changed.signal();
-            } finally {
-                lock.unlock();
-            }
-            if (stopNow) {
-                env.stop();
-                throw new IllegalStateException("pool of " + version.label() + " closed during a cold start");
-            }
-        }
+    /** Environments running or starting. */
+    int size() {
+        return all.size() + starting;
     }
 
-    /** Returns an environment after an invocation; one that may not be reused is stopped. */
-    void release(Environment env, boolean reusable) {
-        boolean stop;
-        lock.lock();
-        try {
-            stop = closed || !reusable || !env.alive();
-            if (stop) {
-                all.remove(env);
-            } else {
-                env.idle();
-                idle.addFirst(env);
-            }
-            changed.signal();
-        } finally {
-            lock.unlock();
-        }
-        if (stop) {
-            env.stop();
-        }
+    /** Memory this pool still holds back from others: its reservation not yet used. */
+    long unusedReservationMb() {
+        return (long) Math.max(0, reserved - size()) * memoryMb();
     }
 
-    /** Stops environments idle since before {@code now - ttl}; returns how many. */
-    int reap(Instant now, Duration ttl) {
-        List<Environment> expired = new ArrayList<>();
-        lock.lock();
-        try {
-            idle.removeIf(e -> {
-                if (e.lastUsed().plus(ttl).isAfter(now)) {
-                    return false;
-                }
-                expired.add(e);
-                all.remove(e);
-                return true;
-            });
-        } finally {
-            lock.unlock();
-        }
-        expired.forEach(Environment::stop);
-        return expired.size();
+    /** Environments kept warm for this version. */
+    long provisioned() {
+        return all.stream().filter(Environment::provisioned).count();
     }
 
-    /** Every environment, busy ones included. */
     List<Environment> environments() {
-        lock.lock();
-        try {
-            return List.copyOf(all);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    boolean isEmpty() {
-        lock.lock();
-        try {
-            return all.isEmpty() && starting == 0;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Stops every environment, busy ones too, and refuses new work. */
-    void close() {
-        List<Environment> victims;
-        lock.lock();
-        try {
-            closed = true;
-            victims = List.copyOf(all);
-            all.clear();
-            idle.clear();
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        List<Thread> stoppers = victims.stream().map(e -> Thread.ofVirtual().start(e::stop)).toList();
-        for (Thread t : stoppers) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(10));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    FunctionVersion version() {
-        return version;
-    }
-
-    int cap() {
-        return cap;
+        return List.copyOf(all);
     }
 }

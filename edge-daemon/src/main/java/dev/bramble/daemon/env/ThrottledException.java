@@ -1,16 +1,25 @@
 package dev.bramble.daemon.env;
 
-/** No environment became free within the queue timeout, and the function is at its cap. */
+/** No environment became available within the queue timeout, or the queue was full. */
 public final class ThrottledException extends RuntimeException {
-    private final int cap;
-
-    ThrottledException(String function, int cap, long waitedMs) {
-        super("Rate Exceeded: " + function + " is at its concurrency limit of " + cap
-                + " environments; waited " + waitedMs + " ms for one to free up");
-        this.cap = cap;
+    /** Why the request could not run. */
+    public enum Reason {
+        /** The function is at its concurrency cap. */
+        CONCURRENCY,
+        /** The device's memory budget is spent and nothing could be evicted. */
+        MEMORY,
+        /** Too many requests are already waiting. */
+        QUEUE_FULL
     }
 
-    public int cap() {
-        return cap;
+    private final Reason reason;
+
+    ThrottledException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
     }
 }

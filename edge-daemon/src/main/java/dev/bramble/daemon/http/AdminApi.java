@@ -2,6 +2,8 @@ package dev.bramble.daemon.http;
 
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.env.InitFailedException;
+import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.Deployment;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.FunctionState;
@@ -93,6 +95,7 @@ final class AdminApi {
         out.put("isolation", isolation);
         out.put("functions", registry.functions().stream().map(FunctionState::name).toList());
         out.put("environments", environments.environments().stream().map(this::environment).toList());
+        out.put("memory", Map.of("budgetMb", environments.budgetMb(), "usedMb", environments.usedMb()));
         out.put("logLinesDropped", logs.dropped());
         Json.send(res, 200, out);
     }
@@ -161,6 +164,7 @@ final class AdminApi {
         m.put("pids", usage.pids());
         m.put("invocations", e.invocations());
         m.put("initMs", e.initNanos() / 1_000_000);
+        m.put("provisioned", e.provisioned());
         m.put("startedAt", e.startedAt().toString());
         m.put("lastUsedAt", e.lastUsed().toString());
         return m;
@@ -244,6 +248,15 @@ final class AdminApi {
         out.put("sha256", d.sha256());
         out.put("alias", d.alias());
         out.put("created", d.created());
+        if (d.alias().equals(FunctionRegistry.LIVE)) {
+            FunctionVersion v = registry.resolve(d.function(), Integer.toString(d.version()));
+            try {
+                out.put("provisioned", environments.provision(v));
+            } catch (InitFailedException | ThrottledException e) {
+                out.put("provisioned", 0);
+                out.put("provisionError", e.getMessage());
+            }
+        }
         res.header(HeaderNames.LOCATION, "/v1/functions/" + d.function());
         Json.send(res, d.created() ? 201 : 200, out);
     }

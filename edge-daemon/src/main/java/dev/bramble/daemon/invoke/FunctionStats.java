@@ -15,6 +15,7 @@ public final class FunctionStats {
     final LongAdder oomKills = new LongAdder();
     final LongAdder initErrors = new LongAdder();
     final LongAdder throttles = new LongAdder();
+    final LongAdder provisionedInvocations = new LongAdder();
 
     /** The counters by name. */
     public Map<String, Long> snapshot() {
@@ -28,6 +29,7 @@ public final class FunctionStats {
         m.put("oomKills", oomKills.sum());
         m.put("initErrors", initErrors.sum());
         m.put("throttles", throttles.sum());
+        m.put("provisionedInvocations", provisionedInvocations.sum());
         return m;
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.Environments;
-import dev.bramble.daemon.env.FunctionPool;
 import dev.bramble.daemon.env.InitFailedException;
 import dev.bramble.daemon.env.Outcome;
 import dev.bramble.daemon.env.ThrottledException;
@@ -64,7 +63,7 @@ public final class Invoker {
         FunctionVersion v = registry.resolve(request.function(), request.qualifier());
         FunctionStats s = stats(v.function());
         s.invocations.increment();
-        FunctionPool.Lease lease;
+        Environments.Lease lease;
         try {
             lease = environments.acquire(v);
         } catch (ThrottledException e) {
@@ -78,6 +77,9 @@ public final class Invoker {
         }
         (lease.cold() ? s.coldStarts : s.warmStarts).increment();
         Environment env = lease.env();
+        if (env.provisioned()) {
+            s.provisionedInvocations.increment();
+        }
         String stream = env.stream();
         List<String> lines = new ArrayList<>();
         lines.add(log(v, stream, request.requestId(), "START RequestId: " + request.requestId() + " Version: "
