@@ -1,5 +1,6 @@
 package dev.bramble.daemon;
 
+import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.Launcher;
 import dev.bramble.daemon.function.FunctionIdentities;
@@ -52,7 +53,7 @@ public final class Daemon implements AutoCloseable {
             }
             Launcher launcher = new Launcher(new Launcher.Settings(config.javaCommand(), config.runtimeClasspath(),
                     config.jvmOptions(), config.region(), config.sandbox().mbPerCpu(), config.sandbox().pidsMax(),
-                    Runtime.getRuntime().availableProcessors(), config.dataDir()), sandbox,
+                    Runtime.getRuntime().availableProcessors(), config.dataDir(), config.classDataArchives()), sandbox,
                     new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()));
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
@@ -60,10 +61,11 @@ public final class Daemon implements AutoCloseable {
                             Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb()),
                     clock);
             started.add(environments);
+            ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
             invoker = new Invoker(registry, environments, logs, clock, config.region(), config.accountId());
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
                     config.adminToken(), config.bundleMaxBytes(), config.accountId()), registry, environments,
-                    invoker, logs, sandbox, clock);
+                    invoker, logs, sandbox, archives, clock);
             started.add(http::stop);
         } catch (IOException e) {
             closeStarted();

@@ -28,6 +28,7 @@ import java.util.function.Function;
  * @param javaCommand              the {@code java} that runs child JVMs
  * @param runtimeClasspath         the child JVM's classpath: the runtime, Jackson, aws-lambda-java-core
  * @param jvmOptions               options for every child JVM, before the per-function heap size
+ * @param classDataArchives        keep a class-data archive per function version
  * @param maxEnvironments          default cap of environments per function
  * @param idleTtlSeconds           an idle environment older than this is stopped
  * @param queueTimeoutMs           how long a request waits for a free environment before a 429
@@ -43,7 +44,7 @@ import java.util.function.Function;
  * @param sandbox                  how functions are contained
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
-                           List<String> jvmOptions, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
+                           List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
                            int initTimeoutSeconds, int queueLength, long memoryBudgetMb, int logRetainLines,
                            int logMaxLineBytes, long bundleMaxBytes,
                            String region, String accountId, String adminToken, Sandboxing sandbox) {
@@ -85,6 +86,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "the child JVM's classpath: lib/runtime/* of the installation"),
             new Option("runtime.jvm-options", DEFAULT_JVM_OPTIONS, "a list of strings",
                     "options for every child JVM; the heap is sized from the function's memory"),
+            new Option("runtime.class-data-archives", true, "true or false",
+                    "keep a class-data archive (AppCDS) per function version: faster cold starts"),
             new Option("pool.max-environments-per-function", 4, "1..1000",
                     "default cap of environments per function; concurrency.reserved in function.json overrides it"),
             new Option("pool.idle-ttl-seconds", 600, "1..86400", "an environment idle this long is stopped"),
@@ -147,6 +150,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 r.string("runtime.java"),
                 r.string("runtime.classpath"),
                 r.strings("runtime.jvm-options"),
+                r.bool("runtime.class-data-archives"),
                 r.integer("pool.max-environments-per-function", 1, 1000),
                 r.integer("pool.idle-ttl-seconds", 1, 86_400),
                 r.integer("pool.queue-timeout-ms", 0, 900_000),
@@ -173,7 +177,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
 
     /** A copy with another data directory and port; tests and the demo use it. */
     public DaemonConfig with(Path dataDir, int port) {
-        return new DaemonConfig(dataDir, httpBind, port, javaCommand, runtimeClasspath, jvmOptions, maxEnvironments,
+        return new DaemonConfig(dataDir, httpBind, port, javaCommand, runtimeClasspath, jvmOptions, classDataArchives,
+                maxEnvironments,
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox);

@@ -43,6 +43,7 @@ public final class Environment {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration STOP_GRACE = Duration.ofSeconds(2);
     private static final long LOG_WAIT_MS = 2_000;
+    private static final long EXIT_GRACE_MS = 3_000;
 
     /** The lifecycle of an environment. */
     public enum State { STARTING, IDLE, BUSY, STOPPING, STOPPED, FAILED }
@@ -62,6 +63,7 @@ public final class Environment {
     private final Channel.Reader in;
     private final LogPump pump;
     private final Path tmp;
+    private final LogStore logs;
     private final ScheduledExecutorService timers;
     private final Clock clock;
     private final Instant startedAt;
@@ -74,7 +76,8 @@ public final class Environment {
     private volatile boolean initReported;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        ScheduledExecutorService timers, Clock clock) {
+                        LogStore logs, ScheduledExecutorService timers, Clock clock) {
+        this.logs = logs;
         this.stream = stream;
         this.version = version;
         this.process = process;
@@ -111,7 +114,7 @@ public final class Environment {
         }
         LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
         pump.start();
-        Environment env = new Environment(stream, v, process, pump, tmp, timers, clock);
+        Environment env = new Environment(stream, v, process, pump, tmp, logs, timers, clock);
         env.awaitReady(t0, initTimeout);
         return env;
     }
@@ -120,6 +123,7 @@ public final class Environment {
         ScheduledFuture<?> timer = timers.schedule(process::kill, initTimeout.toMillis(), TimeUnit.MILLISECONDS);
         Channel.Frame frame;
         try {
+            in.awaitPreamble(line -> logs.append(version.function(), stream, null, clock.millis(), line));
             frame = in.read();
         } catch (IOException e) {
             frame = null;
@@ -182,8 +186,9 @@ public final class Environment {
         } else if (guard.fired) {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {
-            process.kill();
-            Exit exit = awaitExit();
+            // The child is exiting (System.exit, a crash, the OOM killer): let it finish, since a JVM may still
+            // be writing its class-data archive, and only then make sure.
+            Exit exit = awaitExit(EXIT_GRACE_MS);
             outcome = new Outcome.Died(exit, nanos, process.oomKilled());
         }
         List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
@@ -216,8 +221,12 @@ public final class Environment {
     }
 
     private Exit awaitExit() {
+        return awaitExit(5_000);
+    }
+
+    private Exit awaitExit(long ms) {
         try {
-            return process.onExit().get(5, TimeUnit.SECONDS);
+            return process.onExit().get(ms, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {

@@ -335,6 +335,38 @@ public final class Environments implements AutoCloseable {
         return started;
     }
 
+    /**
+     * Starts one environment of {@code v} and stops it again at once, so that its JVM writes the class-data archive
+     * as it exits. Only when there is room without evicting anything or waiting.
+     *
+     * @return false when there was no room
+     */
+    boolean train(FunctionVersion v) throws InitFailedException {
+        FunctionPool pool;
+        lock.lock();
+        try {
+            pool = pool(v);
+            long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
+            if (closed || pool.size() >= pool.cap || free < pool.memoryMb()) {
+                return false;
+            }
+            usedMb += pool.memoryMb();
+            pool.starting++;
+        } finally {
+            lock.unlock();
+        }
+        Environment env = coldStart(pool, false);
+        lock.lock();
+        try {
+            forget(pool, env);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        env.stop();
+        return true;
+    }
+
     /** Stops on-demand environments idle longer than the TTL, by the clock given at construction. */
     public int reap() {
         List<Environment> expired = new ArrayList<>();

@@ -22,6 +22,7 @@ import java.util.Optional;
  * inherits nothing from the daemon's environment: it sees Lambda's variables, a few basics and its own.
  */
 public final class Launcher {
+    private static final System.Logger LOG = System.getLogger(Launcher.class.getName());
     static final String MAIN = "dev.bramble.runtime.Main";
     /**
      * Share of the memory limit given to the heap, as Lambda's Java runtime does: heap plus the JVM's own memory
@@ -42,9 +43,10 @@ public final class Launcher {
      * @param pidsMax    processes and threads per environment
      * @param cores      the device's cores, the cap of any CPU share
      * @param dataDir    the daemon's data directory, hidden from functions
+     * @param archives   keep a class-data archive per function version to start its JVMs faster
      */
     public record Settings(String java, String classpath, List<String> jvmOptions, String region, int mbPerCpu,
-                           int pidsMax, int cores, Path dataDir) {
+                           int pidsMax, int cores, Path dataDir, boolean archives) {
         public Settings {
             jvmOptions = List.copyOf(jvmOptions);
         }
@@ -87,6 +89,21 @@ public final class Launcher {
         command.add("-XX:MaxRAM=" + m.memoryMb() + "m");
         command.add("-XX:MaxRAMPercentage=" + HEAP_PERCENT);
         command.add("-Djava.io.tmpdir=" + tmp);
+        // The JVM's own messages go to stderr, the function's log: stdout is the channel. Class-data sharing's
+        // notes while dumping an archive ("Skipping … Unsupported location") are not the function's business.
+        command.add("-XX:+DisplayVMOutputToStderr");
+        command.add("-Xlog:disable");
+        command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
+        List<Path> writable = new ArrayList<>();
+        if (settings.archives()) {
+            Path archive = archive(v);
+            prepareArchiveDir(archive.getParent(), identity);
+            // Created when the first JVM of this version exits, used by every later one; a corrupt or mismatched
+            // archive is ignored by the JVM and written anew, so it can never fail a start.
+            command.add("-XX:SharedArchiveFile=" + archive);
+            command.add("-XX:+AutoCreateSharedArchive");
+            writable.add(archive.getParent());
+        }
         command.add("-cp");
         command.add(stage.classpath());
         command.add(MAIN);
@@ -111,6 +128,49 @@ public final class Launcher {
         readOnly.addAll(stage.directories());
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
                 new Limits(m.memoryMb(), cpuMillis(m), settings.pidsMax(), m.tmpMb()), identity, readOnly,
-                List.of(settings.dataDir()), hostTmp);
+                writable, List.of(settings.dataDir()), hostTmp);
+    }
+
+    /** The class-data archive of a function version, stored with the version. */
+    public Path archive(FunctionVersion v) {
+        return settings.dataDir().resolve("archives").resolve(v.function())
+                .resolve(v.version() + "-" + v.sha256().substring(0, 12)).resolve("app.jsa");
+    }
+
+    /** The first bytes of a dynamic class-data archive (magic 0xf00baba8, little-endian). */
+    private static final byte[] ARCHIVE_MAGIC = {(byte) 0xa8, (byte) 0xab, 0x0b, (byte) 0xf0};
+
+    /**
+     * Deletes an archive that is not one: the JVM would mistake it for a base archive, run without class-data
+     * sharing and never write a good one. A real archive that is stale or damaged inside is the JVM's to replace.
+     */
+    private static void discardIfNotAnArchive(Path archive) throws IOException {
+        if (!Files.exists(archive)) {
+            return;
+        }
+        byte[] head = new byte[ARCHIVE_MAGIC.length];
+        int n;
+        try (var in = Files.newInputStream(archive)) {
+            n = in.readNBytes(head, 0, head.length);
+        }
+        if (n < head.length || !java.util.Arrays.equals(head, ARCHIVE_MAGIC)) {
+            Files.delete(archive);
+            LOG.log(System.Logger.Level.WARNING, "archive.discarded file={0} reason=bad-magic", archive);
+        }
+    }
+
+    private static void prepareArchiveDir(Path dir, Optional<Identity> identity) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+        }
+        discardIfNotAnArchive(dir.resolve("app.jsa"));
+        if (identity.isPresent()) {
+            Files.setAttribute(dir, "unix:uid", identity.get().uid());
+            Files.setAttribute(dir, "unix:gid", identity.get().gid());
+            for (Path p = dir.getParent(); p != null && p.getFileName() != null
+                    && !p.getFileName().toString().equals("archives"); p = p.getParent()) {
+                Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.bramble.daemon.http;
 
 import dev.bramble.daemon.env.Environment;
+import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.InitFailedException;
 import dev.bramble.daemon.env.ThrottledException;
@@ -56,16 +57,18 @@ final class AdminApi {
 
     private final FunctionRegistry registry;
     private final Environments environments;
+    private final ClassDataArchives archives;
     private final Invoker invoker;
     private final LogStore logs;
     private final Sandbox sandbox;
     private final Clock clock;
     private final Facts facts;
 
-    AdminApi(FunctionRegistry registry, Environments environments, Invoker invoker, LogStore logs, Sandbox sandbox,
-             Clock clock, Facts facts) {
+    AdminApi(FunctionRegistry registry, Environments environments, ClassDataArchives archives, Invoker invoker,
+             LogStore logs, Sandbox sandbox, Clock clock, Facts facts) {
         this.registry = registry;
         this.environments = environments;
+        this.archives = archives;
         this.invoker = invoker;
         this.logs = logs;
         this.sandbox = sandbox;
@@ -248,8 +251,8 @@ final class AdminApi {
         out.put("sha256", d.sha256());
         out.put("alias", d.alias());
         out.put("created", d.created());
+        FunctionVersion v = registry.resolve(d.function(), Integer.toString(d.version()));
         if (d.alias().equals(FunctionRegistry.LIVE)) {
-            FunctionVersion v = registry.resolve(d.function(), Integer.toString(d.version()));
             try {
                 out.put("provisioned", environments.provision(v));
             } catch (InitFailedException | ThrottledException e) {
@@ -257,6 +260,8 @@ final class AdminApi {
                 out.put("provisionError", e.getMessage());
             }
         }
+        // After provisioning, which has first claim on the version's environments; training takes what is left.
+        archives.afterDeploy(v);
         res.header(HeaderNames.LOCATION, "/v1/functions/" + d.function());
         Json.send(res, d.created() ? 201 : 200, out);
     }

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionRegistry;
@@ -52,10 +53,11 @@ public final class HttpApi {
 
     /** Starts the listener. */
     public static HttpApi start(Settings settings, FunctionRegistry registry, Environments environments,
-                                Invoker invoker, LogStore logs, Sandbox sandbox, Clock clock) {
+                                Invoker invoker, LogStore logs, Sandbox sandbox, ClassDataArchives archives,
+                                Clock clock) {
         InvokeApi invoke = new InvokeApi(invoker);
         FunctionUrls urls = new FunctionUrls(invoker, clock, settings.accountId());
-        AdminApi admin = new AdminApi(registry, environments, invoker, logs, sandbox, clock,
+        AdminApi admin = new AdminApi(registry, environments, archives, invoker, logs, sandbox, clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
                         settings.bundleMaxBytes()));
         WebServer server = WebServer.builder()

@@ -15,16 +15,18 @@ import java.util.Optional;
  * @param limits      memory, CPU, pids and /tmp
  * @param identity    the unprivileged user to run as, when identity isolation is on
  * @param readOnly    paths the process sees read-only (its code), even inside a hidden path
+ * @param writable    paths the process may write, even inside a hidden path (its class-data archive)
  * @param hidden      paths the process must not see at all (the daemon's state)
  * @param hostTmp     the directory used as /tmp when no private tmpfs is available
  */
 public record LaunchSpec(String name, List<String> command, Map<String, String> environment, Path workDir,
-                         Limits limits, Optional<Identity> identity, List<Path> readOnly, List<Path> hidden,
-                         Path hostTmp) {
+                         Limits limits, Optional<Identity> identity, List<Path> readOnly, List<Path> writable,
+                         List<Path> hidden, Path hostTmp) {
     public LaunchSpec {
         command = List.copyOf(command);
         environment = Map.copyOf(environment);
         readOnly = List.copyOf(readOnly);
+        writable = List.copyOf(writable);
         hidden = List.copyOf(hidden);
     }
 }

@@ -160,7 +160,9 @@ final class LinuxSandbox implements Sandbox {
             }
             // bwrap makes missing mount points 0700 (root's); a function must be able to walk down to its code.
             java.util.Set<Path> dirs = new java.util.LinkedHashSet<>();
-            for (Path r : spec.readOnly()) {
+            List<Path> bound = new ArrayList<>(spec.readOnly());
+            bound.addAll(spec.writable());
+            for (Path r : bound) {
                 for (Path top : tmpfs) {
                     if (r.startsWith(top)) {
                         for (Path a = top.relativize(r).getParent(); a != null; a = a.getParent()) {
@@ -173,6 +175,9 @@ final class LinuxSandbox implements Sandbox {
                     .forEach(d -> cmd.addAll(List.of("--perms", "0755", "--dir", d.toString())));
             for (Path r : spec.readOnly()) {
                 cmd.addAll(List.of("--ro-bind", r.toString(), r.toString()));
+            }
+            for (Path w : spec.writable()) {
+                cmd.addAll(List.of("--bind", w.toString(), w.toString()));
             }
             cmd.addAll(List.of("--proc", "/proc", "--chdir", spec.workDir().toString(), "--"));
         }

@@ -21,7 +21,7 @@ class LinuxSandboxTest {
 
     private LaunchSpec spec(String name, List<String> command, Map<String, String> env) {
         return new LaunchSpec(name, command, env, dir, new Limits(64, 500, 64, 8), Optional.empty(), List.of(),
-                List.of(), dir);
+                List.of(), List.of(), dir);
     }
 
     @Test

@@ -25,6 +25,14 @@ public final class Channel {
      */
     public static final String END_OF_LOG_MARKER = "\u0000bramble:end:";
 
+    /**
+     * Written by the child before its first frame. The JVM itself may print to stdout before {@code main} runs
+     * (some class-data sharing messages do, whatever -Xlog says); the daemon skips anything before this.
+     */
+    public static final byte[] PREAMBLE = "\u0000BRAMBLE-CHANNEL-1\u0000".getBytes(StandardCharsets.US_ASCII);
+    /** The most bytes the daemon skips while looking for the preamble. */
+    public static final int PREAMBLE_SEARCH_LIMIT = 64 * 1024;
+
     private static final byte INVOKE = 1;
     private static final byte READY = 2;
     private static final byte INIT_ERROR = 3;
@@ -83,6 +91,12 @@ public final class Channel {
             this.out = new DataOutputStream(new java.io.BufferedOutputStream(out, 64 * 1024));
         }
 
+        /** Writes the {@link #PREAMBLE}; the child's first write. */
+        public void preamble() throws IOException {
+            out.write(PREAMBLE);
+            out.flush();
+        }
+
         public void write(Frame frame) throws IOException {
             switch (frame) {
                 case Invoke i -> {
@@ -136,6 +150,43 @@ public final class Channel {
 
         public Reader(InputStream in) {
             this.in = new DataInputStream(new java.io.BufferedInputStream(in, 64 * 1024));
+        }
+
+        /**
+         * Skips to just after the {@link #PREAMBLE}, handing whatever came before it to {@code junk}.
+         *
+         * @throws IOException when the stream ends first, or no preamble comes within the search limit
+         */
+        public void awaitPreamble(java.util.function.Consumer<String> junk) throws IOException {
+            java.io.ByteArrayOutputStream skipped = new java.io.ByteArrayOutputStream();
+            int matched = 0;
+            while (matched < PREAMBLE.length) {
+                int b = in.read();
+                if (b < 0) {
+                    report(skipped, junk);
+                    throw new EOFException("the child closed its channel before the preamble");
+                }
+                if (b == (PREAMBLE[matched] & 0xff)) {
+                    matched++;
+                    continue;
+                }
+                skipped.write(PREAMBLE, 0, matched);
+                matched = b == (PREAMBLE[0] & 0xff) ? 1 : 0;
+                if (matched == 0) {
+                    skipped.write(b);
+                }
+                if (skipped.size() > PREAMBLE_SEARCH_LIMIT) {
+                    report(skipped, junk);
+                    throw new IOException("no channel preamble within " + PREAMBLE_SEARCH_LIMIT + " bytes");
+                }
+            }
+            report(skipped, junk);
+        }
+
+        private static void report(java.io.ByteArrayOutputStream skipped, java.util.function.Consumer<String> junk) {
+            if (skipped.size() > 0) {
+                skipped.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).forEach(junk);
+            }
         }
 
         /**

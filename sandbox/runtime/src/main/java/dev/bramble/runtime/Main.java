@@ -58,6 +58,7 @@ public final class Main {
     }
 
     private int run(Map<String, String> env) throws IOException {
+        channelOut.preamble();
         LambdaContext.FunctionFacts facts = LambdaContext.FunctionFacts.fromEnvironment(env);
         LambdaLogger logger = new StreamLogger(log);
         installGlobalLogger(logger);

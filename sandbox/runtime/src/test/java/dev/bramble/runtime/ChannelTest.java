@@ -40,6 +40,30 @@ class ChannelTest {
     }
 
     @Test
+    void whatComesBeforeThePreambleIsHandedOverAndSkipped() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        bytes.write("[0.001s][warning][cds] bad magic\n\0BRAMBLE".getBytes(StandardCharsets.UTF_8));
+        Channel.Writer w = new Channel.Writer(bytes);
+        w.preamble();
+        w.write(new Channel.Ready());
+        Channel.Reader r = new Channel.Reader(new ByteArrayInputStream(bytes.toByteArray()));
+        java.util.List<String> junk = new java.util.ArrayList<>();
+        r.awaitPreamble(junk::add);
+        assertThat(r.read()).isInstanceOf(Channel.Ready.class);
+        assertThat(junk).containsExactly("[0.001s][warning][cds] bad magic", "\0BRAMBLE");
+    }
+
+    @Test
+    void noPreambleIsAnError() {
+        byte[] noise = new byte[Channel.PREAMBLE_SEARCH_LIMIT + 10];
+        java.util.Arrays.fill(noise, (byte) 'x');
+        assertThatThrownBy(() -> new Channel.Reader(new ByteArrayInputStream(noise)).awaitPreamble(l -> { }))
+                .hasMessageContaining("no channel preamble");
+        assertThatThrownBy(() -> new Channel.Reader(new ByteArrayInputStream(new byte[3])).awaitPreamble(l -> { }))
+                .isInstanceOf(EOFException.class);
+    }
+
+    @Test
     void malformedFramesAreRejected() {
         byte[] tooLong = ByteBuffer.allocate(5).putInt(Channel.MAX_FRAME_BYTES + 1).put((byte) 1).array();
         assertThatThrownBy(() -> new Channel.Reader(new ByteArrayInputStream(tooLong)).read())

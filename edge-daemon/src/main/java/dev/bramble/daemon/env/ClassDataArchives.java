@@ -1,0 +1,41 @@
+package dev.bramble.daemon.env;
+
+import dev.bramble.daemon.function.FunctionVersion;
+
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+
+/**
+ * Makes sure each function version gets its class-data archive soon after deployment rather than when its first
+ * environment happens to retire: a background training start, stopped at once, writes it on exit.
+ */
+public final class ClassDataArchives {
+    private static final System.Logger LOG = System.getLogger(ClassDataArchives.class.getName());
+    private final Launcher launcher;
+    private final Environments environments;
+    private final boolean enabled;
+
+    public ClassDataArchives(Launcher launcher, Environments environments, boolean enabled) {
+        this.launcher = launcher;
+        this.environments = environments;
+        this.enabled = enabled;
+    }
+
+    /** Trains the version's archive in the background if it has none. Never blocks, never fails the caller. */
+    public void afterDeploy(FunctionVersion v) {
+        if (!enabled || Files.exists(launcher.archive(v))) {
+            return;
+        }
+        Thread.ofVirtual().name("bramble-archive-" + v.label()).start(() -> {
+            long t0 = System.nanoTime();
+            try {
+                if (environments.train(v)) {
+                    LOG.log(Level.INFO, "archive.trained function={0} ms={1} exists={2}", v.label(),
+                            (System.nanoTime() - t0) / 1_000_000, Files.exists(launcher.archive(v)));
+                }
+            } catch (InitFailedException | RuntimeException e) {
+                LOG.log(Level.WARNING, "archive.training-failed function={0} error={1}", v.label(), e.getMessage());
+            }
+        });
+    }
+}
