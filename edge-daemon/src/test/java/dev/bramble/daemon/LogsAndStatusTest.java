@@ -70,11 +70,14 @@ class LogsAndStatusTest {
 
     @Test
     void logsAreCappedPerFunctionOldestFirst() {
-        d.invoke("misbehave", "{\"logLines\":150}");
+        String id = d.invoke("misbehave", "{\"logLines\":150}").header("X-Amzn-RequestId").orElseThrow();
         await().atMost(5, SECONDS).until(() -> d.get("/v1/functions/misbehave/logs?limit=10000").json()
-                .get("events").size() == 100);
+                .get("events").findValuesAsText("message").stream().anyMatch(m -> m.equals("END RequestId: " + id)));
         JsonNode events = d.get("/v1/functions/misbehave/logs?limit=10000").json().get("events");
-        assertThat(events.get(99).get("message").asText()).startsWith("REPORT");
+        // 100 kept, pruned each time 5 new lines have come: never more than 105, the oldest gone first.
+        assertThat(events.size()).isBetween(100, 105);
+        assertThat(events.get(events.size() - 1).get("message").asText()).startsWith("REPORT");
+        assertThat(events.findValuesAsText("message")).doesNotContain("line 0").contains("line 149");
     }
 
     @Test
@@ -118,6 +121,17 @@ class LogsAndStatusTest {
 
         assertThat(d.get("/v1/functions").json().at("/functions/0/name").asText()).isEqualTo("misbehave");
         assertThat(d.get("/v1/health").json().get("status").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void idleEnvironmentsCanBeRecycledAndTheNextCallColdStarts() {
+        d.invoke("misbehave", "{}");
+        TestDaemon.Response r = d.send("DELETE", "/v1/functions/misbehave/environments", null);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().get("stopped").asInt()).isEqualTo(1);
+        assertThat(d.get("/v1/functions/misbehave").json().get("environments")).isEmpty();
+        assertThat(d.invoke("misbehave", "{}").logTail()).contains("Init Duration");
+        assertThat(d.send("DELETE", "/v1/functions/nope/environments", null).status()).isEqualTo(404);
     }
 
     private List<String> linesOf(String requestId) {

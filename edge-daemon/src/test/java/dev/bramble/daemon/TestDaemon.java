@@ -54,7 +54,7 @@ final class TestDaemon implements AutoCloseable {
         if (classpath == null || classpath.isBlank()) {
             throw new IllegalStateException("bramble.test.runtime.classpath is not set; run the tests through Maven");
         }
-        String yaml = """
+        String base = """
                 data-dir: %s
                 http:
                   port: 0
@@ -63,8 +63,8 @@ final class TestDaemon implements AutoCloseable {
                 sandbox:
                   cgroup-name: bramble-test-%d
                   require-isolation: %s
-                %s
-                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), requireIsolation, yamlOverrides);
+                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), requireIsolation);
+        String yaml = merge(base, yamlOverrides);
         DaemonConfig config;
         try {
             Path file = dataDir.resolveSibling(dataDir.getFileName() + ".yaml");
@@ -80,6 +80,22 @@ final class TestDaemon implements AutoCloseable {
         } catch (RuntimeException e) {
             sandbox.close();
             throw e;
+        }
+    }
+
+    /** The base configuration with the test's overrides laid over it, key by key. */
+    private static String merge(String base, String overrides) {
+        try {
+            com.fasterxml.jackson.databind.ObjectMapper yaml = new com.fasterxml.jackson.databind.ObjectMapper(
+                    new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+            com.fasterxml.jackson.databind.node.ObjectNode tree = (com.fasterxml.jackson.databind.node.ObjectNode)
+                    yaml.readTree(base);
+            if (!overrides.isBlank()) {
+                yaml.readerForUpdating(tree).readValue(overrides);
+            }
+            return yaml.writeValueAsString(tree);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

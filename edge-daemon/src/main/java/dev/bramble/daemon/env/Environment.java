@@ -192,7 +192,7 @@ public final class Environment {
             outcome = new Outcome.Died(exit, nanos, process.oomKilled());
         }
         List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
-        peakBytes = Math.max(peakBytes, process.usage().memoryPeakBytes());
+        peakBytes = Math.max(peakBytes, process.memoryPeakBytes());
         boolean firstInvocation = !initReported;
         initReported = true;
         lastUsed = clock.instant();

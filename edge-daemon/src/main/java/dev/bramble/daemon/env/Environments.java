@@ -17,8 +17,8 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -82,8 +82,11 @@ public final class Environments implements AutoCloseable {
                         Clock clock) {
         this.settings = settings;
         this.clock = clock;
-        this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform()
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform()
                 .name("bramble-env-timers").daemon(true).unstarted(r));
+        // Every invocation schedules its timeout and almost always cancels it: drop cancelled ones at once.
+        executor.setRemoveOnCancelPolicy(true);
+        this.timers = executor;
         this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), timers,
                 clock);
         clearRunDir(runDir);
@@ -365,6 +368,32 @@ public final class Environments implements AutoCloseable {
         }
         env.stop();
         return true;
+    }
+
+    /**
+     * Stops the idle environments of a function, provisioned ones included (they come back at the next
+     * provisioning). Busy ones finish their invocation first and are kept.
+     *
+     * @return how many were stopped
+     */
+    public int recycle(String function) {
+        List<Environment> stopped = new ArrayList<>();
+        lock.lock();
+        try {
+            for (FunctionPool p : pools.values()) {
+                if (p.version.function().equals(function)) {
+                    for (Environment e : List.copyOf(p.idle)) {
+                        forget(p, e);
+                        stopped.add(e);
+                    }
+                }
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        stopAll(stopped, "recycled");
+        return stopped.size();
     }
 
     /** Stops on-demand environments idle longer than the TTL, by the clock given at construction. */

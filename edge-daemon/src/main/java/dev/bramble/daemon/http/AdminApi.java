@@ -82,6 +82,7 @@ final class AdminApi {
                 .get("/v1/functions", this::functions)
                 .get("/v1/functions/{name}", this::function)
                 .get("/v1/functions/{name}/logs", this::logs)
+                .delete("/v1/functions/{name}/environments", this::recycle)
                 .post("/v1/deployments", this::deploy);
     }
 
@@ -171,6 +172,13 @@ final class AdminApi {
         m.put("startedAt", e.startedAt().toString());
         m.put("lastUsedAt", e.lastUsed().toString());
         return m;
+    }
+
+    private void recycle(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        String name = req.path().pathParameters().get("name");
+        registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
+        Json.send(res, 200, Map.of("function", name, "stopped", environments.recycle(name)));
     }
 
     private void logs(ServerRequest req, ServerResponse res) {

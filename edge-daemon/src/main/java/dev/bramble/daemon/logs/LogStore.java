@@ -21,8 +21,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Stores function log lines. Appending only queues the line; one writer thread batches lines into transactions,
- * so the invoke path never waits on the disk. Each function keeps at most {@code retainLines} lines, oldest
- * deleted first; a line longer than {@code maxLineBytes} is cut with a marker. When the queue is full (the disk
+ * so the invoke path never waits on the disk. Each function keeps {@code retainLines} lines, oldest deleted first
+ * (pruned once a twentieth of that is new, so at most 5 % more stand at any moment); a line longer than {@code maxLineBytes} is cut with a marker. When the queue is full (the disk
  * cannot keep up), lines are dropped and counted, never blocking an invocation.
  */
 public final class LogStore implements AutoCloseable {
@@ -40,6 +40,8 @@ public final class LogStore implements AutoCloseable {
     private final Condition flushed = flushLock.newCondition();
     private final Thread writer;
     private long written;
+    /** Lines written per function since it was last pruned; only the writer thread touches it. */
+    private final java.util.Map<String, Integer> sincePrune = new java.util.HashMap<>();
     private volatile boolean closing;
 
     private LogStore(Database database, int retainLines, int maxLineBytes) {
@@ -176,12 +178,18 @@ public final class LogStore implements AutoCloseable {
                 insert.setString(5, e.message());
                 insert.addBatch();
                 touched.add(e.function());
+                sincePrune.merge(e.function(), 1, Integer::sum);
             }
             insert.executeBatch();
         }
         try (PreparedStatement prune = c.prepareStatement("DELETE FROM log_events WHERE function = ? AND id <= "
                 + "(SELECT id FROM log_events WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?)")) {
             for (String f : touched) {
+                // Pruning walks the newest retainLines rows: do it once a twentieth of them is new, not every batch.
+                if (sincePrune.getOrDefault(f, 0) < Math.max(1, retainLines / 20)) {
+                    continue;
+                }
+                sincePrune.put(f, 0);
                 prune.setString(1, f);
                 prune.setString(2, f);
                 prune.setInt(3, retainLines);

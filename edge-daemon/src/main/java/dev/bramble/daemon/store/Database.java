@@ -1,6 +1,5 @@
 package dev.bramble.daemon.store;
 
-import org.flywaydb.core.Flyway;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
@@ -11,7 +10,7 @@ import java.sql.SQLException;
 /**
  * The daemon's state database, {@code state.db} in the data directory: SQLite in WAL mode with
  * {@code synchronous=NORMAL}, which survives power loss up to the last committed transaction's checkpoint, and
- * schema migrations by Flyway. Each part of the daemon takes its own connection and is its table's single writer.
+ * schema migrations by {@link Migrations}. Each part of the daemon takes its own connection and is its table's single writer.
  */
 public final class Database {
     private final SQLiteDataSource dataSource;
@@ -32,11 +31,11 @@ public final class Database {
         config.setBusyTimeout(5_000);
         SQLiteDataSource ds = new SQLiteDataSource(config);
         ds.setUrl("jdbc:sqlite:" + file);
-        Flyway.configure(Database.class.getClassLoader())
-                .dataSource(ds)
-                .locations("classpath:db/migration/daemon")
-                .load()
-                .migrate();
+        try (Connection c = ds.getConnection()) {
+            Migrations.migrate(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open or migrate " + file + ": " + e.getMessage(), e);
+        }
         return new Database(file, ds);
     }
 

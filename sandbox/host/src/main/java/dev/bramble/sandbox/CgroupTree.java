@@ -257,6 +257,10 @@ final class CgroupTree {
                     cpu.getOrDefault("nr_throttled", 0L), number(read(Knob.PIDS_CURRENT)));
         }
 
+        long memoryPeak() {
+            return number(read(Knob.MEMORY_PEAK));
+        }
+
         /** How many times the kernel's OOM killer struck in this cgroup. */
         long oomKills() {
             return keyed(read(Knob.OOM_EVENTS)).getOrDefault("oom_kill", 0L);

@@ -36,6 +36,9 @@ public interface ContainedProcess {
     /** What the process uses now. */
     Usage usage();
 
+    /** The most memory the process has used, bytes: one cheap read, for every invocation's REPORT line. */
+    long memoryPeakBytes();
+
     /** Whether the kernel's OOM killer struck in this process's cgroup. */
     boolean oomKilled();
 }

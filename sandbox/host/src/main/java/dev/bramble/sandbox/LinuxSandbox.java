@@ -301,6 +301,11 @@ final class LinuxSandbox implements Sandbox {
         }
 
         @Override
+        public long memoryPeakBytes() {
+            return cgroup != null ? cgroup.memoryPeak() : ProcStatus.usage(process.pid()).memoryPeakBytes();
+        }
+
+        @Override
         public boolean oomKilled() {
             return cgroup != null && cgroup.oomKills() > 0;
         }

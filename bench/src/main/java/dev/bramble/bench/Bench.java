@@ -1,0 +1,368 @@
+package dev.bramble.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+/**
+ * Runs every benchmark on this machine against a real {@code dist/bin/brambled} and prints the Markdown table of
+ * the developers' brief, each figure beside a floor measured in the same run. Usage:
+ * {@code Bench DIST_DIR RESULTS_FILE}.
+ */
+public final class Bench {
+    private static final String NOOP_EVENT = "{}";
+    private static final String POJO_EVENT = "{\"item\":\"bolt\",\"quantity\":3,\"unitPrice\":0.5}";
+    private static final String HELLO_EVENT = "{\"version\":\"2.0\",\"rawPath\":\"/\",\"queryStringParameters\":"
+            + "{\"name\":\"bench\"},\"headers\":{},\"requestContext\":{\"http\":{\"method\":\"GET\",\"path\":\"/\"}}}";
+    private static final int COLD_RUNS = 10;
+    private static final int WRK_SECONDS = 8;
+
+    private final Path dist;
+    private final Path work;
+    private final List<Row> rows = new ArrayList<>();
+    private final String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private final String benchClasspath = System.getProperty("java.class.path");
+    /** The bare floor's classpath: jars only (class-data sharing ignores directories), and only what it needs. */
+    private final String bareClasspath = System.getProperty("bramble.bench.bare-classpath", benchClasspath);
+
+    /** One line of the table. */
+    record Row(String figure, String measured, String floor, String ratio, String goal, String verdict) {
+    }
+
+    private Bench(Path dist, Path work) {
+        this.dist = dist;
+        this.work = work;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dist = Path.of(args[0]).toAbsolutePath();
+        Path out = Path.of(args[1]).toAbsolutePath();
+        Path work = Files.createTempDirectory("bramble-bench-");
+        Bench b = new Bench(dist, work);
+        String table = b.run();
+        String report = "# Bramble benchmark, " + LocalDate.now() + "\n\n" + facts() + "\n" + table;
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, report);
+        System.out.println(report);
+    }
+
+    private String run() throws Exception {
+        startToReady();
+        Daemon d = Daemon.start(this, work.resolve("data"));
+        try {
+            d.deploy(bundle("hello"), null);
+            d.deploy(bundle("echo"), null);
+            d.deploy(withManifest(bundle("shapes"), "noop", "NoopHandler", ""), null);
+            for (String f : List.of("hello", "echo", "noop")) {
+                d.invoke(f, "{}");
+            }
+            d.recycleAll(List.of("hello", "echo", "noop"));
+            Thread.sleep(2000);
+            double daemonIdle = Measure.rssMb(d.pid());
+            d.invoke("noop", NOOP_EVENT);
+            double envPss = Measure.pssMb(d.environmentPid());
+            deployTime(d);
+            d.deploy(withManifest(bundle("shapes"), "pojo", "PojoHandler", ""), null);
+            coldStarts(d);
+            warmPath(d, daemonIdle, envPss);
+        } finally {
+            d.stop();
+        }
+        StringBuilder sb = new StringBuilder("| figure | measured | floor (same run) | ratio | goal | met |\n"
+                + "|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            sb.append("| ").append(String.join(" | ", r.figure(), r.measured(), r.floor(), r.ratio(), r.goal(),
+                    r.verdict())).append(" |\n");
+        }
+        return sb.toString();
+    }
+
+    private void startToReady() throws Exception {
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Path data = work.resolve("ready-" + i);
+            long t0 = System.nanoTime();
+            Daemon d = Daemon.start(this, data);
+            ms.add((System.nanoTime() - t0) / 1e6);
+            d.stop();
+        }
+        double p50 = Measure.percentile(ms, 50);
+        rows.add(new Row("daemon start → ready (p50 of 5, empty state)", fmt(p50) + " ms",
+                "Greengrass nucleus offline: 1800 ms", fmt(p50 / 1800) + "×", "≤ 900 ms", p50 <= 900 ? "yes" : "no"));
+    }
+
+    private void deployTime(Daemon d) throws Exception {
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Path zip = withManifest(bundle("shapes"), "deployprobe", "NoopHandler", ", \"description\": \"v" + i + "\"");
+            byte[] body = Files.readAllBytes(zip);
+            long t0 = System.nanoTime();
+            d.deployBytes(body);
+            String answer = d.invoke("deployprobe", NOOP_EVENT);
+            ms.add((System.nanoTime() - t0) / 1e6);
+            if (!answer.equals("\"ok\"")) {
+                throw new IllegalStateException("deployprobe answered " + answer);
+            }
+        }
+        double p50 = Measure.percentile(ms, 50);
+        rows.add(new Row("local deploy → live and answering (loopback, p50 of 5; includes the cold start)",
+                fmt(p50) + " ms", "Greengrass v2: minutes", "—", "≤ 2000 ms", p50 <= 2000 ? "yes" : "no"));
+    }
+
+    private void coldStarts(Daemon d) throws Exception {
+        for (String[] f : List.of(new String[]{"hello", "dev.bramble.examples.hello.Hello", HELLO_EVENT, "hello"},
+                new String[]{"pojo", "dev.bramble.examples.shapes.PojoHandler", POJO_EVENT, "shapes"})) {
+            d.awaitArchive(f[0]);
+            List<Double> daemon = new ArrayList<>();
+            for (int i = 0; i < COLD_RUNS; i++) {
+                d.recycleAll(List.of(f[0]));
+                long t0 = System.nanoTime();
+                d.invoke(f[0], f[2]);
+                daemon.add((System.nanoTime() - t0) / 1e6);
+            }
+            Path root = unzip(bundle(f[3]), f[0]);
+            List<String> tuned = new ArrayList<>(childFlags());
+            Path archive = work.resolve("bare-" + f[0] + ".jsa");
+            tuned.add("-XX:SharedArchiveFile=" + archive);
+            tuned.add("-XX:+AutoCreateSharedArchive");
+            bare(tuned, root, f[1], f[2]); // trains the floor's own archive
+            List<Double> same = new ArrayList<>();
+            List<Double> dflt = new ArrayList<>();
+            for (int i = 0; i < COLD_RUNS; i++) {
+                same.add(bare(tuned, root, f[1], f[2]));
+                dflt.add(bare(List.of(), root, f[1], f[2]));
+            }
+            double p50 = Measure.percentile(daemon, 50);
+            double p95 = Measure.percentile(daemon, 95);
+            double floor = Measure.percentile(same, 50);
+            double def = Measure.percentile(dflt, 50);
+            rows.add(new Row("cold start " + f[0] + ", spawn → first response via the Invoke API, p50 / p95",
+                    fmt(p50) + " / " + fmt(p95) + " ms", "bare JVM, same flags: " + fmt(floor) + " ms; default flags: "
+                    + fmt(def) + " ms", fmt(p50 / floor) + "× / " + fmt(p50 / def) + "×",
+                    "≤ 1.15× / ≤ 0.5×", p50 / floor <= 1.15 && p50 / def <= 0.5 ? "yes" : "no"));
+        }
+    }
+
+    private void warmPath(Daemon d, double daemonIdle, double envPss) throws Exception {
+        int plainPort = freePort();
+        Path invokeBytes = work.resolve("invoke.bin");
+        Files.writeString(invokeBytes, d.invoke("noop", NOOP_EVENT));
+        Path urlBytes = work.resolve("url.bin");
+        Files.writeString(urlBytes, Measure.send("GET", d.base() + "/fn/hello", null).body());
+        List<String> cmd = new ArrayList<>(List.of(javaBin));
+        cmd.addAll(Daemon.daemonFlags());
+        cmd.addAll(List.of("-cp", benchClasspath, PlainHelidon.class.getName(), Integer.toString(plainPort),
+                invokeBytes.toString(), urlBytes.toString()));
+        Process plain = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(work.resolve("plain.log").toFile()).start();
+        String plainBase = "http://127.0.0.1:" + plainPort;
+        try {
+            while (!Measure.healthy(plainBase)) {
+                Thread.sleep(20);
+            }
+            String invokePath = "/2015-03-31/functions/noop/invocations";
+            Measure.wrk(d.base() + invokePath, "POST", NOOP_EVENT, 1, 1, 2, work); // warm-up
+            Measure.wrk(plainBase + invokePath, "POST", NOOP_EVENT, 1, 1, 2, work);
+            Measure.Wrk ia = Measure.wrk(d.base() + invokePath, "POST", NOOP_EVENT, 1, 1, WRK_SECONDS, work);
+            Measure.Wrk pa = Measure.wrk(plainBase + invokePath, "POST", NOOP_EVENT, 1, 1, WRK_SECONDS, work);
+            latencyRow("warm invoke, Invoke API, noop, 1 connection: p50 / p99", ia, pa);
+            Measure.wrk(d.base() + "/fn/hello", "GET", null, 1, 1, 2, work);
+            Measure.Wrk iu = Measure.wrk(d.base() + "/fn/hello", "GET", null, 1, 1, WRK_SECONDS, work);
+            Measure.Wrk pu = Measure.wrk(plainBase + "/fn/hello", "GET", null, 1, 1, WRK_SECONDS, work);
+            latencyRow("warm invoke, Function URL, hello, 1 connection: p50 / p99", iu, pu);
+
+            double peak = daemonIdle;
+            for (int n : List.of(1, 2, 4)) {
+                String name = "noop" + n;
+                d.deploy(withManifest(bundle("shapes"), name, "NoopHandler",
+                        ", \"concurrency\": {\"reserved\": " + n + ", \"provisioned\": " + n + "}"), null);
+                String path = "/2015-03-31/functions/" + name + "/invocations";
+                Measure.wrk(d.base() + path, "POST", NOOP_EVENT, 2, 2 * n, 2, work);
+                MemorySampler sampler = MemorySampler.start(d.pid());
+                Measure.Wrk t = Measure.wrk(d.base() + path, "POST", NOOP_EVENT, 2, 2 * n, WRK_SECONDS, work);
+                peak = Math.max(peak, sampler.stop());
+                Measure.Wrk f = Measure.wrk(plainBase + path, "POST", NOOP_EVENT, 2, 2 * n, WRK_SECONDS, work);
+                double ratio = t.rps() / f.rps();
+                rows.add(new Row("warm throughput, noop, " + n + " environment" + (n > 1 ? "s" : "") + ", " + (2 * n)
+                        + " connections", fmt(t.rps()) + " req/s" + errors(t), "plain Helidon: " + fmt(f.rps())
+                        + " req/s", pct(ratio), n == 2 ? "≥ 50 %" : "—", n == 2 ? (ratio >= 0.5 ? "yes" : "no") : "—"));
+            }
+            double helidonRss = Measure.rssMb(plain.pid());
+            rows.add(new Row("daemon RSS, idle, 3 functions deployed", fmt(daemonIdle) + " MB",
+                    "Helidon hello world, same JVM flags: " + fmt(helidonRss) + " MB; Greengrass nucleus: 97 MB",
+                    fmt(daemonIdle / helidonRss) + "×", "≤ 1.15× and ≤ 78 MB",
+                    daemonIdle / helidonRss <= 1.15 && daemonIdle <= 78 ? "yes" : "no"));
+            rows.add(new Row("daemon RSS under load (peak during the throughput runs)", fmt(peak) + " MB", "—", "—",
+                    "—", "—"));
+            bareIdlePss(envPss);
+        } finally {
+            plain.destroy();
+            plain.waitFor();
+        }
+    }
+
+    private void bareIdlePss(double envPss) throws Exception {
+        Path root = unzip(bundle("shapes"), "noop-bare");
+        List<String> cmd = new ArrayList<>(List.of(javaBin));
+        cmd.addAll(childFlags());
+        cmd.addAll(List.of("-cp", bareClasspath, BareLambda.class.getName(), root.toString(),
+                "dev.bramble.examples.shapes.NoopHandler", NOOP_EVENT, "--stay"));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (InputStream in = p.getInputStream()) {
+            in.read();
+            Thread.sleep(1500);
+            double bare = Measure.pssMb(p.pid());
+            rows.add(new Row("idle warm environment, PSS (noop, 128 MB)", fmt(envPss) + " MB", "bare JVM, same flags: "
+                    + fmt(bare) + " MB", fmt(envPss / bare) + "×", "≤ 32 MB", envPss <= 32 ? "yes" : "no"));
+        } finally {
+            p.destroyForcibly();
+            p.waitFor();
+        }
+    }
+
+    private void latencyRow(String figure, Measure.Wrk got, Measure.Wrk floor) {
+        double extra = got.p50us() - floor.p50us();
+        rows.add(new Row(figure, fmt(got.p50us()) + " / " + fmt(got.p99us()) + " µs" + errors(got),
+                "plain Helidon, same bytes: " + fmt(floor.p50us()) + " / " + fmt(floor.p99us()) + " µs",
+                "+" + fmt(extra) + " µs p50", "≤ +150 µs p50; p99 ≤ 2 ms",
+                extra <= 150 && got.p99us() <= 2000 ? "yes" : "no"));
+    }
+
+    /** Milliseconds from spawn to the handler's printed result, for the bare JVM floor. */
+    private double bare(List<String> flags, Path root, String handler, String event) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(javaBin));
+        cmd.addAll(flags);
+        cmd.addAll(List.of("-cp", bareClasspath, BareLambda.class.getName(), root.toString(), handler, event));
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (InputStream in = p.getInputStream()) {
+            int b;
+            while ((b = in.read()) >= 0 && b != '\n') {
+                // the first line is the result
+            }
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        p.waitFor();
+        return ms;
+    }
+
+    /** The flags brambled gives a 128 MB function's JVM, less its sandbox and channel. */
+    static List<String> childFlags() {
+        return List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-XX:ReservedCodeCacheSize=16m",
+                "-XX:-UsePerfData", "-Xshare:auto", "-XX:MaxRAM=128m", "-XX:MaxRAMPercentage=85");
+    }
+
+    Path dist() {
+        return dist;
+    }
+
+    Path work() {
+        return work;
+    }
+
+    private Path bundle(String name) {
+        return dist.resolve("examples").resolve(name + ".zip");
+    }
+
+    private Path withManifest(Path zip, String name, String handler, String extra) throws IOException {
+        Path root = unzip(zip, name + "-" + System.nanoTime());
+        Files.writeString(root.resolve("function.json"), "{\"name\":\"" + name + "\",\"runtime\":\"java21\","
+                + "\"handler\":\"dev.bramble.examples.shapes." + handler + "\",\"memoryMb\":128,\"timeoutSeconds\":10"
+                + extra + "}");
+        Path out = work.resolve(root.getFileName() + ".zip");
+        Zips.zip(root, out);
+        return out;
+    }
+
+    private Path unzip(Path zip, String name) throws IOException {
+        Path root = work.resolve("unpacked").resolve(name);
+        Files.createDirectories(root);
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                Path p = root.resolve(e.getName()).normalize();
+                if (!p.startsWith(root)) {
+                    throw new IOException("bad entry " + e.getName());
+                }
+                if (e.isDirectory()) {
+                    Files.createDirectories(p);
+                } else {
+                    Files.createDirectories(p.getParent());
+                    Files.copy(in, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        return root;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String errors(Measure.Wrk w) {
+        return w.errors().isEmpty() ? "" : " (" + w.errors() + ")";
+    }
+
+    static String fmt(double v) {
+        return v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static String pct(double ratio) {
+        return String.format(Locale.ROOT, "%.0f %%", ratio * 100);
+    }
+
+    private static String facts() throws IOException {
+        String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse("unknown");
+        long memKb = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal"))
+                .findFirst().map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).orElse(0L);
+        String cgroup = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers")) ? "v2" : "v1";
+        return String.join("\n",
+                "- machine: " + Runtime.getRuntime().availableProcessors() + " cores (" + cpu + "), "
+                        + memKb / 1024 / 1024 + " GiB, kernel " + System.getProperty("os.version") + ", cgroup " + cgroup,
+                "- JDK: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
+                "- user: " + System.getProperty("user.name") + " (as root the daemon runs with full isolation: "
+                        + "cgroups, bubblewrap, setpriv — every function call below pays for it)",
+                "- load: wrk from a separate process over loopback, keep-alive; floors run in the same run",
+                "");
+    }
+
+    /** Samples a process's RSS in the background and keeps the peak. */
+    static final class MemorySampler {
+        private final Thread thread;
+        private volatile boolean running = true;
+        private volatile double peak;
+
+        private MemorySampler(long pid) {
+            thread = Thread.ofVirtual().start(() -> {
+                while (running) {
+                    try {
+                        peak = Math.max(peak, Measure.rssMb(pid));
+                        Thread.sleep(200);
+                    } catch (IOException | InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        static MemorySampler start(long pid) {
+            return new MemorySampler(pid);
+        }
+
+        double stop() throws InterruptedException {
+            running = false;
+            thread.join();
+            return peak;
+        }
+    }
+}
