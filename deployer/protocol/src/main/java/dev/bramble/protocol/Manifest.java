@@ -36,9 +36,10 @@ public record Manifest(String name, String runtime, String handler, int memoryMb
      * @param reserved    the most environments this function may run at once, and room the memory budget keeps for
      *                    them; empty means the daemon's default cap and no reservation
      * @param provisioned environments started at deployment and kept warm
+     * @param perEnvironment invocations one environment runs at once (beyond Lambda: for thread-safe handlers)
      */
-    public record Concurrency(Optional<Integer> reserved, int provisioned) {
+    public record Concurrency(Optional<Integer> reserved, int provisioned, int perEnvironment) {
         /** No settings: the daemon's defaults apply. */
-        public static final Concurrency DEFAULT = new Concurrency(Optional.empty(), 0);
+        public static final Concurrency DEFAULT = new Concurrency(Optional.empty(), 0, 1);
     }
 }

@@ -31,6 +31,7 @@ public final class ManifestParser {
     public static final int MAX_TMP_MB = 10_240;
     public static final int DEFAULT_TMP_MB = 32;
     public static final int MAX_RESERVED = 1_000;
+    public static final int MAX_PER_ENVIRONMENT = 64;
     public static final double MIN_CPUS = 0.05;
     public static final double MAX_CPUS = 64;
     public static final int MAX_ENVIRONMENT_BYTES = 4 * 1024;
@@ -205,20 +206,24 @@ public final class ManifestParser {
             }
             Optional<Integer> reserved = Optional.empty();
             int provisioned = 0;
+            int perEnvironment = 1;
             for (Map.Entry<String, JsonNode> e : n.properties()) {
                 switch (e.getKey()) {
                     case "reserved" -> reserved = Optional.of(checkedInt("concurrency.reserved", e.getValue(), 1,
                             MAX_RESERVED, 1));
                     case "provisioned" -> provisioned = checkedInt("concurrency.provisioned", e.getValue(), 0,
                             MAX_RESERVED, 0);
-                    default -> problem("concurrency." + e.getKey() + ": unknown field; known: [reserved, provisioned]");
+                    case "perEnvironment" -> perEnvironment = checkedInt("concurrency.perEnvironment", e.getValue(), 1,
+                            MAX_PER_ENVIRONMENT, 1);
+                    default -> problem("concurrency." + e.getKey()
+                            + ": unknown field; known: [reserved, provisioned, perEnvironment]");
                 }
             }
             if (reserved.isPresent() && provisioned > reserved.get()) {
                 problem("concurrency.provisioned: " + provisioned + " is more than concurrency.reserved ("
                         + reserved.get() + "); provisioned environments count against the reserved ones");
             }
-            return new Manifest.Concurrency(reserved, provisioned);
+            return new Manifest.Concurrency(reserved, provisioned, perEnvironment);
         }
 
         void unknownFields() {

@@ -28,11 +28,12 @@ class ManifestParserTest {
         Manifest m = parse("""
                 {"name":"pump_2","runtime":"java21","handler":"com.example.Pump::run","memoryMb":64,
                  "timeoutSeconds":30,"tmpMb":8,"cpus":0.5,"environment":{"LEVEL":"high"},"description":"pumps",
-                 "concurrency":{"reserved":2,"provisioned":1}}""");
+                 "concurrency":{"reserved":2,"provisioned":1,"perEnvironment":8}}""");
         assertThat(m.handlerClass()).isEqualTo("com.example.Pump");
         assertThat(m.environment()).containsEntry("LEVEL", "high");
         assertThat(m.concurrency().reserved()).contains(2);
         assertThat(m.concurrency().provisioned()).isEqualTo(1);
+        assertThat(m.concurrency().perEnvironment()).isEqualTo(8);
         assertThat(m.description()).isEqualTo("pumps");
         assertThat(m.cpus()).contains(0.5);
     }
@@ -58,7 +59,7 @@ class ManifestParserTest {
                         "environment.OK: expected a string, got 3",
                         "concurrency.reserved: 0 is outside the allowed range 1..1000",
                         "concurrency.provisioned: -1 is outside the allowed range 0..1000",
-                        "concurrency.warm: unknown field; known: [reserved, provisioned]",
+                        "concurrency.warm: unknown field; known: [reserved, provisioned, perEnvironment]",
                         "triggers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
                                 + "cpus, environment, description, concurrency]"));
     }

@@ -26,10 +26,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -73,7 +78,12 @@ public final class Environment {
     private volatile long peakBytes;
     private volatile boolean provisioned;
     private long initNanos;
-    private volatile boolean initReported;
+    private final java.util.concurrent.atomic.AtomicBoolean initReported = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Answers awaited when the runtime runs several invocations at once; null when it runs one at a time. */
+    private final ConcurrentHashMap<String, CompletableFuture<Channel.Result>> pending;
+    private final ReentrantLock writing = new ReentrantLock();
+    /** Invocations running now; guarded by the lock of {@link Environments}. */
+    int inFlight;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
                         LogStore logs, ScheduledExecutorService timers, Clock clock) {
@@ -89,6 +99,7 @@ public final class Environment {
         this.clock = clock;
         this.startedAt = clock.instant();
         this.lastUsed = startedAt;
+        this.pending = version.manifest().concurrency().perEnvironment() > 1 ? new ConcurrentHashMap<>() : null;
     }
 
     /**
@@ -133,6 +144,9 @@ public final class Environment {
         initNanos = System.nanoTime() - t0;
         if (frame instanceof Channel.Ready) {
             transition(State.BUSY);
+            if (pending != null) {
+                Thread.ofVirtual().name("bramble-answers-" + stream).start(this::readAnswers);
+            }
             LOG.log(Level.DEBUG, "env.ready function={0} stream={1} pid={2} init_ms={3}", version.label(), stream,
                     process.pid(), initNanos / 1_000_000);
             return;
@@ -167,17 +181,10 @@ public final class Environment {
         long deadline = System.currentTimeMillis() + timeoutMs;
         LogPump.Capture capture = pump.begin(requestId);
         long t0 = System.nanoTime();
+        Channel.Invoke invoke = new Channel.Invoke(requestId, deadline, invokedArn, clientContext, payload);
         TimeoutGuard guard = new TimeoutGuard();
-        ScheduledFuture<?> timer = timers.schedule(guard, timeoutMs, TimeUnit.MILLISECONDS);
-        Channel.Frame frame;
-        try {
-            out.write(new Channel.Invoke(requestId, deadline, invokedArn, clientContext, payload));
-            frame = in.read();
-        } catch (IOException e) {
-            frame = null;
-        } finally {
-            timer.cancel(false);
-        }
+        Channel.Frame frame = pending == null ? exchange(invoke, timeoutMs, guard)
+                : exchangeConcurrently(invoke, timeoutMs, guard);
         long nanos = System.nanoTime() - t0;
         Outcome outcome;
         if (frame instanceof Channel.Result r && r.requestId().equals(requestId)) {
@@ -193,10 +200,63 @@ public final class Environment {
         }
         List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
         peakBytes = Math.max(peakBytes, process.memoryPeakBytes());
-        boolean firstInvocation = !initReported;
-        initReported = true;
+        boolean firstInvocation = initReported.compareAndSet(false, true);
         lastUsed = clock.instant();
         return new Result(outcome, lines, firstInvocation ? initNanos : -1, peakBytes);
+    }
+
+    /** One invocation at a time: write, then read the answer on this thread. */
+    private Channel.Frame exchange(Channel.Invoke invoke, long timeoutMs, TimeoutGuard guard) {
+        ScheduledFuture<?> timer = timers.schedule(guard, timeoutMs, TimeUnit.MILLISECONDS);
+        try {
+            out.write(invoke);
+            return in.read();
+        } catch (IOException e) {
+            return null;
+        } finally {
+            timer.cancel(false);
+        }
+    }
+
+    /** Several invocations at once: the reader thread hands each answer to the invocation it belongs to. */
+    private Channel.Frame exchangeConcurrently(Channel.Invoke invoke, long timeoutMs, TimeoutGuard guard) {
+        CompletableFuture<Channel.Result> answer = new CompletableFuture<>();
+        pending.put(invoke.requestId(), answer);
+        try {
+            writing.lock();
+            try {
+                out.write(invoke);
+            } finally {
+                writing.unlock();
+            }
+            return answer.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            guard.run();
+            return null;
+        } catch (IOException | ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } finally {
+            pending.remove(invoke.requestId());
+        }
+    }
+
+    /** Reads answers for {@link #exchangeConcurrently}; at the end of the stream, fails whatever is still waiting. */
+    private void readAnswers() {
+        try {
+            while (true) {
+                if (in.read() instanceof Channel.Result r) {
+                    CompletableFuture<Channel.Result> waiting = pending.get(r.requestId());
+                    if (waiting != null) {
+                        waiting.complete(r);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            pending.values().forEach(f -> f.completeExceptionally(e));
+        }
     }
 
     /**
@@ -242,12 +302,17 @@ public final class Environment {
     void markProvisioned(boolean value) {
         provisioned = value;
         if (value && invocations.get() == 0) {
-            initReported = true;
+            initReported.set(true);
         }
     }
 
     public boolean provisioned() {
         return provisioned;
+    }
+
+    /** How many invocations this environment runs at once. */
+    public int capacity() {
+        return version.manifest().concurrency().perEnvironment();
     }
 
     /** Marks the environment idle after an invocation. */

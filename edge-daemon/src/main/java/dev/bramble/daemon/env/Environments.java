@@ -113,9 +113,14 @@ public final class Environments implements AutoCloseable {
                     if (closed) {
                         throw new IllegalStateException("the daemon is stopping");
                     }
-                    Environment e = pool.idle.pollFirst();
+                    Environment e = pool.shareable();
+                    if (e == null) {
+                        e = pool.idle.pollFirst();
+                    }
                     if (e != null) {
-                        e.busy();
+                        if (e.inFlight++ == 0) {
+                            e.busy();
+                        }
                         return new Lease(e, false);
                     }
                     ThrottledException.Reason blocked = tryReserve(pool, evicted);
@@ -246,6 +251,7 @@ public final class Environments implements AutoCloseable {
                     stopNow = true;
                 } else {
                     pool.all.add(env);
+                    env.inFlight = 1;
                 }
                 changed.signalAll();
             } finally {
@@ -265,10 +271,11 @@ public final class Environments implements AutoCloseable {
         lock.lock();
         try {
             FunctionPool pool = pools.get(key(env.version()));
+            env.inFlight--;
             stop = closed || !reusable || !env.alive() || pool == null;
             if (stop) {
                 forget(pool, env);
-            } else {
+            } else if (env.inFlight == 0) {
                 env.idle();
                 pool.idle.addFirst(env);
             }

@@ -45,6 +45,20 @@ final class FunctionPool {
         return (long) Math.max(0, reserved - size()) * memoryMb();
     }
 
+    /**
+     * A busy environment that can take one more invocation at once (the busiest such, so the others can go idle
+     * and retire), or null.
+     */
+    Environment shareable() {
+        Environment best = null;
+        for (Environment e : all) {
+            if (e.inFlight > 0 && e.inFlight < e.capacity() && (best == null || e.inFlight > best.inFlight)) {
+                best = e;
+            }
+        }
+        return best;
+    }
+
     /** Environments kept warm for this version. */
     long provisioned() {
         return all.stream().filter(Environment::provisioned).count();

@@ -123,6 +123,9 @@ public final class Launcher {
         env.put("AWS_LAMBDA_LOG_STREAM_NAME", stream);
         env.put("AWS_REGION", settings.region());
         env.put("AWS_DEFAULT_REGION", settings.region());
+        if (m.concurrency().perEnvironment() > 1) {
+            env.put("BRAMBLE_CONCURRENCY", Integer.toString(m.concurrency().perEnvironment()));
+        }
         List<Path> readOnly = new ArrayList<>();
         readOnly.add(v.codeDir());
         readOnly.addAll(stage.directories());

@@ -26,7 +26,9 @@ final class LogPump {
     private final String stream;
     private final Clock clock;
     private final CountDownLatch eof = new CountDownLatch(1);
-    private volatile Capture current;
+    /** The invocations in flight, by request id: one, or several when the runtime runs them at once. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Capture> captures =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     LogPump(InputStream stderr, LogStore store, String function, String stream, Clock clock) {
         this.reader = new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8), 8192);
@@ -43,7 +45,7 @@ final class LogPump {
     /** Starts capturing an invocation's lines. */
     Capture begin(String requestId) {
         Capture c = new Capture(requestId);
-        current = c;
+        captures.put(requestId, c);
         return c;
     }
 
@@ -55,13 +57,21 @@ final class LogPump {
     private void run() {
         try {
             for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-                Capture c = current;
                 if (line.startsWith(Channel.END_OF_LOG_MARKER)) {
-                    if (c != null && line.endsWith(c.requestId)) {
-                        current = null;
+                    Capture c = captures.remove(line.substring(Channel.END_OF_LOG_MARKER.length()));
+                    if (c != null) {
                         c.done.countDown();
                     }
                     continue;
+                }
+                Capture c;
+                if (line.startsWith(Channel.TAG_START)) {
+                    int end = line.indexOf(Channel.TAG_END, Channel.TAG_START.length());
+                    c = end < 0 ? null : captures.get(line.substring(Channel.TAG_START.length(), end));
+                    line = end < 0 ? line : line.substring(end + 1);
+                } else {
+                    // Untagged: the runtime runs one invocation at a time, or a thread of the function's own wrote it.
+                    c = captures.size() == 1 ? captures.values().iterator().next() : null;
                 }
                 store.append(function, stream, c == null ? null : c.requestId, clock.millis(), line);
                 if (c != null) {
@@ -71,10 +81,8 @@ final class LogPump {
         } catch (IOException e) {
             // The child is gone; what was read is stored.
         } finally {
-            Capture c = current;
-            if (c != null) {
-                c.done.countDown();
-            }
+            captures.values().forEach(c -> c.done.countDown());
+            captures.clear();
             eof.countDown();
         }
     }

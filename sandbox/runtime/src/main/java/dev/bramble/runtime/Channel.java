@@ -25,6 +25,16 @@ public final class Channel {
      */
     public static final String END_OF_LOG_MARKER = "\u0000bramble:end:";
 
+    /** Prefix of a log line that belongs to one invocation, in a runtime running several at once. */
+    public static final String TAG_START = "\u0000rid:";
+    /** Ends the tag; the line's own text follows. */
+    public static final char TAG_END = '\u0000';
+
+    /** The tag that marks a log line as {@code requestId}'s. */
+    public static byte[] tag(String requestId) {
+        return (TAG_START + requestId + TAG_END).getBytes(StandardCharsets.UTF_8);
+    }
+
     /**
      * Written by the child before its first frame. The JVM itself may print to stdout before {@code main} runs
      * (some class-data sharing messages do, whatever -Xlog says); the daemon skips anything before this.

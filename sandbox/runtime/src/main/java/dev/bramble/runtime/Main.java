@@ -13,12 +13,18 @@ import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The main class of a child JVM. The environment gives it {@code LAMBDA_TASK_ROOT} (the unpacked bundle) and
@@ -30,11 +36,24 @@ public final class Main {
     private final Channel.Writer channelOut;
     private final PrintStream log;
     private final ObjectMapper plain = EventMapper.plain();
+    private final int concurrency;
+    private final ReentrantLock writing = new ReentrantLock();
+    private final AtomicBoolean fatal = new AtomicBoolean();
 
-    private Main(Channel.Reader channelIn, Channel.Writer channelOut, PrintStream log) {
+    private Main(Channel.Reader channelIn, Channel.Writer channelOut, PrintStream log, int concurrency) {
         this.channelIn = channelIn;
         this.channelOut = channelOut;
         this.log = log;
+        this.concurrency = concurrency;
+    }
+
+    /** How many invocations this runtime runs at once; 1 unless the function asks for more. */
+    private static int concurrency(String value) {
+        try {
+            return value == null ? 1 : Math.max(1, Integer.parseInt(value));
+        } catch (NumberFormatException e) {
+            return 1;
+        }
     }
 
     /**
@@ -47,12 +66,14 @@ public final class Main {
         // must never corrupt it.
         Channel.Reader in = new Channel.Reader(new FileInputStream(FileDescriptor.in));
         Channel.Writer out = new Channel.Writer(new FileOutputStream(FileDescriptor.out));
-        PrintStream log = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 8192),
-                true, StandardCharsets.UTF_8);
+        int concurrency = concurrency(System.getenv("BRAMBLE_CONCURRENCY"));
+        OutputStream stderr = new BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 8192);
+        PrintStream log = new PrintStream(concurrency > 1 ? new TaggedLog(stderr) : stderr, true,
+                StandardCharsets.UTF_8);
         System.setOut(log);
         System.setErr(log);
         System.setIn(new ByteArrayInputStream(new byte[0]));
-        int code = new Main(in, out, log).run(System.getenv());
+        int code = new Main(in, out, log, concurrency).run(System.getenv());
         log.flush();
         System.exit(code);
     }
@@ -82,8 +103,14 @@ public final class Main {
             return 1;
         }
         log.flush();
+        // Threads for concurrent invocations are made now, not per invocation.
+        ThreadPoolExecutor workers = concurrency > 1 ? new ThreadPoolExecutor(concurrency, concurrency, 0,
+                TimeUnit.SECONDS, new LinkedBlockingQueue<>()) : null;
+        if (workers != null) {
+            workers.prestartAllCoreThreads();
+        }
         channelOut.write(new Channel.Ready());
-        while (true) {
+        while (!fatal.get()) {
             Channel.Frame frame;
             try {
                 frame = channelIn.read();
@@ -93,35 +120,52 @@ public final class Main {
             if (!(frame instanceof Channel.Invoke invoke)) {
                 throw new IOException("unexpected frame from the daemon: " + frame.getClass().getSimpleName());
             }
-            boolean fatal = handle(invoke, handler, facts, logger);
-            if (fatal) {
-                return 1;
+            if (workers == null) {
+                handle(invoke, handler, facts, logger);
+            } else {
+                workers.execute(() -> {
+                    try {
+                        handle(invoke, handler, facts, logger);
+                    } catch (IOException e) {
+                        fatal.set(true); // the channel is broken; the daemon will see the exit
+                    }
+                });
             }
         }
+        return 1;
     }
 
     /** Runs one invocation and answers it; returns true when the JVM must not be reused. */
-    private boolean handle(Channel.Invoke invoke, Handler handler, LambdaContext.FunctionFacts facts,
-                           LambdaLogger logger) throws IOException {
+    private void handle(Channel.Invoke invoke, Handler handler, LambdaContext.FunctionFacts facts,
+                        LambdaLogger logger) throws IOException {
+        TaggedLog.serving(invoke.requestId());
         LambdaContext context = new LambdaContext(facts, invoke.requestId(), invoke.invokedArn(),
                 invoke.deadlineEpochMs(), clientContext(invoke.clientContext()), logger);
         long start = System.nanoTime();
         byte[] result;
         boolean ok;
-        boolean fatal = false;
+        boolean last = false;
         try {
             result = handler.invoke(invoke.payload(), context);
             ok = true;
         } catch (Throwable t) {
             result = ErrorObject.of(plain, t);
             ok = false;
-            fatal = t instanceof VirtualMachineError;
+            last = t instanceof VirtualMachineError;
         }
         long nanos = System.nanoTime() - start;
+        TaggedLog.serving(null);
         log.println(Channel.END_OF_LOG_MARKER + invoke.requestId());
         log.flush();
-        channelOut.write(new Channel.Result(invoke.requestId(), ok, nanos, fatal, result));
-        return fatal;
+        if (last) {
+            this.fatal.set(true);
+        }
+        writing.lock();
+        try {
+            channelOut.write(new Channel.Result(invoke.requestId(), ok, nanos, last, result));
+        } finally {
+            writing.unlock();
+        }
     }
 
     private ClientContext clientContext(String json) {
