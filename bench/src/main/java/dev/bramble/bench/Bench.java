@@ -195,6 +195,15 @@ public final class Bench {
                         + " connections", fmt(t.rps()) + " req/s" + errors(t), "plain Helidon: " + fmt(f.rps())
                         + " req/s", pct(ratio), n == 2 ? "≥ 50 %" : "—", n == 2 ? (ratio >= 0.5 ? "yes" : "no") : "—"));
             }
+            d.deploy(withManifest(bundle("shapes"), "noopshared", "NoopHandler",
+                    ", \"concurrency\": {\"reserved\": 1, \"provisioned\": 1, \"perEnvironment\": 4}"), null);
+            String shared = "/2015-03-31/functions/noopshared/invocations";
+            Measure.wrk(d.base() + shared, "POST", NOOP_EVENT, 2, 4, 2, work);
+            Measure.Wrk ts = Measure.wrk(d.base() + shared, "POST", NOOP_EVENT, 2, 4, WRK_SECONDS, work);
+            Measure.Wrk fs = Measure.wrk(plainBase + shared, "POST", NOOP_EVENT, 2, 4, WRK_SECONDS, work);
+            rows.add(new Row("warm throughput, noop, 1 environment × 4 at once (perEnvironment), 4 connections",
+                    fmt(ts.rps()) + " req/s" + errors(ts), "plain Helidon: " + fmt(fs.rps()) + " req/s",
+                    pct(ts.rps() / fs.rps()), "—", "—"));
             double helidonRss = Measure.rssMb(plain.pid());
             rows.add(new Row("daemon RSS, idle, 3 functions deployed", fmt(daemonIdle) + " MB",
                     "Helidon hello world, same JVM flags: " + fmt(helidonRss) + " MB; Greengrass nucleus: 97 MB",
