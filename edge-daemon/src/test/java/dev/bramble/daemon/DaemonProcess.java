@@ -85,14 +85,13 @@ final class DaemonProcess implements AutoCloseable {
             throws IOException {
         int port = freePort();
         Path config = install.root().resolve("brambled-" + port + ".yaml");
-        Files.writeString(config, """
+        Files.writeString(config, TestDaemon.merge("""
                 data-dir: %s
                 http:
                   port: %d
                 runtime:
                   classpath: "%s"
-                %s
-                """.formatted(dataDir, port, install.runtimeClasspath(), yaml));
+                """.formatted(dataDir, port, install.runtimeClasspath()), yaml));
         readable(config);
         Path log = install.root().resolve("brambled-" + port + ".log");
         List<String> command = new ArrayList<>(asUser);

@@ -42,7 +42,10 @@ class DaemonProcessTest {
     void killNineLeavesNoChildAliveAndTheNextStartCleansUpAndServes() throws Exception {
         assumeTrue(Daemons.isRoot(), "cgroups and bubblewrap need root; CI runs this as root");
         Path data = install.root().resolve("kill9-data");
+        // No class-data training start: exactly the two environments below run when the daemon is killed.
         String yaml = """
+                runtime:
+                  class-data-archives: false
                 sandbox:
                   require-isolation: true
                   cgroup-name: bramble-kill9-%d

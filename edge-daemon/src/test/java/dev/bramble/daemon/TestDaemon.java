@@ -84,7 +84,7 @@ final class TestDaemon implements AutoCloseable {
     }
 
     /** The base configuration with the test's overrides laid over it, key by key. */
-    private static String merge(String base, String overrides) {
+    static String merge(String base, String overrides) {
         try {
             com.fasterxml.jackson.databind.ObjectMapper yaml = new com.fasterxml.jackson.databind.ObjectMapper(
                     new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());

@@ -174,7 +174,7 @@ public final class Environment {
      * Runs one invocation. The caller appends START before and END/REPORT after; the function's own output is
      * stored by the log pump as it arrives.
      */
-    public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload) {
+    public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload, boolean tail) {
         lastUsed = clock.instant();
         invocations.incrementAndGet();
         long timeoutMs = version.manifest().timeoutSeconds() * 1000L;
@@ -198,11 +198,13 @@ public final class Environment {
             Exit exit = awaitExit(EXIT_GRACE_MS);
             outcome = new Outcome.Died(exit, nanos, process.oomKilled());
         }
-        List<String> lines = capture.await(outcome.reusable() ? LOG_WAIT_MS : 200);
+        // Only a caller that wants the log tail waits for the function's output to drain; the others go on, and the
+        // closing lines are stored in order by the log pump (LogPump.Capture#finish).
+        List<String> lines = tail ? capture.await(outcome.reusable() ? LOG_WAIT_MS : 200) : List.of();
         peakBytes = Math.max(peakBytes, process.memoryPeakBytes());
         boolean firstInvocation = initReported.compareAndSet(false, true);
         lastUsed = clock.instant();
-        return new Result(outcome, lines, firstInvocation ? initNanos : -1, peakBytes);
+        return new Result(outcome, lines, capture, firstInvocation ? initNanos : -1, peakBytes);
     }
 
     /** One invocation at a time: write, then read the answer on this thread. */
@@ -263,11 +265,12 @@ public final class Environment {
      * What {@link #invoke} returns.
      *
      * @param outcome   how it ended
-     * @param tail      the last lines the function printed during it
+     * @param tail      the last lines the function printed during it, when asked for
+     * @param log       where the invocation's closing lines go
      * @param initNanos the cold start's duration, on the environment's first invocation; -1 after
      * @param peakBytes the environment's peak memory use so far
      */
-    public record Result(Outcome outcome, List<String> tail, long initNanos, long peakBytes) {
+    public record Result(Outcome outcome, List<String> tail, LogPump.Capture log, long initNanos, long peakBytes) {
     }
 
     private final class TimeoutGuard implements Runnable {

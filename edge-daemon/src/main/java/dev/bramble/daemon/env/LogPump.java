@@ -44,7 +44,7 @@ final class LogPump {
 
     /** Starts capturing an invocation's lines. */
     Capture begin(String requestId) {
-        Capture c = new Capture(requestId);
+        Capture c = new Capture(requestId, this);
         captures.put(requestId, c);
         return c;
     }
@@ -60,7 +60,7 @@ final class LogPump {
                 if (line.startsWith(Channel.END_OF_LOG_MARKER)) {
                     Capture c = captures.remove(line.substring(Channel.END_OF_LOG_MARKER.length()));
                     if (c != null) {
-                        c.done.countDown();
+                        c.close();
                     }
                     continue;
                 }
@@ -81,7 +81,7 @@ final class LogPump {
         } catch (IOException e) {
             // The child is gone; what was read is stored.
         } finally {
-            captures.values().forEach(c -> c.done.countDown());
+            captures.values().forEach(Capture::close);
             captures.clear();
             eof.countDown();
         }
@@ -91,15 +91,45 @@ final class LogPump {
      * The last lines one invocation printed, up to {@link #TAIL_BYTES}: what {@code X-Amz-Log-Type: Tail} returns.
      * Bounded, so an invocation that prints a lot costs no memory here.
      */
-    static final class Capture {
+    public static final class Capture {
         static final int TAIL_BYTES = 4096;
         private final String requestId;
+        private final LogPump pump;
         private final ArrayDeque<String> lines = new ArrayDeque<>();
         private final CountDownLatch done = new CountDownLatch(1);
         private int bytes;
+        private boolean closed;
+        private List<String> trailer;
 
-        private Capture(String requestId) {
+        private Capture(String requestId, LogPump pump) {
             this.requestId = requestId;
+            this.pump = pump;
+        }
+
+        /** The runtime's end marker (or the end of the stream) was read: nothing more belongs to this invocation. */
+        private synchronized void close() {
+            closed = true;
+            if (trailer != null) {
+                trailer.forEach(this::store);
+            }
+            done.countDown();
+        }
+
+        /**
+         * The lines that close the invocation's log (END, REPORT, and any error line before them). They are stored
+         * after the function's own lines: now, if the end marker was read, else the moment it is. The caller need
+         * not wait for the function's output to drain.
+         */
+        public synchronized void finish(List<String> closing) {
+            if (closed) {
+                closing.forEach(this::store);
+            } else {
+                trailer = List.copyOf(closing);
+            }
+        }
+
+        private void store(String line) {
+            pump.store.append(pump.function, pump.stream, requestId, pump.clock.millis(), line);
         }
 
         private synchronized void add(String line) {

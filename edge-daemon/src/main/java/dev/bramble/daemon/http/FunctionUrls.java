@@ -60,7 +60,7 @@ final class FunctionUrls {
         String requestId = UUID.randomUUID().toString();
         byte[] event = Json.MAPPER.valueToTree(event(req, name, body, requestId)).toString()
                 .getBytes(StandardCharsets.UTF_8);
-        InvokeResult result = invoker.invoke(new InvokeRequest(name, null, event, "", requestId));
+        InvokeResult result = invoker.invoke(new InvokeRequest(name, null, event, "", requestId, false));
         res.header(InvokeApi.REQUEST_ID, requestId);
         if (result.error()) {
             Json.send(res, 502, Map.of("message", "Internal Server Error"));

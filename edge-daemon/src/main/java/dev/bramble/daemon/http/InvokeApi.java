@@ -73,7 +73,7 @@ final class InvokeApi {
         }
         String requestId = UUID.randomUUID().toString();
         InvokeResult result = invoker.invoke(new InvokeRequest(target.function(), target.qualifier(), payload,
-                clientContext, requestId));
+                clientContext, requestId, logType.equals("Tail")));
         res.status(200)
                 .header(HeaderNames.CONTENT_TYPE, "application/json")
                 .header(EXECUTED_VERSION, Integer.toString(result.version().version()))

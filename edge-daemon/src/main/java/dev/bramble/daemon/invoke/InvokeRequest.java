@@ -8,7 +8,8 @@ package dev.bramble.daemon.invoke;
  * @param payload       the event, valid JSON
  * @param clientContext the decoded client context JSON, or empty
  * @param requestId     the request id
+ * @param tail          the caller wants the invocation's log lines back ({@code X-Amz-Log-Type: Tail})
  */
 public record InvokeRequest(String function, String qualifier, byte[] payload, String clientContext,
-                            String requestId) {
+                            String requestId, boolean tail) {
 }

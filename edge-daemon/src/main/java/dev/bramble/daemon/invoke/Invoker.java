@@ -87,7 +87,7 @@ public final class Invoker {
         Environment.Result result;
         try {
             result = env.invoke(request.requestId(), arn(v.function(), request.qualifier()),
-                    request.clientContext(), request.payload());
+                    request.clientContext(), request.payload(), request.tail());
         } catch (RuntimeException e) {
             environments.release(lease, false);
             throw e;
@@ -95,6 +95,7 @@ public final class Invoker {
         // Released before the closing log lines are written: the next request need not wait for them.
         environments.release(lease, result.outcome().reusable());
         lines.addAll(result.tail());
+        List<String> closing = new ArrayList<>(4);
         byte[] payload;
         boolean error;
         switch (result.outcome()) {
@@ -107,7 +108,7 @@ public final class Invoker {
                 String message = Instant.now(clock).truncatedTo(ChronoUnit.MILLIS) + " " + request.requestId()
                         + " Task timed out after " + String.format(Locale.ROOT, "%.2f", v.manifest().timeoutSeconds()
                         * 1.0) + " seconds";
-                lines.add(log(v, stream, request.requestId(), message));
+                closing.add(message);
                 payload = json(Map.of("errorMessage", message));
                 error = true;
             }
@@ -119,8 +120,8 @@ public final class Invoker {
                     cause += " (memory limit " + v.manifest().memoryMb() + " MB reached)";
                 }
                 String message = "RequestId: " + request.requestId() + " Error: Runtime exited with error: " + cause;
-                lines.add(log(v, stream, request.requestId(), message));
-                lines.add(log(v, stream, request.requestId(), "Runtime.ExitError"));
+                closing.add(message);
+                closing.add("Runtime.ExitError");
                 payload = json(Map.of("errorType", "Runtime.ExitError", "errorMessage", message));
                 error = true;
             }
@@ -128,9 +129,11 @@ public final class Invoker {
         if (error) {
             s.errors.increment();
         }
-        lines.add(log(v, stream, request.requestId(), "END RequestId: " + request.requestId()));
-        lines.add(log(v, stream, request.requestId(), report(v, request.requestId(),
-                result.outcome().durationNanos(), result.peakBytes(), result.initNanos())));
+        closing.add("END RequestId: " + request.requestId());
+        closing.add(report(v, request.requestId(), result.outcome().durationNanos(), result.peakBytes(),
+                result.initNanos()));
+        result.log().finish(closing);
+        lines.addAll(closing);
         return new InvokeResult(v, request.requestId(), payload, error, lines);
     }
 

@@ -219,6 +219,8 @@ final class CgroupTree {
     /** One environment's cgroup. */
     final class Cgroup {
         private final String name;
+        private java.nio.channels.FileChannel peakFile;
+        private final java.nio.ByteBuffer peakBuffer = java.nio.ByteBuffer.allocate(32);
 
         Cgroup(String name) {
             this.name = name;
@@ -257,8 +259,29 @@ final class CgroupTree {
                     cpu.getOrDefault("nr_throttled", 0L), number(read(Knob.PIDS_CURRENT)));
         }
 
-        long memoryPeak() {
-            return number(read(Knob.MEMORY_PEAK));
+        /** Read on every invocation: through a file kept open, re-read from offset 0, which cgroupfs allows. */
+        synchronized long memoryPeak() {
+            try {
+                if (peakFile == null) {
+                    peakFile = java.nio.channels.FileChannel.open(file(Knob.MEMORY_PEAK));
+                }
+                peakBuffer.clear();
+                peakFile.read(peakBuffer, 0);
+                return number(new String(peakBuffer.array(), 0, peakBuffer.position(), StandardCharsets.US_ASCII));
+            } catch (IOException | IllegalArgumentException e) {
+                return number(read(Knob.MEMORY_PEAK));
+            }
+        }
+
+        private synchronized void closePeakFile() {
+            if (peakFile != null) {
+                try {
+                    peakFile.close();
+                } catch (IOException e) {
+                    // nothing to keep
+                }
+                peakFile = null;
+            }
         }
 
         /** How many times the kernel's OOM killer struck in this cgroup. */
@@ -298,6 +321,7 @@ final class CgroupTree {
 
         /** Removes the cgroup once its processes are gone. */
         void remove() {
+            closePeakFile();
             for (Path dir : dirs()) {
                 for (int attempt = 0; attempt < 50 && Files.exists(dir); attempt++) {
                     try {
