@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.store.Trees;
 import dev.bramble.runtime.Channel;
 import dev.bramble.sandbox.ContainedProcess;
 import dev.bramble.sandbox.Exit;
@@ -119,7 +120,7 @@ public final class Environment {
             Files.createDirectories(tmp);
             process = sandbox.launch(launcher.spec(v, stream, tmp));
         } catch (IOException e) {
-            deleteQuietly(tmp);
+            Trees.deleteQuietly(tmp);
             throw new InitFailedException("cannot start a JVM: " + e.getMessage(), errorJson("Runtime.Unknown",
                     "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream);
         }
@@ -352,7 +353,7 @@ public final class Environment {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            deleteQuietly(tmp);
+            Trees.deleteQuietly(tmp);
             transition(State.STOPPED);
             LOG.log(Level.DEBUG, "env.stopped function={0} stream={1} invocations={2}", version.label(), stream,
                     invocations.get());
@@ -423,14 +424,6 @@ public final class Environment {
             return JSON.writeValueAsBytes(error);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            // Already gone.
         }
     }
 }

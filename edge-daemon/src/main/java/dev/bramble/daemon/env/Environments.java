@@ -2,6 +2,7 @@ package dev.bramble.daemon.env;
 
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.store.Trees;
 import dev.bramble.sandbox.Sandbox;
 
 import java.io.IOException;
@@ -519,11 +520,7 @@ public final class Environments implements AutoCloseable {
 
     private static void clearRunDir(Path runDir) {
         try {
-            Files.createDirectories(runDir);
-            try (var leftovers = Files.walk(runDir)) {
-                leftovers.sorted(Comparator.reverseOrder()).filter(p -> !p.equals(runDir))
-                        .forEach(p -> p.toFile().delete());
-            }
+            Trees.empty(runDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare " + runDir, e);
         }

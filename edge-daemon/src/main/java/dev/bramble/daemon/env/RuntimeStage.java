@@ -1,13 +1,11 @@
 package dev.bramble.daemon.env;
 
+import dev.bramble.daemon.store.Trees;
+
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -29,7 +27,7 @@ record RuntimeStage(String classpath, List<Path> directories) {
      * replacing what a previous run staged.
      */
     static RuntimeStage stage(String classpath, Path target) throws IOException {
-        deleteTree(target);
+        Trees.delete(target);
         Files.createDirectories(target);
         List<String> entries = new ArrayList<>();
         int n = 0;
@@ -55,7 +53,7 @@ record RuntimeStage(String classpath, List<Path> directories) {
                 entries.add(copy.toString());
             }
         }
-        makeWorldReadable(target);
+        Trees.makeWorldReadable(target);
         return new RuntimeStage(String.join(":", entries), List.of(target));
     }
 
@@ -68,33 +66,6 @@ record RuntimeStage(String classpath, List<Path> directories) {
                 } else {
                     Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
                 }
-            }
-        }
-    }
-
-    private static void makeWorldReadable(Path root) throws IOException {
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-                return FileVisitResult.CONTINUE;
-            }
-        });
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
             }
         }
     }

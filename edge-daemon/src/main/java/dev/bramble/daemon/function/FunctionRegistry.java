@@ -1,6 +1,7 @@
 package dev.bramble.daemon.function;
 
 import dev.bramble.daemon.store.Database;
+import dev.bramble.daemon.store.Trees;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.protocol.Manifest;

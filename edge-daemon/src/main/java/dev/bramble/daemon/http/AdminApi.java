@@ -13,6 +13,7 @@ import dev.bramble.daemon.function.NotFoundException;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.store.Trees;
 import dev.bramble.sandbox.Sandbox;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -249,7 +250,7 @@ final class AdminApi {
             Bodies.copy(req, upload, facts.bundleMaxBytes(), ApiException.tooLarge(facts.bundleMaxBytes(),
                     "Deploy"));
         } catch (RuntimeException e) {
-            deleteQuietly(upload);
+            Trees.deleteQuietly(upload);
             throw e;
         }
         Deployment d = registry.deploy(upload, alias);
@@ -286,14 +287,6 @@ final class AdminApi {
                 given.getBytes(StandardCharsets.UTF_8))) {
             throw new ApiException(403, "AccessDeniedException", "deployments are accepted from loopback, or with "
                     + "'Authorization: Bearer <admin.token>' when admin.token is configured");
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            // A leftover in incoming/ is removed at the next start.
         }
     }
 }
