@@ -48,6 +48,55 @@ class ClassDataArchiveTest {
         }
     }
 
+    @Test
+    void anArchiveThatNoLongerMatchesItsJarsNeverFailsACall() throws IOException {
+        ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+        try (TestDaemon d = TestDaemon.start(dir.resolve("data"), "pool:\n  idle-ttl-seconds: 60\n", clock)) {
+            d.deployOk(Bundles.example("echo"));
+            Path archives = d.dataDir().resolve("archives/echo");
+            await("the archive trained after deploy").atMost(30, SECONDS).until(() -> archive(archives) != null
+                    && Files.size(archive(archives)) > 1 << 20);
+            // The archive no longer matches the jars it was made with (as after an upgrade in place): a JVM handed
+            // it may stop before main() with "Unable to use shared archive".
+            Path staged = d.dataDir().resolve("runtime");
+            if (Files.isDirectory(staged)) {
+                try (Stream<Path> jars = Files.list(staged)) {
+                    for (Path jar : jars.toList()) {
+                        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(60)));
+                    }
+                }
+            } else {
+                mismatchedArchive(archive(archives));
+            }
+
+            TestDaemon.Response r = d.invoke("echo", "{\"after\":\"mismatch\"}");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("X-Amz-Function-Error")).as(r.text()).isEmpty();
+            assertThat(r.json().get("after").asText()).isEqualTo("mismatch");
+        }
+    }
+
+    /** Replaces an archive with one the JVM made for another classpath. */
+    private void mismatchedArchive(Path archive) throws IOException {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path jar = Files.createTempFile(dir, "unrelated-", ".jar");
+        try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new java.util.zip.ZipEntry("x.txt"));
+            out.write(1);
+        }
+        Path other = dir.resolve("other.jsa");
+        Process p = new ProcessBuilder(javaBin, "-XX:ArchiveClassesAtExit=" + other, "-cp", jar.toString(), "-version")
+                .redirectErrorStream(true).start();
+        p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+        try {
+            assertThat(p.waitFor(60, SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        Files.copy(other, archive, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     private static Path archive(Path archives) throws IOException {
         if (!Files.isDirectory(archives)) {
             return null;

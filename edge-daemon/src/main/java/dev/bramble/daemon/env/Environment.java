@@ -112,6 +112,22 @@ public final class Environment {
     static Environment start(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir,
                              Duration initTimeout, ScheduledExecutorService timers, Clock clock)
             throws InitFailedException {
+        try {
+            return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, timers, clock);
+        } catch (InitFailedException e) {
+            // A class-data archive the JVM finds unusable can stop it before main(); it must never fail a call.
+            if (e.exited() && launcher.discardArchive(v)) {
+                LOG.log(Level.WARNING, "archive.discarded function={0} reason=jvm-exited-during-init stream={1}",
+                        v.label(), e.stream());
+                return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, timers, clock);
+            }
+            throw e;
+        }
+    }
+
+    private static Environment startOnce(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs,
+                                         Path runDir, Duration initTimeout, ScheduledExecutorService timers,
+                                         Clock clock) throws InitFailedException {
         String stream = streamName(v, clock);
         long t0 = System.nanoTime();
         Path tmp = runDir.resolve(stream.replace('/', '-').replace("[", "").replace("]", "-"));
@@ -122,7 +138,7 @@ public final class Environment {
         } catch (IOException e) {
             Trees.deleteQuietly(tmp);
             throw new InitFailedException("cannot start a JVM: " + e.getMessage(), errorJson("Runtime.Unknown",
-                    "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream);
+                    "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream, false);
         }
         LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
         pump.start();
@@ -168,7 +184,7 @@ public final class Environment {
                     : "Runtime exited with error: " + exit.describe() + " during init");
         }
         stop();
-        throw new InitFailedException(message, error, initNanos, stream);
+        throw new InitFailedException(message, error, initNanos, stream, !(frame instanceof Channel.InitError));
     }
 
     /**

@@ -8,12 +8,19 @@ public final class InitFailedException extends Exception {
     private final transient byte[] error;
     private final long initNanos;
     private final String stream;
+    private final boolean exited;
 
-    InitFailedException(String message, byte[] error, long initNanos, String stream) {
+    InitFailedException(String message, byte[] error, long initNanos, String stream, boolean exited) {
         super(message);
         this.error = error;
         this.initNanos = initNanos;
         this.stream = stream;
+        this.exited = exited;
+    }
+
+    /** The JVM exited before the runtime could say why (as opposed to the handler failing to load). */
+    public boolean exited() {
+        return exited;
     }
 
     /** Lambda's error object, JSON. */

@@ -9,9 +9,13 @@ import dev.bramble.sandbox.Limits;
 import dev.bramble.sandbox.Sandbox;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,6 +60,7 @@ public final class Launcher {
     private final Sandbox sandbox;
     private final FunctionIdentities identities;
     private final RuntimeStage stage;
+    private final String runtimeKey;
 
     public Launcher(Settings settings, Sandbox sandbox, FunctionIdentities identities) throws IOException {
         this.settings = settings;
@@ -66,6 +71,7 @@ public final class Launcher {
         this.stage = sandbox.separateIdentities()
                 ? RuntimeStage.stage(settings.classpath(), settings.dataDir().resolve("runtime"))
                 : RuntimeStage.inPlace(settings.classpath());
+        this.runtimeKey = runtimeKey(settings.java(), stage.classpath());
     }
 
     /** The CPU share of a function: its {@code cpus}, else its memory over {@code mbPerCpu}, capped by the cores. */
@@ -134,10 +140,49 @@ public final class Launcher {
                 writable, List.of(settings.dataDir()), hostTmp);
     }
 
-    /** The class-data archive of a function version, stored with the version. */
+    /**
+     * The class-data archive of a function version, stored with the version. Its directory is also named after the
+     * JDK and the runtime classpath it was made with: a JVM handed an archive of other jars may refuse to start,
+     * so an upgrade simply starts a new one.
+     */
     public Path archive(FunctionVersion v) {
         return settings.dataDir().resolve("archives").resolve(v.function())
-                .resolve(v.version() + "-" + v.sha256().substring(0, 12)).resolve("app.jsa");
+                .resolve(v.version() + "-" + v.sha256().substring(0, 12)).resolve(runtimeKey).resolve("app.jsa");
+    }
+
+    /** Deletes the version's archive; true when there was one. */
+    boolean discardArchive(FunctionVersion v) {
+        try {
+            return settings.archives() && Files.deleteIfExists(archive(v));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Names the JDK and the child classpath: their paths, sizes and modification times. */
+    private static String runtimeKey(String javaCommand, String classpath) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            List<Path> files = new ArrayList<>();
+            files.add(Path.of(javaCommand).toRealPath());
+            for (String entry : classpath.split(":")) {
+                if (entry.endsWith("/*")) {
+                    try (var jars = Files.list(Path.of(entry.substring(0, entry.length() - 2)))) {
+                        jars.filter(p -> p.toString().endsWith(".jar")).sorted().forEach(files::add);
+                    }
+                } else if (!entry.isBlank()) {
+                    files.add(Path.of(entry));
+                }
+            }
+            for (Path f : files) {
+                String fact = f + ":" + (Files.exists(f) ? Files.size(f) + ":" + Files.getLastModifiedTime(f)
+                        .toMillis() : "missing") + "\n";
+                d.update(fact.getBytes(StandardCharsets.UTF_8));
+            }
+            return HexFormat.of().formatHex(d.digest()).substring(0, 12);
+        } catch (IOException | NoSuchAlgorithmException e) {
+            return "unknown";
+        }
     }
 
     /** The first bytes of a dynamic class-data archive (magic 0xf00baba8, little-endian). */

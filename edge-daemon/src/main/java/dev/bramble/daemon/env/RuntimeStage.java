@@ -27,6 +27,8 @@ record RuntimeStage(String classpath, List<Path> directories) {
      * replacing what a previous run staged.
      */
     static RuntimeStage stage(String classpath, Path target) throws IOException {
+        // Copies keep their sizes and modification times, so the same installation stages the same files and the
+        // class-data archives made against them stay valid across restarts.
         Trees.delete(target);
         Files.createDirectories(target);
         List<String> entries = new ArrayList<>();
@@ -39,7 +41,7 @@ record RuntimeStage(String classpath, List<Path> directories) {
                 try (Stream<Path> jars = Files.list(Path.of(entry.substring(0, entry.length() - 2)))) {
                     for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
                         Path copy = target.resolve(jar.getFileName());
-                        Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING);
+                        Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
                         entries.add(copy.toString());
                     }
                 }
@@ -49,7 +51,8 @@ record RuntimeStage(String classpath, List<Path> directories) {
                 entries.add(copy.toString());
             } else {
                 Path copy = target.resolve(Path.of(entry).getFileName());
-                Files.copy(Path.of(entry), copy, StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(Path.of(entry), copy, StandardCopyOption.REPLACE_EXISTING,
+                        StandardCopyOption.COPY_ATTRIBUTES);
                 entries.add(copy.toString());
             }
         }
@@ -64,7 +67,7 @@ record RuntimeStage(String classpath, List<Path> directories) {
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(dest);
                 } else {
-                    Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
                 }
             }
         }

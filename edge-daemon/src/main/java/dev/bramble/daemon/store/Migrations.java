@@ -28,6 +28,9 @@ final class Migrations {
     /** Brings the database to the newest schema; returns the version it was at. */
     static int migrate(Connection c) throws SQLException {
         int current = userVersion(c);
+        if (current == 0) {
+            current = adoptFlywayHistory(c);
+        }
         if (current > FILES.size()) {
             throw new IllegalStateException("state.db is at schema version " + current + " but this brambled knows "
                     + "versions up to " + FILES.size() + "; run a brambled at least as new as the one that wrote it");
@@ -49,6 +52,30 @@ final class Migrations {
             c.setAutoCommit(autoCommit);
         }
         return current;
+    }
+
+    /**
+     * A state.db written by an earlier brambled, which migrated with Flyway, has its version in Flyway's history
+     * table instead: take it from there, so its tables are neither created twice nor lost.
+     */
+    private static int adoptFlywayHistory(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet table = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                     + "AND name = 'flyway_schema_history'")) {
+            if (!table.next() || table.getInt(1) == 0) {
+                return 0;
+            }
+        }
+        int version;
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT MAX(CAST(version AS INTEGER)) FROM flyway_schema_history "
+                     + "WHERE success = 1")) {
+            version = rs.next() ? rs.getInt(1) : 0;
+        }
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("PRAGMA user_version = " + version);
+        }
+        return version;
     }
 
     static int userVersion(Connection c) throws SQLException {

@@ -45,6 +45,27 @@ class MigrationsTest {
     }
 
     @Test
+    void aDatabaseMigratedByFlywayIsAdoptedWithItsData() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state.db"));
+             Statement s = c.createStatement()) {
+            for (String sql : Migrations.statements(new String(getClass().getClassLoader()
+                    .getResourceAsStream("db/migration/daemon/V1__functions_and_logs.sql").readAllBytes()))) {
+                s.executeUpdate(sql);
+            }
+            s.executeUpdate("CREATE TABLE flyway_schema_history (installed_rank INT, version TEXT, success BOOLEAN)");
+            s.executeUpdate("INSERT INTO flyway_schema_history VALUES (1, '1', 1)");
+            s.executeUpdate("INSERT INTO functions (name, created_at) VALUES ('old', 1)");
+        }
+        Database.open(dir);
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("state.db"));
+             Statement s = c.createStatement(); var rs = s.executeQuery("SELECT name FROM functions")) {
+            assertThat(Migrations.userVersion(c)).isEqualTo(Migrations.FILES.size());
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("old");
+        }
+    }
+
+    @Test
     void scriptsSplitIntoStatementsWithoutComments() {
         assertThat(Migrations.statements("""
                 -- a comment
