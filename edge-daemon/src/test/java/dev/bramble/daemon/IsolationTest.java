@@ -122,6 +122,22 @@ class IsolationTest {
     }
 
     @Test
+    void aDataDirectoryInsideAPrivateDirectoryStillWorks() throws IOException {
+        // As under /root: a function's uid cannot walk through the parent, yet must reach its code and runtime.
+        Path closed = Files.createTempDirectory(Path.of("/var/tmp"), "bramble-closed-",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        try (TestDaemon inside = TestDaemon.start(closed.resolve("data"), "", Clock.systemUTC(), true)) {
+            inside.deployOk(Bundles.example("echo"));
+            TestDaemon.Response r = inside.invoke("echo", "{\"closed\":true}");
+            assertThat(r.header("X-Amz-Function-Error")).as(r.text()).isEmpty();
+            assertThat(r.json().get("closed").asBoolean()).isTrue();
+        } finally {
+            dev.bramble.daemon.store.Trees.deleteQuietly(closed);
+        }
+    }
+
+    @Test
     void statusShowsEachEnvironmentsCgroupFigures() {
         d.invoke("mb", "{}");
         JsonNode env = d.get("/v1/functions/mb").json().get("environments").get(0);

@@ -25,6 +25,8 @@ import java.util.Optional;
  */
 final class TestDaemon implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Each daemon gets a cgroup subtree of its own: a daemon clears its subtree of leftovers when it starts. */
+    private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
     private final Daemon daemon;
     private final Sandbox sandbox;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -61,9 +63,10 @@ final class TestDaemon implements AutoCloseable {
                 runtime:
                   classpath: "%s"
                 sandbox:
-                  cgroup-name: bramble-test-%d
+                  cgroup-name: bramble-test-%d-%d
                   require-isolation: %s
-                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), requireIsolation);
+                """.formatted(dataDir, classpath, ProcessHandle.current().pid(), INSTANCES.incrementAndGet(),
+                requireIsolation);
         String yaml = merge(base, yamlOverrides);
         DaemonConfig config;
         try {

@@ -35,7 +35,7 @@ final class CgroupTree {
     /** Every knob the sandbox reads or writes. */
     enum Knob {
         PROCS, MEMORY_LIMIT, SWAP_LIMIT, CPU_PERIOD, CPU_QUOTA, CPU_MAX, PIDS_MAX,
-        MEMORY_CURRENT, MEMORY_PEAK, OOM_EVENTS, CPU_STAT, PIDS_CURRENT, KILL
+        MEMORY_CURRENT, MEMORY_PEAK, OOM_EVENTS, LIMIT_HITS, CPU_STAT, PIDS_CURRENT, KILL
     }
 
     /** Where a knob lives: a controller (v1 only; v2 has one directory) and a file. */
@@ -60,6 +60,8 @@ final class CgroupTree {
             Map.entry(Knob.MEMORY_PEAK, Map.of(Version.V1, new Place("memory", "memory.max_usage_in_bytes"),
                     Version.V2, new Place("", "memory.peak"))),
             Map.entry(Knob.OOM_EVENTS, Map.of(Version.V1, new Place("memory", "memory.oom_control"),
+                    Version.V2, new Place("", "memory.events"))),
+            Map.entry(Knob.LIMIT_HITS, Map.of(Version.V1, new Place("memory", "memory.failcnt"),
                     Version.V2, new Place("", "memory.events"))),
             Map.entry(Knob.CPU_STAT, Map.of(Version.V1, new Place("cpu", "cpu.stat"),
                     Version.V2, new Place("", "cpu.stat"))),
@@ -134,18 +136,31 @@ final class CgroupTree {
             Files.createDirectories(base.resolve("envs"));
             Files.writeString(base.resolve("envs").resolve("cgroup.subtree_control"), "+memory +cpu +pids");
         }
+        clear();
+        // Prove that limits can be written here, rather than finding out at the first cold start.
+        create("probe-" + selfPid, new Limits(64, 1000, 64, 1)).remove();
+    }
+
+    /** Kills what runs in the subtree's environment cgroups and removes them. */
+    void clear() throws IOException {
         for (String leftover : environments()) {
             Cgroup stale = new Cgroup(leftover);
             int killed = stale.killAll();
             stale.remove();
             LOG.log(Level.WARNING, "sandbox.cleanup cgroup={0} killed={1}", leftover, killed);
         }
-        // Prove that limits can be written here, rather than finding out at the first cold start.
-        create("probe-" + selfPid, new Limits(64, 1000, 64, 1)).remove();
     }
 
-    /** Removes the subtree when it is empty (v1: one directory per controller); leaves v2's delegated cgroup. */
+    /**
+     * Clears the subtree and removes it (v1: one directory per controller); v2's delegated cgroup stays, it is
+     * systemd's.
+     */
     void removeIfEmpty() {
+        try {
+            clear();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "sandbox.cleanup-failed error={0}", e.toString());
+        }
         if (version == Version.V2) {
             return;
         }
@@ -287,6 +302,12 @@ final class CgroupTree {
         /** How many times the kernel's OOM killer struck in this cgroup. */
         long oomKills() {
             return keyed(read(Knob.OOM_EVENTS)).getOrDefault("oom_kill", 0L);
+        }
+
+        /** How many times usage ran into the memory limit (v1 {@code memory.failcnt}, v2 {@code max} events). */
+        long limitHits() {
+            return version == Version.V1 ? number(read(Knob.LIMIT_HITS))
+                    : keyed(read(Knob.LIMIT_HITS)).getOrDefault("max", 0L);
         }
 
         /** SIGKILL to every process in the cgroup, until it is empty; returns how many. */

@@ -39,6 +39,6 @@ public interface ContainedProcess {
     /** The most memory the process has used, bytes: one cheap read, for every invocation's REPORT line. */
     long memoryPeakBytes();
 
-    /** Whether the kernel's OOM killer struck in this process's cgroup. */
+    /** Whether the process was killed for reaching its memory limit (the kernel's OOM killer in its cgroup). */
     boolean oomKilled();
 }

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,8 +156,11 @@ final class LinuxSandbox implements Sandbox {
                     "--perms", "1777", "--size", Long.toString((long) spec.limits().tmpMb() << 20), "--tmpfs", "/tmp"));
             List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
             for (Path h : spec.hidden()) {
-                cmd.addAll(List.of("--tmpfs", h.toString()));
-                tmpfs.add(h);
+                Path at = hideAt(h);
+                if (!tmpfs.contains(at)) {
+                    cmd.addAll(List.of("--tmpfs", at.toString()));
+                    tmpfs.add(at);
+                }
             }
             // bwrap makes missing mount points 0700 (root's); a function must be able to walk down to its code.
             java.util.Set<Path> dirs = new java.util.LinkedHashSet<>();
@@ -188,6 +192,29 @@ final class LinuxSandbox implements Sandbox {
         }
         cmd.addAll(spec.command());
         return cmd;
+    }
+
+    /**
+     * Where to put the empty tmpfs that hides {@code path}: at the path itself, or, when an ancestor is closed to
+     * other users (a data directory under /root), at the top-most such ancestor. A function could not walk through
+     * that ancestor to the code bound back in below it; under a fresh tmpfs it can.
+     */
+    static Path hideAt(Path path) {
+        Path current = path.getRoot();
+        for (Path part : path) {
+            current = current.resolve(part);
+            if (current.equals(path)) {
+                break;
+            }
+            try {
+                if (!Files.getPosixFilePermissions(current).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                    return current;
+                }
+            } catch (IOException e) {
+                return path;
+            }
+        }
+        return path;
     }
 
     @Override
@@ -307,7 +334,13 @@ final class LinuxSandbox implements Sandbox {
 
         @Override
         public boolean oomKilled() {
-            return cgroup != null && cgroup.oomKills() > 0;
+            // The OOM killer's own count, or, for a process that died of SIGKILL, its cgroup having run into the
+            // limit: the counter is not always visible yet when the death is noticed.
+            if (cgroup == null) {
+                return false;
+            }
+            boolean sigkill = !process.isAlive() && process.exitValue() == 137;
+            return cgroup.oomKills() > 0 || sigkill && cgroup.limitHits() > 0;
         }
     }
 

@@ -78,6 +78,7 @@ class CgroupV2TreeTest {
         Files.writeString(env.resolve("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
         assertThat(cg.usage()).isEqualTo(new Usage(1_048_576, 2_097_152, 1_500_000, 4, 17));
         assertThat(cg.oomKills()).isEqualTo(1);
+        assertThat(cg.limitHits()).isEqualTo(3);
     }
 
     @Test
