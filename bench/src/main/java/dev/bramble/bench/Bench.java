@@ -58,9 +58,9 @@ public final class Bench {
         startToReady();
         Daemon d = Daemon.start(this, work.resolve("data"));
         try {
-            d.deploy(bundle("hello"), null);
-            d.deploy(bundle("echo"), null);
-            d.deploy(withManifest(bundle("shapes"), "noop", "NoopHandler", ""), null);
+            d.deploy(bundle("hello"));
+            d.deploy(bundle("echo"));
+            d.deploy(withManifest(bundle("shapes"), "noop", "NoopHandler", ""));
             for (String f : List.of("hello", "echo", "noop")) {
                 d.invoke(f, "{}");
             }
@@ -70,7 +70,7 @@ public final class Bench {
             d.invoke("noop", NOOP_EVENT);
             double envPss = Measure.pssMb(d.environmentPid());
             deployTime(d);
-            d.deploy(withManifest(bundle("shapes"), "pojo", "PojoHandler", ""), null);
+            d.deploy(withManifest(bundle("shapes"), "pojo", "PojoHandler", ""));
             coldStarts(d);
             warmPath(d, daemonIdle, envPss);
         } finally {
@@ -192,7 +192,7 @@ public final class Bench {
             for (int n : List.of(1, 2, 4)) {
                 String name = "noop" + n;
                 d.deploy(withManifest(bundle("shapes"), name, "NoopHandler",
-                        ", \"concurrency\": {\"reserved\": " + n + ", \"provisioned\": " + n + "}"), null);
+                        ", \"concurrency\": {\"reserved\": " + n + ", \"provisioned\": " + n + "}"));
                 String path = "/2015-03-31/functions/" + name + "/invocations";
                 Measure.wrk(d.base() + path, "POST", NOOP_EVENT, 2, 2 * n, 2, work);
                 MemorySampler sampler = MemorySampler.start(d.pid());
@@ -205,7 +205,7 @@ public final class Bench {
                         + " req/s", pct(ratio), n == 2 ? "≥ 50 %" : "—", n == 2 ? (ratio >= 0.5 ? "yes" : "no") : "—"));
             }
             d.deploy(withManifest(bundle("shapes"), "noopshared", "NoopHandler",
-                    ", \"concurrency\": {\"reserved\": 1, \"provisioned\": 1, \"perEnvironment\": 4}"), null);
+                    ", \"concurrency\": {\"reserved\": 1, \"provisioned\": 1, \"perEnvironment\": 4}"));
             String shared = "/2015-03-31/functions/noopshared/invocations";
             Measure.wrk(d.base() + shared, "POST", NOOP_EVENT, 2, 4, 2, work);
             Measure.Wrk ts = Measure.wrk(d.base() + shared, "POST", NOOP_EVENT, 2, 4, WRK_SECONDS, work);

@@ -65,7 +65,7 @@ final class Daemon {
         return process.pid();
     }
 
-    void deploy(Path zip, String alias) throws IOException {
+    void deploy(Path zip) throws IOException {
         deployBytes(Files.readAllBytes(zip));
     }
 

@@ -5,7 +5,6 @@ import dev.bramble.daemon.function.FunctionVersion;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -62,9 +61,5 @@ final class FunctionPool {
     /** Environments kept warm for this version. */
     long provisioned() {
         return all.stream().filter(Environment::provisioned).count();
-    }
-
-    List<Environment> environments() {
-        return List.copyOf(all);
     }
 }
