@@ -21,16 +21,22 @@ import static org.awaitility.Awaitility.await;
 class ClassDataArchiveTest {
     @TempDir
     Path dir;
+    final ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+
+    /** A daemon with echo deployed, once the class-data archive trained after the deployment exists. */
+    private TestDaemon echoWithTrainedArchive() {
+        TestDaemon d = TestDaemon.start(dir.resolve("data"), "pool:\n  idle-ttl-seconds: 60\n", clock);
+        d.deployOk(Bundles.example("echo"));
+        Path archives = d.dataDir().resolve("archives/echo");
+        await("the archive trained after deploy").atMost(30, SECONDS).until(() -> archive(archives) != null
+                && Files.size(archive(archives)) > 1 << 20);
+        return d;
+    }
 
     @Test
     void archiveIsTrainedAfterDeployAndACorruptOneIsRebuiltWithoutAFailedCall() throws IOException {
-        ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
-        try (TestDaemon d = TestDaemon.start(dir.resolve("data"), "pool:\n  idle-ttl-seconds: 60\n", clock)) {
-            d.deployOk(Bundles.example("echo"));
-            Path archives = d.dataDir().resolve("archives/echo");
-            await("the archive trained after deploy").atMost(30, SECONDS).until(() -> archive(archives) != null
-                    && Files.size(archive(archives)) > 1 << 20);
-            Path archive = archive(archives);
+        try (TestDaemon d = echoWithTrainedArchive()) {
+            Path archive = archive(d.dataDir().resolve("archives/echo"));
 
             byte[] garbage = new byte[4096];
             Arrays.fill(garbage, (byte) 0x5a);
@@ -50,12 +56,8 @@ class ClassDataArchiveTest {
 
     @Test
     void anArchiveThatNoLongerMatchesItsJarsNeverFailsACall() throws IOException {
-        ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
-        try (TestDaemon d = TestDaemon.start(dir.resolve("data"), "pool:\n  idle-ttl-seconds: 60\n", clock)) {
-            d.deployOk(Bundles.example("echo"));
+        try (TestDaemon d = echoWithTrainedArchive()) {
             Path archives = d.dataDir().resolve("archives/echo");
-            await("the archive trained after deploy").atMost(30, SECONDS).until(() -> archive(archives) != null
-                    && Files.size(archive(archives)) > 1 << 20);
             // The archive no longer matches the jars it was made with (as after an upgrade in place): a JVM handed
             // it may stop before main() with "Unable to use shared archive".
             Path staged = d.dataDir().resolve("runtime");
