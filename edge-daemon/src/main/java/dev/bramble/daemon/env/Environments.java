@@ -62,7 +62,7 @@ public final class Environments implements AutoCloseable {
     public record Lease(Environment env, boolean cold) {
     }
 
-    /** Starts environments; tests replace nothing here, but the seam keeps policy apart from processes. */
+    /** Starts environments: the one place the pool policy meets child processes. */
     @FunctionalInterface
     interface Starter {
         Environment start(FunctionVersion v) throws InitFailedException;
