@@ -432,9 +432,12 @@ public final class Environment {
         return STREAM_DATE.format(clock.instant()) + "/[" + v.version() + "]" + HexFormat.of().formatHex(random);
     }
 
-    static byte[] errorJson(String type, String message) {
+    /** Lambda's error object for what the daemon itself saw: {@code errorType} (omitted when null), {@code errorMessage}. */
+    public static byte[] errorJson(String type, String message) {
         Map<String, String> error = new LinkedHashMap<>();
-        error.put("errorType", type);
+        if (type != null) {
+            error.put("errorType", type);
+        }
         error.put("errorMessage", message);
         try {
             return JSON.writeValueAsBytes(error);

@@ -1,7 +1,5 @@
 package dev.bramble.daemon.invoke;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.InitFailedException;
@@ -26,7 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * START, END and REPORT lines around the function's own output.
  */
 public final class Invoker {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final FunctionRegistry registry;
     private final Environments environments;
     private final LogStore logs;
@@ -109,7 +106,7 @@ public final class Invoker {
                         + " Task timed out after " + String.format(Locale.ROOT, "%.2f", v.manifest().timeoutSeconds()
                         * 1.0) + " seconds";
                 closing.add(message);
-                payload = json(Map.of("errorMessage", message));
+                payload = Environment.errorJson(null, message);
                 error = true;
             }
             case Outcome.Died d -> {
@@ -122,7 +119,7 @@ public final class Invoker {
                 String message = "RequestId: " + request.requestId() + " Error: Runtime exited with error: " + cause;
                 closing.add(message);
                 closing.add("Runtime.ExitError");
-                payload = json(Map.of("errorType", "Runtime.ExitError", "errorMessage", message));
+                payload = Environment.errorJson("Runtime.ExitError", message);
                 error = true;
             }
         }
@@ -145,14 +142,6 @@ public final class Invoker {
         lines.add(log(v, stream, requestId, "END RequestId: " + requestId));
         lines.add(log(v, stream, requestId, report(v, requestId, 0, 0, e.initNanos())));
         return new InvokeResult(v, requestId, e.error(), true, lines);
-    }
-
-    private static byte[] json(Map<String, String> error) {
-        try {
-            return JSON.writeValueAsBytes(new java.util.TreeMap<>(error));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private String log(FunctionVersion v, String stream, String requestId, String line) {
