@@ -1,5 +1,6 @@
 package dev.bramble.daemon;
 
+import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.Launcher;
@@ -9,6 +10,7 @@ import dev.bramble.daemon.http.HttpApi;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Database;
+import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.sandbox.Sandbox;
 
@@ -35,6 +37,8 @@ public final class Daemon implements AutoCloseable {
     private final FunctionRegistry registry;
     private final Invoker invoker;
     private final Environments environments;
+    private final AsyncQueue queue;
+    private final Triggers triggers;
     private boolean stopped;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
@@ -63,9 +67,14 @@ public final class Daemon implements AutoCloseable {
             started.add(environments);
             ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
             invoker = new Invoker(registry, environments, logs, clock, config.region(), config.accountId());
+            queue = AsyncQueue.start(db, invoker, clock, new AsyncQueue.Settings(config.async().maxDepth(),
+                    config.async().workers(), Duration.ofMillis(config.async().retryBaseMs())));
+            started.add(queue);
+            triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
+            started.add(triggers);
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
                     config.adminToken(), config.bundleMaxBytes(), config.accountId()), registry, environments,
-                    invoker, logs, sandbox, archives, clock);
+                    invoker, queue, triggers, logs, sandbox, archives, clock);
             started.add(http::stop);
         } catch (IOException e) {
             closeStarted();
@@ -149,7 +158,15 @@ public final class Daemon implements AutoCloseable {
         return environments;
     }
 
-    /** Stops HTTP, then every environment, then the log writer. Idempotent. */
+    public AsyncQueue queue() {
+        return queue;
+    }
+
+    public Triggers triggers() {
+        return triggers;
+    }
+
+    /** Stops HTTP, then triggers and the queue, then every environment, then the log writer. Idempotent. */
     @Override
     public synchronized void close() {
         if (stopped) {

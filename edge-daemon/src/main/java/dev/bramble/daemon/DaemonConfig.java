@@ -42,12 +42,16 @@ import java.util.function.Function;
  * @param accountId                the account id in ARNs
  * @param adminToken               a bearer token that allows deployments from other hosts; empty: loopback only
  * @param sandbox                  how functions are contained
+ * @param async                    the durable queue of asynchronous invocations
+ * @param mqtt                     the MQTT connection triggers use
+ * @param coap                     the CoAP listener
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
                            int initTimeoutSeconds, int queueLength, long memoryBudgetMb, int logRetainLines,
                            int logMaxLineBytes, long bundleMaxBytes,
-                           String region, String accountId, String adminToken, Sandboxing sandbox) {
+                           String region, String accountId, String adminToken, Sandboxing sandbox,
+                           Async async, Mqtt mqtt, Coap coap) {
 
     /**
      * Containment settings.
@@ -64,6 +68,47 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      */
     public record Sandboxing(boolean requireIsolation, Path cgroupRoot, String cgroupName, Path bwrap, Path setpriv,
                              int uidBase, int uidCount, int mbPerCpu, int pidsMax) {
+    }
+
+    /**
+     * The asynchronous queue.
+     *
+     * @param maxDepth    invocations it holds at most; more are refused (429, or an MQTT message waits)
+     * @param workers     invocations it runs at once
+     * @param retryBaseMs delay before the first retry; it doubles for the second
+     */
+    public record Async(int maxDepth, int workers, int retryBaseMs) {
+    }
+
+    /**
+     * The MQTT connection.
+     *
+     * @param url                  {@code tcp://host:port} or {@code ssl://host:port}; empty: MQTT triggers inactive
+     * @param protocol             {@code 5} or {@code 3.1.1}
+     * @param clientId             the client id, stable across restarts so the broker keeps the session
+     * @param username             user name, or empty
+     * @param password             password, or empty
+     * @param caFile               PEM certificates to trust for {@code ssl://}, or empty for the JDK's
+     * @param certFile             PEM client certificate (chain), or empty
+     * @param keyFile              PEM PKCS#8 private key of the client certificate, or empty
+     * @param sessionExpirySeconds how long the broker keeps the session (and queued QoS 1 messages) while away
+     * @param maxPayloadBytes      larger messages are rejected and counted
+     * @param reconnectMinMs       first reconnection delay
+     * @param reconnectMaxMs       longest reconnection delay
+     */
+    public record Mqtt(String url, String protocol, String clientId, String username, String password, String caFile,
+                       String certFile, String keyFile, long sessionExpirySeconds, int maxPayloadBytes,
+                       int reconnectMinMs, int reconnectMaxMs) {
+    }
+
+    /**
+     * The CoAP listener.
+     *
+     * @param bind            its address
+     * @param port            its UDP port; -1 leaves CoAP off, 0 picks a free port
+     * @param maxPayloadBytes the largest request body, reassembled from blocks
+     */
+    public record Coap(String bind, int port, int maxPayloadBytes) {
     }
 
     /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
@@ -116,7 +161,32 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("sandbox.uid-count", 1_000, "1..1000000", "how many uids functions may be given"),
             new Option("sandbox.mb-per-cpu", 128, "16..65536",
                     "memory that earns one core when function.json sets no cpus (capped by the device's cores)"),
-            new Option("sandbox.pids-max", 256, "16..65536", "processes and threads per environment"));
+            new Option("sandbox.pids-max", 256, "16..65536", "processes and threads per environment"),
+            new Option("async.max-depth", 10_000, "1..1000000",
+                    "asynchronous invocations queued at most; beyond it Event invokes get 429 and MQTT waits"),
+            new Option("async.workers", 8, "1..256", "asynchronous invocations run at once"),
+            new Option("async.retry-base-ms", 60_000, "10..3600000",
+                    "wait before the first retry of a failed asynchronous invocation; doubled for the second"),
+            new Option("mqtt.url", "", "tcp://host:port, ssl://host:port, or empty",
+                    "the broker MQTT triggers subscribe through; empty lists them as inactive"),
+            new Option("mqtt.protocol", "5", "5 or 3.1.1", "MQTT protocol version"),
+            new Option("mqtt.client-id", "bramble-" + hostName(), "1 to 64 letters, digits, '-', '_' or '.'",
+                    "client id; keep it stable so the broker keeps the session across restarts"),
+            new Option("mqtt.username", "", "a string", "user name, or empty"),
+            new Option("mqtt.password", "", "a string", "password, or empty"),
+            new Option("mqtt.tls.ca-file", "", "a PEM file, or empty", "certificates to trust; empty: the JDK's"),
+            new Option("mqtt.tls.cert-file", "", "a PEM file, or empty", "client certificate for mutual TLS"),
+            new Option("mqtt.tls.key-file", "", "a PEM PKCS#8 file, or empty", "the client certificate's key"),
+            new Option("mqtt.session-expiry-seconds", 604_800L, "0..4294967295",
+                    "how long the broker keeps the session and its queued QoS 1 messages while the daemon is away"),
+            new Option("mqtt.max-payload-bytes", 262_144, "1..786432",
+                    "larger messages are acknowledged, rejected and counted as dropped"),
+            new Option("mqtt.reconnect-min-ms", 500, "10..600000", "first reconnection delay; doubles to the max"),
+            new Option("mqtt.reconnect-max-ms", 30_000, "10..3600000", "longest reconnection delay (plus jitter)"),
+            new Option("coap.bind", "0.0.0.0", "an IP address or host name", "address of the CoAP listener"),
+            new Option("coap.port", -1, "-1..65535", "CoAP UDP port (5683 is the standard); -1 leaves CoAP off"),
+            new Option("coap.max-payload-bytes", 1_048_576, "64..6291456",
+                    "largest CoAP request body, reassembled from blocks; larger gets 4.13"));
 
     /** The embedded defaults. */
     public static DaemonConfig defaults() {
@@ -167,7 +237,20 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.matching("sandbox.cgroup-name", "[A-Za-z0-9_.-]+"), Path.of(r.string("sandbox.bwrap")),
                         Path.of(r.string("sandbox.setpriv")), r.integer("sandbox.uid-base", 1000, 2_000_000_000),
                         r.integer("sandbox.uid-count", 1, 1_000_000), r.integer("sandbox.mb-per-cpu", 16, 65_536),
-                        r.integer("sandbox.pids-max", 16, 65_536)));
+                        r.integer("sandbox.pids-max", 16, 65_536)),
+                new Async(r.integer("async.max-depth", 1, 1_000_000), r.integer("async.workers", 1, 256),
+                        r.integer("async.retry-base-ms", 10, 3_600_000)),
+                new Mqtt(r.optionalMatching("mqtt.url", "(tcp|ssl)://[^/\\s]+:[0-9]{1,5}"),
+                        r.matching("mqtt.protocol", "5|3\\.1\\.1"),
+                        r.matching("mqtt.client-id", "[A-Za-z0-9_.-]{1,64}"), r.optionalString("mqtt.username"),
+                        r.optionalString("mqtt.password"), r.optionalFile("mqtt.tls.ca-file"),
+                        r.optionalFile("mqtt.tls.cert-file"), r.optionalFile("mqtt.tls.key-file"),
+                        r.longValue("mqtt.session-expiry-seconds", 0, 4_294_967_295L),
+                        r.integer("mqtt.max-payload-bytes", 1, 786_432),
+                        r.integer("mqtt.reconnect-min-ms", 10, 600_000),
+                        r.integer("mqtt.reconnect-max-ms", 10, 3_600_000)),
+                new Coap(r.host("coap.bind"), r.integer("coap.port", -1, 65_535),
+                        r.integer("coap.max-payload-bytes", 64, 6 << 20)));
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -181,7 +264,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 maxEnvironments,
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
-                region, accountId, adminToken, sandbox);
+                region, accountId, adminToken, sandbox, async, mqtt, coap);
     }
 
     /** The help text for every option. */
@@ -202,6 +285,15 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                 .getOperatingSystemMXBean();
         return Math.max(64, os.getTotalMemorySize() / (1 << 20) * 60 / 100);
+    }
+
+    private static String hostName() {
+        try {
+            String h = InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_.-]", "-");
+            return h.length() > 55 ? h.substring(0, 55) : h;
+        } catch (UnknownHostException e) {
+            return "device";
+        }
     }
 
     private static Path defaultDataDir() {
@@ -268,6 +360,26 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             if (!s.isEmpty() && s.length() < 16) {
                 problems.add(key + ": " + s.length() + " characters is too short to be a secret; use at least 16, "
                         + "or leave it empty");
+            }
+            return s;
+        }
+
+        String optionalString(String key) {
+            return value(key, n -> n.isValueNode() ? n.asText() : null, "a string");
+        }
+
+        String optionalMatching(String key, String regex) {
+            String s = optionalString(key);
+            if (!s.isEmpty() && !s.matches(regex)) {
+                problems.add(key + ": '" + s + "' is not allowed; expected " + options.get(key).bounds());
+            }
+            return s;
+        }
+
+        String optionalFile(String key) {
+            String s = optionalString(key);
+            if (!s.isEmpty() && !Files.isReadable(Path.of(s))) {
+                problems.add(key + ": '" + s + "' is not a readable file");
             }
             return s;
         }

@@ -1,5 +1,6 @@
 package dev.bramble.protocol;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -16,12 +17,16 @@ import java.util.Optional;
  * @param environment    the function's own environment variables
  * @param description    free text, at most 256 characters
  * @param concurrency    how many environments the function may use at once
+ * @param triggers       what fires the function besides direct invocations
+ * @param async          how asynchronous invocations are retried and where their outcome goes
  */
 public record Manifest(String name, String runtime, String handler, int memoryMb, int timeoutSeconds, int tmpMb,
-                       Optional<Double> cpus, Map<String, String> environment, String description, Concurrency concurrency) {
+                       Optional<Double> cpus, Map<String, String> environment, String description, Concurrency concurrency,
+                       List<Trigger> triggers, AsyncPolicy async) {
 
     public Manifest {
         environment = Map.copyOf(environment);
+        triggers = List.copyOf(triggers);
     }
 
     /** The handler's class name, without {@code ::method}. */

@@ -44,7 +44,7 @@ public final class ManifestParser {
     private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
             "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "JAVA_TOOL_OPTIONS", "TMPDIR", "HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
-            "tmpMb", "cpus", "environment", "description", "concurrency");
+            "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
     private ManifestParser() {
@@ -92,12 +92,14 @@ public final class ManifestParser {
             f.problem("description: " + description.length() + " characters; at most " + MAX_DESCRIPTION);
         }
         Manifest.Concurrency concurrency = f.concurrency();
+        List<Trigger> triggers = new TriggerFields(f::problem, name).triggers(root.get("triggers"));
+        AsyncPolicy async = f.async();
         f.unknownFields();
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);
         }
         return new Manifest(name, runtime, handler, memory, timeout, tmp, cpus, env,
-                description == null ? "" : description, concurrency);
+                description == null ? "" : description, concurrency, triggers, async);
     }
 
     /** Reads fields of one object node, collecting problems instead of stopping at the first. */
@@ -224,6 +226,49 @@ public final class ManifestParser {
                         + reserved.get() + "); provisioned environments count against the reserved ones");
             }
             return new Manifest.Concurrency(reserved, provisioned, perEnvironment);
+        }
+
+        AsyncPolicy async() {
+            JsonNode n = root.get("async");
+            if (n == null || n.isNull()) {
+                return AsyncPolicy.DEFAULT;
+            }
+            if (!n.isObject()) {
+                problem("async: expected an object such as {\"maxRetries\": 1}, got " + n);
+                return AsyncPolicy.DEFAULT;
+            }
+            int retries = AsyncPolicy.MAX_RETRIES;
+            long age = AsyncPolicy.MAX_EVENT_AGE.toSeconds();
+            Optional<String> onSuccess = Optional.empty();
+            Optional<String> onFailure = Optional.empty();
+            for (Map.Entry<String, JsonNode> e : n.properties()) {
+                switch (e.getKey()) {
+                    case "maxRetries" -> retries = checkedInt("async.maxRetries", e.getValue(), 0,
+                            AsyncPolicy.MAX_RETRIES, retries);
+                    case "maxEventAgeSeconds" -> age = checkedInt("async.maxEventAgeSeconds", e.getValue(),
+                            (int) AsyncPolicy.MIN_EVENT_AGE.toSeconds(), (int) AsyncPolicy.MAX_EVENT_AGE.toSeconds(),
+                            (int) age);
+                    case "onSuccess" -> onSuccess = destination("async.onSuccess", e.getValue());
+                    case "onFailure" -> onFailure = destination("async.onFailure", e.getValue());
+                    default -> problem("async." + e.getKey()
+                            + ": unknown field; known: [maxRetries, maxEventAgeSeconds, onSuccess, onFailure]");
+                }
+            }
+            return new AsyncPolicy(retries, java.time.Duration.ofSeconds(age), onSuccess, onFailure);
+        }
+
+        private Optional<String> destination(String field, JsonNode n) {
+            if (!n.isObject() || n.size() != 1 || !n.has("mqttTopic") || !n.get("mqttTopic").isTextual()) {
+                problem(field + ": expected {\"mqttTopic\": \"a/topic\"}, got " + n);
+                return Optional.empty();
+            }
+            String topic = n.get("mqttTopic").textValue();
+            String bad = Topics.nameProblem(topic);
+            if (bad != null) {
+                problem(field + ".mqttTopic: " + bad);
+                return Optional.empty();
+            }
+            return Optional.of(topic);
         }
 
         void unknownFields() {

@@ -43,7 +43,7 @@ class ManifestParserTest {
         assertThatThrownBy(() -> parse("""
                 {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,"cpus":100,
                  "environment":{"1BAD":"x","PATH":"/evil","OK":3},"concurrency":{"reserved":0,"provisioned":-1,"warm":1},
-                 "triggers":[]}"""))
+                 "layers":[]}"""))
                 .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
                         "name: required, missing",
                         "runtime: 'java17' is not supported; allowed: [java21]",
@@ -60,8 +60,8 @@ class ManifestParserTest {
                         "concurrency.reserved: 0 is outside the allowed range 1..1000",
                         "concurrency.provisioned: -1 is outside the allowed range 0..1000",
                         "concurrency.warm: unknown field; known: [reserved, provisioned, perEnvironment]",
-                        "triggers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
-                                + "cpus, environment, description, concurrency]"));
+                        "layers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
+                                + "cpus, environment, description, concurrency, triggers, async]"));
     }
 
     @Test

@@ -347,6 +347,31 @@ public final class Environments implements AutoCloseable {
     }
 
     /**
+     * Starts one on-demand environment of {@code v} ahead of an invocation that is known to come (a schedule's
+     * warm-up), when the version has none idle or starting and there is room without evicting anything.
+     *
+     * @return false when nothing was started
+     */
+    public boolean warm(FunctionVersion v) throws InitFailedException {
+        FunctionPool pool;
+        lock.lock();
+        try {
+            pool = pool(v);
+            long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
+            if (closed || !pool.idle.isEmpty() || pool.starting > 0 || pool.size() >= pool.cap
+                    || free < pool.memoryMb()) {
+                return false;
+            }
+            usedMb += pool.memoryMb();
+            pool.starting++;
+        } finally {
+            lock.unlock();
+        }
+        release(new Lease(coldStart(pool, false), true), true);
+        return true;
+    }
+
+    /**
      * Starts one environment of {@code v} and stops it again at once, so that its JVM writes the class-data archive
      * as it exits. Only when there is room without evicting anything or waiting.
      *

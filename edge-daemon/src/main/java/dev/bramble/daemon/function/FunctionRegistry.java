@@ -49,6 +49,7 @@ public final class FunctionRegistry {
     private final Clock clock;
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile Map<String, FunctionState> functions;
+    private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, Clock clock,
                              Map<String, FunctionState> functions) {
@@ -247,6 +248,21 @@ public final class FunctionRegistry {
         Map<String, FunctionState> next = new HashMap<>(functions);
         next.put(f.name(), f);
         functions = Map.copyOf(next);
+        for (Runnable l : listeners) {
+            try {
+                l.run();
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "registry.listener-failed error={0}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Calls {@code listener} after every change of versions or aliases (an activation is an alias moving), on the
+     * deploying thread; it should be quick.
+     */
+    public void onChange(Runnable listener) {
+        listeners.add(listener);
     }
 
     private Path codeDir(String name, int version) {

@@ -1,5 +1,7 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.async.AsyncQueue;
+import dev.bramble.daemon.async.DeadLetter;
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
@@ -14,6 +16,7 @@ import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Trees;
+import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.sandbox.Sandbox;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -60,13 +63,17 @@ final class AdminApi {
     private final Environments environments;
     private final ClassDataArchives archives;
     private final Invoker invoker;
+    private final AsyncQueue queue;
+    private final Triggers triggers;
     private final LogStore logs;
     private final Sandbox sandbox;
     private final Clock clock;
     private final Facts facts;
 
     AdminApi(FunctionRegistry registry, Environments environments, ClassDataArchives archives, Invoker invoker,
-             LogStore logs, Sandbox sandbox, Clock clock, Facts facts) {
+             AsyncQueue queue, Triggers triggers, LogStore logs, Sandbox sandbox, Clock clock, Facts facts) {
+        this.queue = queue;
+        this.triggers = triggers;
         this.registry = registry;
         this.environments = environments;
         this.archives = archives;
@@ -83,6 +90,7 @@ final class AdminApi {
                 .get("/v1/functions", this::functions)
                 .get("/v1/functions/{name}", this::function)
                 .get("/v1/functions/{name}/logs", this::logs)
+                .get("/v1/dead-letters", this::deadLetters)
                 .delete("/v1/functions/{name}/environments", this::recycle)
                 .post("/v1/deployments", this::deploy);
     }
@@ -102,6 +110,8 @@ final class AdminApi {
         out.put("environments", environments.environments().stream().map(this::environment).toList());
         out.put("memory", Map.of("budgetMb", environments.budgetMb(), "usedMb", environments.usedMb()));
         out.put("logLinesDropped", logs.dropped());
+        out.put("async", queue.status());
+        out.putAll(triggers.status());
         Json.send(res, 200, out);
     }
 
@@ -205,6 +215,36 @@ final class AdminApi {
         body.put("function", name);
         body.put("events", out);
         body.put("next", events.isEmpty() ? after : events.getLast().id());
+        Json.send(res, 200, body);
+    }
+
+    /** Dead letters, newest first: {@code ?function=}, {@code ?before=<id>} to page back, {@code ?limit=}. */
+    private void deadLetters(ServerRequest req, ServerResponse res) {
+        String function = req.query().first("function").orElse(null);
+        long before = number(req.query().first("before").orElse(null), "before", 0, Long.MAX_VALUE, 0);
+        int limit = (int) number(req.query().first("limit").orElse(null), "limit", 1, 1_000, DEFAULT_LOG_LIMIT);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (DeadLetter d : queue.deadLetters(function, before, limit)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", d.id());
+            m.put("requestId", d.requestId());
+            m.put("function", d.function());
+            if (d.qualifier() != null) {
+                m.put("qualifier", d.qualifier());
+            }
+            m.put("source", d.source());
+            m.put("reason", d.reason().json());
+            m.put("attempts", d.attempts());
+            m.put("enqueuedAt", d.enqueuedAt().toString());
+            m.put("failedAt", d.failedAt().toString());
+            m.put("event", Json.problem(d.payload()) == null ? Json.tree(d.payload()) : null);
+            m.put("error", d.error() == null ? null : Json.problem(d.error().getBytes(StandardCharsets.UTF_8)) == null
+                    ? Json.tree(d.error().getBytes(StandardCharsets.UTF_8)) : d.error());
+            out.add(m);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("deadLetters", out);
+        body.put("next", out.isEmpty() ? 0 : out.getLast().get("id"));
         Json.send(res, 200, body);
     }
 

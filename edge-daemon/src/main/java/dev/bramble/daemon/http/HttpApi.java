@@ -1,5 +1,7 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.async.AsyncQueue;
+import dev.bramble.daemon.async.QueueFullException;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.ThrottledException;
@@ -7,6 +9,7 @@ import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.NotFoundException;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.sandbox.Sandbox;
 import io.helidon.http.HeaderNames;
@@ -53,11 +56,11 @@ public final class HttpApi {
 
     /** Starts the listener. */
     public static HttpApi start(Settings settings, FunctionRegistry registry, Environments environments,
-                                Invoker invoker, LogStore logs, Sandbox sandbox, ClassDataArchives archives,
-                                Clock clock) {
-        InvokeApi invoke = new InvokeApi(invoker);
+                                Invoker invoker, AsyncQueue queue, Triggers triggers, LogStore logs,
+                                Sandbox sandbox, ClassDataArchives archives, Clock clock) {
+        InvokeApi invoke = new InvokeApi(invoker, queue);
         FunctionUrls urls = new FunctionUrls(invoker, clock, settings.accountId());
-        AdminApi admin = new AdminApi(registry, environments, archives, invoker, logs, sandbox, clock,
+        AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, logs, sandbox, clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
                         settings.bundleMaxBytes()));
         WebServer server = WebServer.builder()
@@ -79,6 +82,8 @@ public final class HttpApi {
                         e.problems(), e.headers()))
                 .error(NotFoundException.class, (req, res, e) -> error(res, 404, "ResourceNotFoundException",
                         e.getMessage(), List.of(), Map.of()))
+                .error(QueueFullException.class, (req, res, e) -> error(res, 429, "TooManyRequestsException",
+                        e.getMessage(), List.of(), Map.of("Retry-After", "1")))
                 .error(ThrottledException.class, (req, res, e) -> error(res, 429, "TooManyRequestsException",
                         e.getMessage(), List.of(), Map.of("Retry-After", "1")))
                 .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundleException",

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.invoke.InvokeRequest;
 import dev.bramble.daemon.invoke.InvokeResult;
@@ -32,10 +33,15 @@ final class InvokeApi {
     static final HeaderName REQUEST_ID = HeaderNames.create("X-Amzn-RequestId");
     private static final int TAIL_BYTES = 4096;
 
-    private final Invoker invoker;
+    /** Lambda's limit on an asynchronous invocation's payload. */
+    static final int ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
 
-    InvokeApi(Invoker invoker) {
+    private final Invoker invoker;
+    private final AsyncQueue queue;
+
+    InvokeApi(Invoker invoker, AsyncQueue queue) {
         this.invoker = invoker;
+        this.queue = queue;
     }
 
     void register(HttpRouting.Builder routing) {
@@ -59,8 +65,13 @@ final class InvokeApi {
             }
             case "RequestResponse" -> {
             }
-            case "Event" -> throw ApiException.badParameter("X-Amz-Invocation-Type 'Event' needs the durable "
-                    + "invocation queue, which this daemon does not have yet; allowed now: [RequestResponse, DryRun]");
+            case "Event" -> {
+                if (logType.equals("Tail")) {
+                    throw ApiException.badParameter("X-Amz-Log-Type 'Tail' is only allowed with RequestResponse");
+                }
+                queueEvent(req, res, target);
+                return;
+            }
             default -> throw ApiException.badParameter("X-Amz-Invocation-Type '" + type + "' is not allowed; "
                     + "allowed: [RequestResponse, Event, DryRun]");
         }
@@ -85,6 +96,21 @@ final class InvokeApi {
             res.header(LOG_RESULT, tail(result.log()));
         }
         res.send(result.payload());
+    }
+
+    /** {@code Event}: 202 once the event is stored in the durable queue; it runs, and is retried, from there. */
+    private void queueEvent(ServerRequest req, ServerResponse res, Target target) {
+        invoker.resolve(target.function(), target.qualifier()); // 404 now, not in the dead letters later
+        byte[] payload = Bodies.read(req, ASYNC_PAYLOAD_LIMIT, ApiException.tooLarge(ASYNC_PAYLOAD_LIMIT,
+                "Invoke (Event)"));
+        String problem = payload.length == 0 ? null : Json.problem(payload);
+        if (problem != null) {
+            throw ApiException.badContent("Could not parse request body into json: " + problem);
+        }
+        String requestId = UUID.randomUUID().toString();
+        queue.enqueue(List.of(new AsyncQueue.Entry(requestId, target.function(), target.qualifier(), "invoke",
+                payload.length == 0 ? "{}".getBytes(StandardCharsets.UTF_8) : payload, null)));
+        res.status(202).header(REQUEST_ID, requestId).send();
     }
 
     /** A function name as the API accepts it: {@code name}, {@code name:qualifier} or a function ARN. */

@@ -12,7 +12,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 
 /** JSON in and out of the HTTP layer: one mapper, built once. */
-final class Json {
+public final class Json {
     static final ObjectMapper MAPPER = JsonMapper.builder().build();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
 
@@ -33,7 +33,7 @@ final class Json {
      *
      * @return null when it is, else what is wrong
      */
-    static String problem(byte[] body) {
+    public static String problem(byte[] body) {
         try (JsonParser p = FACTORY.createParser(body)) {
             JsonToken first = p.nextToken();
             if (first == null) {
@@ -47,6 +47,15 @@ final class Json {
         } catch (IOException e) {
             String message = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
             return message;
+        }
+    }
+
+    /** Parses JSON known to be valid, for embedding it in an answer. */
+    static com.fasterxml.jackson.databind.JsonNode tree(byte[] json) {
+        try {
+            return MAPPER.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 }

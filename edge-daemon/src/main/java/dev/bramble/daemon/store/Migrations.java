@@ -19,7 +19,8 @@ final class Migrations {
     /** Every migration, in order; the file names follow Flyway's convention. */
     static final List<String> FILES = List.of(
             "V1__functions_and_logs.sql",
-            "V2__function_identities.sql");
+            "V2__function_identities.sql",
+            "V3__async_invocations.sql");
     private static final String DIR = "db/migration/daemon/";
 
     private Migrations() {

@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
  * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
- * Keys, applied in this order: {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
+ * Keys, applied in this order ({@code id} is echoed back): {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
  * exit}. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
@@ -27,7 +27,16 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
     @Override
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
         Map<String, Object> e = event == null ? Map.of() : event;
+        // Through an MQTT or CoAP trigger the instructions arrive as the event's JSON payload.
+        if (e.get("payload") instanceof Map<?, ?> payload) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> inner = (Map<String, Object>) payload;
+            e = inner;
+        }
         Map<String, Object> report = new LinkedHashMap<>();
+        if (e.get("id") != null) {
+            report.put("id", e.get("id"));
+        }
         if (e.get("logLines") instanceof Number n) {
             for (int i = 0; i < n.intValue(); i++) {
                 System.out.println("line " + i);

@@ -1,0 +1,433 @@
+package dev.bramble.daemon.trigger;
+
+import dev.bramble.daemon.DaemonConfig;
+import dev.bramble.daemon.async.QueueFullException;
+
+import javax.net.SocketFactory;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The daemon's one MQTT connection. A thread of its own connects, reconnects after a loss with exponential backoff
+ * and jitter, and keeps the broker's subscriptions equal to what the active triggers want, again after every
+ * reconnection. A message is handed to the {@link Handler} (which stores it) and acknowledged only after that
+ * returns: a QoS 1 message is never lost between broker and queue. When the queue is full the handler's thread
+ * waits, and with it the broker, which holds further messages in the session. A broker that cannot be reached
+ * stops nothing else in the daemon.
+ */
+public final class MqttBridge implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(MqttBridge.class.getName());
+    private static final long CONNECT_TIMEOUT_MS = 10_000;
+    private static final long QUEUE_FULL_PAUSE_MS = 200;
+
+    /** The connection's settings. */
+    public record Settings(String url, String protocol, String clientId, String username, String password,
+                           String caFile, String certFile, String keyFile, long sessionExpirySeconds,
+                           int maxPayloadBytes, int reconnectMinMs, int reconnectMaxMs) {
+        static Settings of(DaemonConfig.Mqtt m) {
+            return new Settings(m.url(), m.protocol(), m.clientId(), m.username(), m.password(), m.caFile(),
+                    m.certFile(), m.keyFile(), m.sessionExpirySeconds(), m.maxPayloadBytes(), m.reconnectMinMs(),
+                    m.reconnectMaxMs());
+        }
+    }
+
+    /** Stores an arrived message; returns normally only once it is safe to acknowledge. */
+    public interface Handler {
+        /**
+         * @throws QueueFullException when it cannot be stored yet; the bridge waits and tries again
+         */
+        void handle(MqttLink.Message message);
+
+        /** A message over the size limit, acknowledged and dropped. */
+        void oversized(MqttLink.Message message);
+    }
+
+    private enum State { CONNECTING, CONNECTED, DISCONNECTED, STOPPED }
+
+    private final Settings settings;
+    private final Handler handler;
+    private final Clock clock;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final Map<String, Integer> wanted = new TreeMap<>();
+    private final Map<String, Integer> subscribed = new HashMap<>();
+    private final Thread thread;
+    private final AtomicLong received = new AtomicLong();
+    private final AtomicLong oversized = new AtomicLong();
+    private final AtomicLong published = new AtomicLong();
+    private final AtomicLong publishFailed = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
+    private MqttLink link;
+    private volatile State state = State.CONNECTING;
+    private volatile Instant since;
+    private volatile String lastError = "";
+    private boolean lost;
+    private boolean closed;
+
+    private MqttBridge(Settings settings, Handler handler, Clock clock) {
+        this.settings = settings;
+        this.handler = handler;
+        this.clock = clock;
+        this.since = clock.instant();
+        this.thread = Thread.ofPlatform().name("bramble-mqtt").daemon(true).unstarted(this::run);
+    }
+
+    /** Starts connecting in the background; returns at once. */
+    public static MqttBridge start(DaemonConfig.Mqtt config, Handler handler, Clock clock) {
+        MqttBridge b = new MqttBridge(Settings.of(config), handler, clock);
+        b.thread.start();
+        return b;
+    }
+
+    /** The subscriptions the active triggers want, filter to QoS; applied now if connected, else on connection. */
+    public void subscriptions(Map<String, Integer> filters) {
+        lock.lock();
+        try {
+            wanted.clear();
+            wanted.putAll(filters);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Publishes a reply or a destination record. While disconnected it is buffered (up to 1,000 messages) and sent
+     * on reconnection.
+     *
+     * @return false when it could not even be buffered
+     */
+    public boolean publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) {
+        MqttLink l;
+        lock.lock();
+        try {
+            l = link;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (l == null) {
+                throw new IllegalStateException("not connected yet");
+            }
+            l.publish(topic, payload, qos, correlationData);
+            published.incrementAndGet();
+            return true;
+        } catch (Exception e) {
+            publishFailed.incrementAndGet();
+            LOG.log(Level.WARNING, "mqtt.publish-failed topic={0} error={1}", topic, e.toString());
+            return false;
+        }
+    }
+
+    /** Whether the broker connection is up. */
+    public boolean connected() {
+        return state == State.CONNECTED;
+    }
+
+    private void run() {
+        long delay = settings.reconnectMinMs();
+        while (true) {
+            lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (!connectedLink()) {
+                try {
+                    connect();
+                    delay = settings.reconnectMinMs();
+                } catch (Exception e) {
+                    lastError = describe(e);
+                    setState(State.DISCONNECTED);
+                    LOG.log(Level.WARNING, "mqtt.connect-failed url={0} error={1} retry_in_ms={2}", settings.url(),
+                            lastError, delay);
+                    // Half to all of the delay: devices that lost the same broker do not come back in lockstep.
+                    pause(delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1));
+                    delay = Math.min(delay * 2, settings.reconnectMaxMs());
+                    continue;
+                }
+            }
+            try {
+                reconcile();
+            } catch (Exception e) {
+                lastError = describe(e);
+                LOG.log(Level.WARNING, "mqtt.subscribe-failed error={0}", lastError);
+                pause(settings.reconnectMinMs());
+            }
+            lock.lock();
+            try {
+                if (!closed && !lost && wanted.equals(subscribed)) {
+                    changed.await(1, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private boolean connectedLink() {
+        lock.lock();
+        try {
+            return link != null && !lost && link.connected();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void connect() throws Exception {
+        setState(State.CONNECTING);
+        MqttLink l;
+        lock.lock();
+        try {
+            if (link == null) {
+                link = newLink();
+            } else {
+                reconnects.incrementAndGet();
+            }
+            l = link;
+            lost = false;
+        } finally {
+            lock.unlock();
+        }
+        boolean sessionPresent = l.connect(CONNECT_TIMEOUT_MS);
+        lock.lock();
+        try {
+            // Subscribed again on every connection, whether or not the broker kept the session.
+            subscribed.clear();
+        } finally {
+            lock.unlock();
+        }
+        lastError = "";
+        setState(State.CONNECTED);
+        LOG.log(Level.INFO, "mqtt.connected url={0} client_id={1} protocol={2} session_present={3}", settings.url(),
+                settings.clientId(), settings.protocol(), sessionPresent);
+    }
+
+    private MqttLink newLink() throws Exception {
+        SocketFactory sockets = settings.url().startsWith("ssl://")
+                ? Tls.socketFactory(settings.caFile(), settings.certFile(), settings.keyFile()) : null;
+        MqttLink.Events events = new MqttLink.Events() {
+            @Override
+            public void arrived(MqttLink.Message m) {
+                deliver(m);
+            }
+
+            @Override
+            public void lost(Throwable cause) {
+                lastError = describe(cause);
+                LOG.log(Level.WARNING, "mqtt.connection-lost error={0}", lastError);
+                setState(State.DISCONNECTED);
+                lock.lock();
+                try {
+                    lost = true;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        };
+        return settings.protocol().equals("5") ? new PahoV5Link(settings, sockets, events)
+                : new PahoV3Link(settings, sockets, events);
+    }
+
+    private void reconcile() throws Exception {
+        Map<String, Integer> want;
+        Map<String, Integer> have;
+        MqttLink l;
+        lock.lock();
+        try {
+            want = new TreeMap<>(wanted);
+            have = new HashMap<>(subscribed);
+            l = link;
+        } finally {
+            lock.unlock();
+        }
+        for (Map.Entry<String, Integer> e : want.entrySet()) {
+            if (!e.getValue().equals(have.get(e.getKey()))) {
+                l.subscribe(e.getKey(), e.getValue());
+                LOG.log(Level.INFO, "mqtt.subscribed filter={0} qos={1}", e.getKey(), e.getValue());
+                record(e.getKey(), e.getValue());
+            }
+        }
+        for (String filter : have.keySet()) {
+            if (!want.containsKey(filter)) {
+                l.unsubscribe(filter);
+                LOG.log(Level.INFO, "mqtt.unsubscribed filter={0}", filter);
+                record(filter, null);
+            }
+        }
+    }
+
+    private void record(String filter, Integer qos) {
+        lock.lock();
+        try {
+            if (qos == null) {
+                subscribed.remove(filter);
+            } else {
+                subscribed.put(filter, qos);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** On the client's callback thread: store, then acknowledge. */
+    private void deliver(MqttLink.Message m) {
+        received.incrementAndGet();
+        if (m.payload().length > settings.maxPayloadBytes()) {
+            oversized.incrementAndGet();
+            LOG.log(Level.WARNING, "mqtt.oversized topic={0} bytes={1} limit={2}", m.topic(), m.payload().length,
+                    settings.maxPayloadBytes());
+            handler.oversized(m);
+            ack(m);
+            return;
+        }
+        while (true) {
+            try {
+                handler.handle(m);
+                break;
+            } catch (QueueFullException e) {
+                if (isClosed()) {
+                    return; // not acknowledged: the broker delivers it again next time
+                }
+                pause(QUEUE_FULL_PAUSE_MS);
+            } catch (RuntimeException e) {
+                // Not acknowledged: the broker keeps it in the session and delivers it again after a reconnection.
+                LOG.log(Level.ERROR, "mqtt.store-failed topic={0} error={1}", m.topic(), e.toString());
+                lock.lock();
+                try {
+                    lost = true;
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+                return;
+            }
+        }
+        ack(m);
+    }
+
+    private void ack(MqttLink.Message m) {
+        MqttLink l;
+        lock.lock();
+        try {
+            l = link;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            l.ack(m);
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "mqtt.ack-failed topic={0} error={1}", m.topic(), e.toString());
+        }
+    }
+
+    private boolean isClosed() {
+        lock.lock();
+        try {
+            return closed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void setState(State s) {
+        if (state != s) {
+            state = s;
+            since = clock.instant();
+        }
+    }
+
+    private void pause(long ms) {
+        lock.lock();
+        try {
+            if (!closed) {
+                changed.await(ms, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return root == e ? msg : msg + " (" + root + ")";
+    }
+
+    /** Connection state and counters, for {@code /v1/status}. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("url", settings.url());
+        m.put("protocol", settings.protocol());
+        m.put("clientId", settings.clientId());
+        m.put("state", state.name().toLowerCase());
+        m.put("since", since.toString());
+        m.put("lastError", lastError);
+        lock.lock();
+        try {
+            m.put("subscriptions", new TreeMap<>(subscribed));
+        } finally {
+            lock.unlock();
+        }
+        m.put("received", received.get());
+        m.put("oversized", oversized.get());
+        m.put("published", published.get());
+        m.put("publishFailed", publishFailed.get());
+        m.put("reconnects", reconnects.get());
+        return m;
+    }
+
+    /** Disconnects and stops reconnecting. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        MqttLink l;
+        lock.lock();
+        try {
+            l = link;
+            link = null;
+        } finally {
+            lock.unlock();
+        }
+        if (l != null) {
+            l.close();
+        }
+        state = State.STOPPED;
+    }
+}
