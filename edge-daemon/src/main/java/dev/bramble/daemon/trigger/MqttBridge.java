@@ -8,6 +8,7 @@ import java.lang.System.Logger.Level;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -30,6 +31,7 @@ public final class MqttBridge implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(MqttBridge.class.getName());
     private static final long CONNECT_TIMEOUT_MS = 10_000;
     private static final long QUEUE_FULL_PAUSE_MS = 200;
+    private static final int OUTBOX = 1_000;
 
     /** The connection's settings. */
     public record Settings(String url, String protocol, String clientId, String username, String password,
@@ -62,6 +64,8 @@ public final class MqttBridge implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final Map<String, Integer> wanted = new TreeMap<>();
     private final Map<String, Integer> subscribed = new HashMap<>();
+    private final Map<Long, Outgoing> outbox = new LinkedHashMap<>();
+    private long nextSeq;
     private final Thread thread;
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong oversized = new AtomicLong();
@@ -103,30 +107,52 @@ public final class MqttBridge implements AutoCloseable {
     }
 
     /**
-     * Publishes a reply or a destination record. While disconnected it is buffered (up to 1,000 messages) and sent
-     * on reconnection.
-     *
-     * @return false when it could not even be buffered
+     * Publishes a reply or a destination record. It waits in an outbox (up to {@value #OUTBOX} messages, the oldest
+     * dropped and counted beyond) until the broker has taken it, and is sent again after a reconnection if the
+     * connection went before that: at least once.
      */
-    public boolean publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) {
+    public void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) {
+        Outgoing out;
         MqttLink l;
         lock.lock();
         try {
-            l = link;
+            if (outbox.size() >= OUTBOX) {
+                Long oldest = outbox.keySet().iterator().next();
+                Outgoing dropped = outbox.remove(oldest);
+                publishFailed.incrementAndGet();
+                LOG.log(Level.WARNING, "mqtt.outbox-full dropped_topic={0}", dropped.topic());
+            }
+            out = new Outgoing(nextSeq++, topic, payload, qos, correlationData);
+            outbox.put(out.seq(), out);
+            l = state == State.CONNECTED ? link : null;
         } finally {
             lock.unlock();
         }
+        if (l != null) {
+            send(l, out);
+        }
+    }
+
+    private record Outgoing(long seq, String topic, byte[] payload, int qos, Optional<byte[]> correlation) {
+    }
+
+    private void send(MqttLink l, Outgoing out) {
         try {
-            if (l == null) {
-                throw new IllegalStateException("not connected yet");
-            }
-            l.publish(topic, payload, qos, correlationData);
-            published.incrementAndGet();
-            return true;
+            l.publish(out.topic(), out.payload(), out.qos(), out.correlation(), ok -> {
+                if (ok || l.connected()) {
+                    lock.lock();
+                    try {
+                        if (outbox.remove(out.seq()) != null) {
+                            (ok ? published : publishFailed).incrementAndGet();
+                        }
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            });
         } catch (Exception e) {
-            publishFailed.incrementAndGet();
-            LOG.log(Level.WARNING, "mqtt.publish-failed topic={0} error={1}", topic, e.toString());
-            return false;
+            // Stays in the outbox; sent again after the next connection.
+            LOG.log(Level.WARNING, "mqtt.publish-deferred topic={0} error={1}", out.topic(), e.toString());
         }
     }
 
@@ -190,46 +216,70 @@ public final class MqttBridge implements AutoCloseable {
         }
     }
 
+    /**
+     * A fresh client for every connection: Paho's own reconnection state is not reused, and what it had in flight
+     * is in the broker's session (incoming, not yet acknowledged) or in the outbox (outgoing).
+     */
     private void connect() throws Exception {
         setState(State.CONNECTING);
-        MqttLink l;
+        MqttLink old;
         lock.lock();
         try {
-            if (link == null) {
-                link = newLink();
-            } else {
-                reconnects.incrementAndGet();
-            }
-            l = link;
+            old = link;
+            link = null;
             lost = false;
         } finally {
             lock.unlock();
         }
-        boolean sessionPresent = l.connect(CONNECT_TIMEOUT_MS);
+        if (old != null) {
+            old.close();
+            reconnects.incrementAndGet();
+        }
+        MqttLink l = newLink();
+        boolean sessionPresent;
+        try {
+            sessionPresent = l.connect(CONNECT_TIMEOUT_MS);
+        } catch (Exception e) {
+            l.close();
+            throw e;
+        }
+        List<Outgoing> pending;
         lock.lock();
         try {
+            link = l;
             // Subscribed again on every connection, whether or not the broker kept the session.
             subscribed.clear();
+            pending = List.copyOf(outbox.values());
         } finally {
             lock.unlock();
         }
         lastError = "";
         setState(State.CONNECTED);
-        LOG.log(Level.INFO, "mqtt.connected url={0} client_id={1} protocol={2} session_present={3}", settings.url(),
-                settings.clientId(), settings.protocol(), sessionPresent);
+        LOG.log(Level.INFO, "mqtt.connected url={0} client_id={1} protocol={2} session_present={3} outbox={4}",
+                settings.url(), settings.clientId(), settings.protocol(), sessionPresent, pending.size());
+        pending.forEach(out -> send(l, out));
     }
 
     private MqttLink newLink() throws Exception {
         SocketFactory sockets = settings.url().startsWith("ssl://")
                 ? Tls.socketFactory(settings.caFile(), settings.certFile(), settings.keyFile()) : null;
+        MqttLink[] self = new MqttLink[1];
         MqttLink.Events events = new MqttLink.Events() {
             @Override
             public void arrived(MqttLink.Message m) {
-                deliver(m);
+                deliver(self[0], m);
             }
 
             @Override
             public void lost(Throwable cause) {
+                lock.lock();
+                try {
+                    if (self[0] != link) {
+                        return; // an old client's last word
+                    }
+                } finally {
+                    lock.unlock();
+                }
                 lastError = describe(cause);
                 LOG.log(Level.WARNING, "mqtt.connection-lost error={0}", lastError);
                 setState(State.DISCONNECTED);
@@ -242,8 +292,9 @@ public final class MqttBridge implements AutoCloseable {
                 }
             }
         };
-        return settings.protocol().equals("5") ? new PahoV5Link(settings, sockets, events)
+        self[0] = settings.protocol().equals("5") ? new PahoV5Link(settings, sockets, events)
                 : new PahoV3Link(settings, sockets, events);
+        return self[0];
     }
 
     private void reconcile() throws Exception {
@@ -288,14 +339,14 @@ public final class MqttBridge implements AutoCloseable {
     }
 
     /** On the client's callback thread: store, then acknowledge. */
-    private void deliver(MqttLink.Message m) {
+    private void deliver(MqttLink from, MqttLink.Message m) {
         received.incrementAndGet();
         if (m.payload().length > settings.maxPayloadBytes()) {
             oversized.incrementAndGet();
             LOG.log(Level.WARNING, "mqtt.oversized topic={0} bytes={1} limit={2}", m.topic(), m.payload().length,
                     settings.maxPayloadBytes());
             handler.oversized(m);
-            ack(m);
+            ack(from, m);
             return;
         }
         while (true) {
@@ -320,17 +371,11 @@ public final class MqttBridge implements AutoCloseable {
                 return;
             }
         }
-        ack(m);
+        ack(from, m);
     }
 
-    private void ack(MqttLink.Message m) {
-        MqttLink l;
-        lock.lock();
-        try {
-            l = link;
-        } finally {
-            lock.unlock();
-        }
+    /** Acknowledged on the connection it came by; after a reconnection the broker delivers it again instead. */
+    private void ack(MqttLink l, MqttLink.Message m) {
         try {
             l.ack(m);
         } catch (Exception e) {

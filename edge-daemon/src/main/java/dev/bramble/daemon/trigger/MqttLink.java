@@ -35,15 +35,18 @@ interface MqttLink extends AutoCloseable {
 
     void unsubscribe(String filter) throws Exception;
 
-    /** Publishes; buffered while disconnected. */
-    void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) throws Exception;
+    /**
+     * Starts a publish; {@code done} hears whether the broker took it (PUBACK for QoS 1).
+     */
+    void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData,
+                 java.util.function.Consumer<Boolean> done) throws Exception;
 
     /** Acknowledges a message to the broker (PUBACK for QoS 1). */
     void ack(Message message) throws Exception;
 
     boolean connected();
 
-    /** Disconnects politely if connected, and frees the client. */
+    /** Disconnects politely if connected (or at once when it is not), and frees the client. */
     @Override
     void close();
 }

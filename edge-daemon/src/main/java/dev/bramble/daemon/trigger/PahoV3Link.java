@@ -1,6 +1,5 @@
 package dev.bramble.daemon.trigger;
 
-import org.eclipse.paho.client.mqttv3.DisconnectedBufferOptions;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
@@ -38,11 +37,6 @@ final class PahoV3Link implements MqttLink {
         if (socketFactory != null) {
             options.setSocketFactory(socketFactory);
         }
-        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
-        buffer.setBufferEnabled(true);
-        buffer.setBufferSize(1_000);
-        buffer.setDeleteOldestMessages(true);
-        client.setBufferOpts(buffer);
         client.setManualAcks(true);
         client.setCallback(new MqttCallbackExtended() {
             @Override
@@ -89,10 +83,21 @@ final class PahoV3Link implements MqttLink {
     }
 
     @Override
-    public void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) throws Exception {
+    public void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData,
+                        java.util.function.Consumer<Boolean> done) throws Exception {
         MqttMessage m = new MqttMessage(payload);
         m.setQos(qos);
-        client.publish(topic, m);
+        client.publish(topic, m, null, new org.eclipse.paho.client.mqttv3.IMqttActionListener() {
+            @Override
+            public void onSuccess(IMqttToken token) {
+                done.accept(true);
+            }
+
+            @Override
+            public void onFailure(IMqttToken token, Throwable e) {
+                done.accept(false);
+            }
+        });
     }
 
     @Override
@@ -110,12 +115,14 @@ final class PahoV3Link implements MqttLink {
         try {
             if (client.isConnected()) {
                 client.disconnect().waitForCompletion(2_000);
+            } else {
+                client.disconnectForcibly(0, 0, false);
             }
         } catch (MqttException e) {
             // closing anyway
         }
         try {
-            client.close();
+            client.close(true);
         } catch (MqttException e) {
             // nothing left to free
         }

@@ -1,6 +1,5 @@
 package dev.bramble.daemon.trigger;
 
-import org.eclipse.paho.mqttv5.client.DisconnectedBufferOptions;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
@@ -42,11 +41,6 @@ final class PahoV5Link implements MqttLink {
         if (socketFactory != null) {
             options.setSocketFactory(socketFactory);
         }
-        DisconnectedBufferOptions buffer = new DisconnectedBufferOptions();
-        buffer.setBufferEnabled(true);
-        buffer.setBufferSize(1_000);
-        buffer.setDeleteOldestMessages(true);
-        client.setBufferOpts(buffer);
         client.setManualAcks(true);
         client.setCallback(new MqttCallback() {
             @Override
@@ -116,7 +110,8 @@ final class PahoV5Link implements MqttLink {
     }
 
     @Override
-    public void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData) throws Exception {
+    public void publish(String topic, byte[] payload, int qos, Optional<byte[]> correlationData,
+                        java.util.function.Consumer<Boolean> done) throws Exception {
         MqttMessage m = new MqttMessage(payload);
         m.setQos(qos);
         if (correlationData.isPresent()) {
@@ -124,7 +119,17 @@ final class PahoV5Link implements MqttLink {
             p.setCorrelationData(correlationData.get());
             m.setProperties(p);
         }
-        client.publish(topic, m);
+        client.publish(topic, m, null, new org.eclipse.paho.mqttv5.client.MqttActionListener() {
+            @Override
+            public void onSuccess(IMqttToken token) {
+                done.accept(true);
+            }
+
+            @Override
+            public void onFailure(IMqttToken token, Throwable e) {
+                done.accept(false);
+            }
+        });
     }
 
     @Override
@@ -142,12 +147,14 @@ final class PahoV5Link implements MqttLink {
         try {
             if (client.isConnected()) {
                 client.disconnect().waitForCompletion(2_000);
+            } else {
+                client.disconnectForcibly(0, 0, false);
             }
         } catch (MqttException e) {
             // closing anyway
         }
         try {
-            client.close();
+            client.close(true);
         } catch (MqttException e) {
             // nothing left to free
         }
