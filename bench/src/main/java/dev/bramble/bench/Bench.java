@@ -76,6 +76,7 @@ public final class Bench {
         } finally {
             d.stop();
         }
+        mqttRoundTrip();
         StringBuilder sb = new StringBuilder("| figure | measured | floor (same run) | ratio | goal | met |\n"
                 + "|---|---|---|---|---|---|\n");
         for (Row r : rows) {
@@ -83,6 +84,32 @@ public final class Bench {
                     r.verdict())).append(" |\n");
         }
         return sb.toString();
+    }
+
+    /**
+     * MQTT publish → function → reply on the reply topic, against mosquitto's own round trip (publish and receive
+     * on the same client) in the same run. QoS 1 both ways; one message at a time.
+     */
+    private void mqttRoundTrip() throws Exception {
+        try (MqttProbe probe = MqttProbe.start(work.resolve("mosquitto"))) {
+            Daemon d = Daemon.start(this, work.resolve("mqtt-data"), "mqtt:\n  url: " + probe.url()
+                    + "\n  client-id: bramble-bench\n");
+            try {
+                d.deploy(withManifest(bundle("shapes"), "mqttnoop", "NoopHandler", ", \"triggers\": [{\"type\": "
+                        + "\"mqtt\", \"topic\": \"bench/in/+\", \"replyTopic\": \"bench/out/{2}\"}]"));
+                probe.awaitSubscribed(d.base(), "bench/in/+");
+                List<Double> floor = probe.roundTrips("bench/echo", "bench/echo", 200, 1000);
+                List<Double> got = probe.roundTrips("bench/in/x", "bench/out/x", 200, 1000);
+                double f50 = Measure.percentile(floor, 50);
+                double g50 = Measure.percentile(got, 50);
+                double g99 = Measure.percentile(got, 99);
+                rows.add(new Row("MQTT publish → function → reply, QoS 1, p50 / p99 (1000 sequential)",
+                        fmt(g50) + " / " + fmt(g99) + " ms", "mosquitto round trip p50 " + fmt(f50) + " ms",
+                        fmt(g50 / f50) + "×", "≤ 5 ms p50", g50 <= 5 ? "yes" : "no"));
+            } finally {
+                d.stop();
+            }
+        }
     }
 
     private void startToReady() throws Exception {

@@ -24,6 +24,11 @@ final class Daemon {
 
     /** Starts one and returns once it answers /v1/health. */
     static Daemon start(Bench bench, Path dataDir) throws IOException, InterruptedException {
+        return start(bench, dataDir, "");
+    }
+
+    /** Starts one with extra YAML appended to its configuration. */
+    static Daemon start(Bench bench, Path dataDir, String extraYaml) throws IOException, InterruptedException {
         int port = Bench.freePort();
         Path config = bench.work().resolve("brambled-" + port + ".yaml");
         Files.writeString(config, """
@@ -32,7 +37,7 @@ final class Daemon {
                   port: %d
                 sandbox:
                   cgroup-name: bramble-bench
-                """.formatted(dataDir, port));
+                """.formatted(dataDir, port) + extraYaml);
         Process p = new ProcessBuilder(bench.dist().resolve("bin/brambled").toString(), "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(bench.work().resolve("brambled-" + port + ".log").toFile())
                 .start();

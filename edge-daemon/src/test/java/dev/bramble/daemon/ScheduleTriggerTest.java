@@ -1,0 +1,58 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** A real {@code rate(1 second)} schedule, end to end: a ScheduledEvent handler runs, its results go to MQTT. */
+class ScheduleTriggerTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aOneSecondRateRunsAScheduledEventHandlerEverySecond() throws Exception {
+        Mosquitto.Inbox inbox = new Mosquitto.Inbox();
+        try (Mosquitto broker = Mosquitto.start(tmp.resolve("broker"));
+             TestDaemon d = TestDaemon.start(tmp.resolve("data"), """
+                     mqtt:
+                       url: %s
+                       client-id: bramble-schedule-%d
+                     """.formatted(broker.url(), System.nanoTime()))) {
+            MqttClient client = broker.client("schedule-test", inbox);
+            client.subscribe("ticks", 1);
+            d.deployOk(Bundles.withManifest(Bundles.example("shapes"), tmp, """
+                    {"name": "ticker", "runtime": "java21",
+                     "handler": "dev.bramble.examples.shapes.ScheduledHandler", "memoryMb": 96,
+                     "triggers": [{"type": "schedule", "name": "every-second", "expression": "rate(1 second)"}],
+                     "async": {"onSuccess": {"mqttTopic": "ticks"}}}"""));
+
+            await().atMost(30, SECONDS).until(() -> inbox.on("ticks").size() >= 3);
+            List<JsonNode> ticks = inbox.on("ticks").stream().map(Mosquitto.Received::json).toList();
+            JsonNode first = ticks.getFirst();
+            assertThat(first.path("requestContext").path("condition").asText()).isEqualTo("Success");
+            assertThat(first.path("requestContext").path("source").asText()).isEqualTo("schedule:ticker/every-second");
+            assertThat(first.path("responsePayload").path("detailType").asText()).isEqualTo("Scheduled Event");
+            assertThat(first.path("responsePayload").path("source").asText()).isEqualTo("aws.events");
+            assertThat(first.path("responsePayload").path("resources").get(0).asText())
+                    .isEqualTo("arn:aws:events:local:000000000000:rule/bramble-ticker-every-second");
+            List<Instant> times = ticks.stream().map(t -> Instant.parse(t.path("requestPayload").path("time")
+                    .asText())).toList();
+            assertThat(times).doesNotHaveDuplicates().isSorted();
+            assertThat(times.get(1).toEpochMilli() - times.get(0).toEpochMilli()).isEqualTo(1_000);
+            JsonNode trigger = d.get("/v1/status").json().path("triggers").get(0);
+            assertThat(trigger.path("expression").asText()).isEqualTo("rate(1 second)");
+            assertThat(trigger.path("invoked").asInt()).isGreaterThanOrEqualTo(3);
+            client.disconnect();
+            client.close();
+        }
+    }
+}
