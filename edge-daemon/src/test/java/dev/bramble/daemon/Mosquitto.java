@@ -31,6 +31,11 @@ final class Mosquitto implements AutoCloseable {
     }
 
     static Mosquitto start(Path dir) {
+        return start(dir, "");
+    }
+
+    /** With more configuration after the plain listener's, such as a TLS listener. */
+    static Mosquitto start(Path dir, String extraConf) {
         try {
             Files.createDirectories(dir);
             int port;
@@ -50,7 +55,7 @@ final class Mosquitto implements AutoCloseable {
                     log_type error
                     log_type warning
                     log_type notice
-                    """.formatted(port, dir));
+                    """.formatted(port, dir) + extraConf);
             Mosquitto m = new Mosquitto(dir, port);
             m.launch();
             return m;
@@ -78,6 +83,14 @@ final class Mosquitto implements AutoCloseable {
 
     String url() {
         return "tcp://127.0.0.1:" + port;
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Stops the broker as a service manager would (SIGTERM: it saves its state) and starts it again. */

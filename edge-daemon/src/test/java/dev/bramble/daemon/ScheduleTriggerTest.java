@@ -55,4 +55,21 @@ class ScheduleTriggerTest {
             client.close();
         }
     }
+
+    @Test
+    void aRunIsSkippedWhileThePreviousOneHasNotEnded() {
+        try (TestDaemon d = TestDaemon.start(tmp.resolve("data"), "")) {
+            d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), tmp, Bundles.misbehave("slowtick",
+                    "\"timeoutSeconds\": 10, \"triggers\": [{\"type\": \"schedule\", \"expression\": "
+                            + "\"rate(1 second)\", \"detail\": {\"sleepMs\": 2500}}]")));
+            await().atMost(30, SECONDS).until(() -> {
+                JsonNode t = d.get("/v1/status").json().path("triggers").get(0);
+                return t.path("dropped").asInt() >= 2 && t.path("invoked").asInt() >= 1;
+            });
+            assertThat(d.get("/v1/status").json().path("async").path("running").asInt()).isLessThanOrEqualTo(1);
+            // Each run slept as its detail said: the schedule's detail reached the function.
+            JsonNode logs = d.get("/v1/functions/slowtick/logs?limit=200").json().path("events");
+            assertThat(logs.findValuesAsText("message")).anySatisfy(m -> assertThat(m).contains("Duration: 25"));
+        }
+    }
 }

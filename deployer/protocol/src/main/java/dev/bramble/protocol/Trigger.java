@@ -38,9 +38,10 @@ public sealed interface Trigger {
      * @param missed        what a restart does about runs that fell due while the daemon was down
      * @param overlap       a run may start while the previous one is still queued or running
      * @param warmUpSeconds start an environment this long before a run, 0 for none
+     * @param detail        the event's {@code detail}, a JSON object (EventBridge's constant input); {@code {}}
      */
     record Schedule(String name, ScheduleExpression expression, ZoneId timezone, MissedRuns missed,
-                    boolean overlap, int warmUpSeconds) implements Trigger {
+                    boolean overlap, int warmUpSeconds, String detail) implements Trigger {
         @Override
         public String type() {
             return "schedule";

@@ -18,11 +18,13 @@ import java.util.regex.Pattern;
 final class TriggerFields {
     static final int MAX_TRIGGERS = 32;
     static final int MAX_WARM_UP_S = 3_600;
+    static final int MAX_DETAIL_BYTES = 8_192;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{(\\d+)}");
     private static final Map<String, List<String>> FIELDS = Map.of(
             "mqtt", List.of("type", "name", "topic", "qos", "replyTopic"),
-            "schedule", List.of("type", "name", "expression", "timezone", "missed", "overlap", "warmUpSeconds"),
+            "schedule", List.of("type", "name", "expression", "timezone", "missed", "overlap", "warmUpSeconds",
+                    "detail"),
             "coap", List.of("type", "name", "path"));
 
     private final Consumer<String> problems;
@@ -176,8 +178,18 @@ final class TriggerFields {
         } else if (w != null) {
             warmUp = w.intValue();
         }
+        String detail = "{}";
+        JsonNode d = t.get("detail");
+        if (d != null && !d.isObject()) {
+            problems.accept(where + ".detail: expected a JSON object (the event's detail), got " + d);
+        } else if (d != null) {
+            detail = d.toString();
+            if (detail.length() > MAX_DETAIL_BYTES) {
+                problems.accept(where + ".detail: " + detail.length() + " bytes; at most " + MAX_DETAIL_BYTES);
+            }
+        }
         return expression == null || missed == null ? null
-                : new Trigger.Schedule(name, expression, zone, missed, overlap, warmUp);
+                : new Trigger.Schedule(name, expression, zone, missed, overlap, warmUp, detail);
     }
 
     private Trigger coap(String where, String name, JsonNode t, Set<String> paths) {

@@ -21,7 +21,7 @@ class TriggersManifestTest {
                 ,"triggers":[
                   {"type":"mqtt","topic":"sensors/+/temperature","replyTopic":"actuators/{1}/command"},
                   {"type":"schedule","name":"heartbeat","expression":"rate(10 seconds)","missed":"runOnce",
-                   "timezone":"Europe/Berlin","overlap":true,"warmUpSeconds":5},
+                   "timezone":"Europe/Berlin","overlap":true,"warmUpSeconds":5,"detail":{"job":"flush"}},
                   {"type":"coap"}],
                  "async":{"maxRetries":1,"maxEventAgeSeconds":120,"onFailure":{"mqttTopic":"dlq/thermostat"}}""");
         assertThat(m.triggers()).hasSize(3);
@@ -37,6 +37,7 @@ class TriggersManifestTest {
         assertThat(s.missed()).isEqualTo(Trigger.MissedRuns.RUN_ONCE);
         assertThat(s.overlap()).isTrue();
         assertThat(s.warmUpSeconds()).isEqualTo(5);
+        assertThat(s.detail()).isEqualTo("{\"job\":\"flush\"}");
         assertThat(((Trigger.Coap) m.triggers().get(2)).path()).isEqualTo("thermostat");
         assertThat(m.async().maxRetries()).isEqualTo(1);
         assertThat(m.async().maxEventAge()).isEqualTo(Duration.ofSeconds(120));
@@ -57,7 +58,7 @@ class TriggersManifestTest {
                 ,"triggers":[
                   {"type":"mqtt","topic":"a/#/b","qos":2,"replyTopic":"out/{5}","colour":"red"},
                   {"type":"schedule","name":"nightly","expression":"cron(0 3 * * * *)","timezone":"Mars/Olympus",
-                   "missed":"always"},
+                   "missed":"always","detail":[1]},
                   {"type":"schedule","name":"nightly","expression":"rate(5 fortnights)"},
                   {"type":"coap","path":"a/b"},
                   {"type":"carrier-pigeon"}],
@@ -72,6 +73,8 @@ class TriggersManifestTest {
                         .anySatisfy(p -> assertThat(p).startsWith("triggers[1] (nightly).timezone: 'Mars/Olympus'"))
                         .anySatisfy(p -> assertThat(p).startsWith("triggers[1] (nightly).missed: 'always' is not "
                                 + "allowed; allowed: [skip, runOnce]"))
+                        .anySatisfy(p -> assertThat(p).startsWith("triggers[1] (nightly).detail: expected a JSON "
+                                + "object"))
                         .anySatisfy(p -> assertThat(p).startsWith("triggers[2] (nightly).name: 'nightly' is used"))
                         .anySatisfy(p -> assertThat(p).contains("unit 'fortnights' is not allowed"))
                         .anySatisfy(p -> assertThat(p).startsWith("triggers[3] (coap-3).path: 'a/b'"))

@@ -249,8 +249,8 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
             e.put("region", region);
             e.putArray("resources").add("arn:aws:events:" + region + ":" + accountId + ":rule/bramble-"
                     + s.function() + "-" + s.trigger().name());
-            e.putObject("detail");
             try {
+                e.set("detail", JSON.readTree(s.trigger().detail()));
                 queue.enqueue(List.of(new AsyncQueue.Entry(UUID.randomUUID().toString(), s.function(), null, source,
                         JSON.writeValueAsBytes(e), null)));
             } catch (IOException | RuntimeException ex) {

@@ -62,7 +62,7 @@ class SchedulerTest {
     private static Scheduler.Schedule schedule(String name, String expression, Trigger.MissedRuns missed,
                                                int warmUp, String zone) {
         return new Scheduler.Schedule("fn", new Trigger.Schedule(name, ScheduleExpression.parse(expression),
-                ZoneId.of(zone), missed, false, warmUp));
+                ZoneId.of(zone), missed, false, warmUp, "{}"));
     }
 
     private void tickAt(String instant, Scheduler s) {

@@ -27,11 +27,13 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
     @Override
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
         Map<String, Object> e = event == null ? Map.of() : event;
-        // Through an MQTT or CoAP trigger the instructions arrive as the event's JSON payload.
-        if (e.get("payload") instanceof Map<?, ?> payload) {
+        // Through an MQTT or CoAP trigger the instructions arrive as the event's JSON payload; from a schedule, as
+        // its detail.
+        Object nested = e.containsKey("payload") ? e.get("payload") : e.get("detail");
+        if (nested instanceof Map<?, ?> inner) {
             @SuppressWarnings("unchecked")
-            Map<String, Object> inner = (Map<String, Object>) payload;
-            e = inner;
+            Map<String, Object> instructions = (Map<String, Object>) inner;
+            e = instructions;
         }
         Map<String, Object> report = new LinkedHashMap<>();
         if (e.get("id") != null) {
