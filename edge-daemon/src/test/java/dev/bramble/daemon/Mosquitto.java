@@ -51,6 +51,7 @@ final class Mosquitto implements AutoCloseable {
                     max_queued_messages 100000
                     max_inflight_messages 100
                     user root
+                    set_tcp_nodelay true
                     log_dest stdout
                     log_type error
                     log_type warning

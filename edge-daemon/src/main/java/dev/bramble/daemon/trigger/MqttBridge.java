@@ -262,7 +262,8 @@ public final class MqttBridge implements AutoCloseable {
 
     private MqttLink newLink() throws Exception {
         SocketFactory sockets = settings.url().startsWith("ssl://")
-                ? Tls.socketFactory(settings.caFile(), settings.certFile(), settings.keyFile()) : null;
+                ? NoDelay.tls(Tls.socketFactory(settings.caFile(), settings.certFile(), settings.keyFile()))
+                : NoDelay.plain();
         MqttLink[] self = new MqttLink[1];
         MqttLink.Events events = new MqttLink.Events() {
             @Override
