@@ -12,6 +12,7 @@ import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.Bundle;
+import dev.bramble.protocol.ManifestParser;
 import dev.bramble.sandbox.Sandbox;
 
 import java.io.IOException;
@@ -51,7 +52,8 @@ public final class Daemon implements AutoCloseable {
             started.add(logs);
             Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                     Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
-            registry = FunctionRegistry.open(db, config.dataDir(), limits, clock);
+            registry = FunctionRegistry.open(db, config.dataDir(), limits, new ManifestParser.Defaults(
+                    config.defaultMemoryMb(), config.defaultTmpMb()), clock);
             if (sandbox.separateIdentities()) {
                 protectState(config.dataDir());
             }
@@ -62,7 +64,8 @@ public final class Daemon implements AutoCloseable {
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
                             Duration.ofMillis(config.queueTimeoutMs()), config.queueLength(),
-                            Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb()),
+                            Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb(),
+                            config.maxEnvironmentsTotal()),
                     clock);
             started.add(environments);
             ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
@@ -89,6 +92,8 @@ public final class Daemon implements AutoCloseable {
                     + "contained; see docs/isolation.md", iso.mode(), iso.cgroups(), iso.missing());
         }
         Thread.ofVirtual().name("bramble-provision").start(() -> provisionLive(registry, environments));
+        LOG.log(Level.INFO, "daemon.profile profile={0} why={1}", config.device().profile().id(),
+                config.device().reason());
         LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
                 config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
                 (System.nanoTime() - t0) / 1_000_000);

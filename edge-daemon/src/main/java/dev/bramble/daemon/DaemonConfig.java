@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.bramble.daemon.profile.DeviceFacts;
+import dev.bramble.daemon.profile.DeviceProfile;
+import dev.bramble.daemon.profile.DeviceProfiles;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -15,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -45,13 +49,19 @@ import java.util.function.Function;
  * @param async                    the durable queue of asynchronous invocations
  * @param mqtt                     the MQTT connection triggers use
  * @param coap                     the CoAP listener
+ * @param device                   the device profile and the facts it was chosen by
+ * @param maxEnvironmentsTotal     environments running at once, all functions together
+ * @param defaultMemoryMb          a function's memory when its manifest sets none
+ * @param defaultTmpMb             a function's /tmp when its manifest sets none
+ * @param daemonHeapMb             the daemon's own heap, applied by the launcher from the next start
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
                            int initTimeoutSeconds, int queueLength, long memoryBudgetMb, int logRetainLines,
                            int logMaxLineBytes, long bundleMaxBytes,
                            String region, String accountId, String adminToken, Sandboxing sandbox,
-                           Async async, Mqtt mqtt, Coap coap) {
+                           Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
+                           int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb) {
 
     /**
      * Containment settings.
@@ -121,6 +131,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
 
     /** Every option brambled knows, in the order {@code --help-config} prints them. */
     static final List<Option> OPTIONS = List.of(
+            new Option("profile", "auto", "auto or a profile id (brambled --print-profile lists them)",
+                    "the device profile whose values are the defaults below; auto detects the board"),
             new Option("data-dir", defaultDataDir().toString(), "a writable directory",
                     "state.db, bundles/ and functions/ live here"),
             new Option("http.bind", "127.0.0.1", "an IP address or host name",
@@ -133,6 +145,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "options for every child JVM; the heap is sized from the function's memory"),
             new Option("runtime.class-data-archives", true, "true or false",
                     "keep a class-data archive (AppCDS) per function version: faster cold starts"),
+            new Option("pool.max-environments", 64, "1..10000",
+                    "environments running at once, all functions together (default: the device profile's)"),
             new Option("pool.max-environments-per-function", 4, "1..1000",
                     "default cap of environments per function; concurrency.reserved in function.json overrides it"),
             new Option("pool.idle-ttl-seconds", 600, "1..86400", "an environment idle this long is stopped"),
@@ -142,6 +156,13 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("pool.queue-length", 32, "0..10000", "requests that may wait for an environment at once"),
             new Option("pool.memory-budget-mb", 0, "0..1048576",
                     "sum of the memory limits of all environments; 0 means 60 % of the device's memory"),
+            new Option("functions.default-memory-mb", 128, "32..10240",
+                    "a function's memory when function.json sets none (default: the device profile's)"),
+            new Option("functions.default-tmp-mb", 32, "1..10240",
+                    "a function's /tmp when function.json sets none (default: the device profile's)"),
+            new Option("daemon.heap-mb", 64, "16..4096",
+                    "the daemon's own heap (default: the device profile's); the launcher applies it from the next "
+                            + "start"),
             new Option("logs.retain-lines-per-function", 10_000, "100..10000000",
                     "log lines kept per function; the oldest are deleted first"),
             new Option("logs.max-line-bytes", 8_192, "256..262144", "longer log lines are cut, with a marker"),
@@ -212,7 +233,30 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
 
     /** Parses a configuration tree, listing every problem at once. */
     static DaemonConfig parse(JsonNode root, String source) {
+        return parse(root, source, DeviceFacts.detect());
+    }
+
+    /** Parses with the device facts given: the profile chosen by them supplies the defaults it covers. */
+    static DaemonConfig parse(JsonNode root, String source, DeviceFacts facts) {
         Reader r = new Reader(root);
+        String forced = r.string("profile");
+        DeviceProfiles.Choice device;
+        try {
+            device = DeviceProfiles.choose(facts, forced.equals("auto") ? Optional.empty() : Optional.of(forced));
+        } catch (IllegalArgumentException e) {
+            r.problems.add(e.getMessage());
+            device = DeviceProfiles.choose(facts, Optional.empty());
+        }
+        DeviceProfile p = device.profile();
+        r.profileDefault("pool.memory-budget-mb", p.memoryBudgetMb());
+        r.profileDefault("pool.max-environments", p.maxEnvironments());
+        r.profileDefault("pool.idle-ttl-seconds", p.idleTtlSeconds());
+        r.profileDefault("functions.default-memory-mb", p.defaultMemoryMb());
+        r.profileDefault("functions.default-tmp-mb", p.defaultTmpMb());
+        r.profileDefault("daemon.heap-mb", p.daemonHeapMb());
+        if (!p.childJvmOptions().isEmpty()) {
+            r.profileDefault("runtime.jvm-options", p.childJvmOptions());
+        }
         DaemonConfig config = new DaemonConfig(
                 Path.of(r.string("data-dir")).toAbsolutePath(),
                 r.host("http.bind"),
@@ -250,7 +294,12 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.integer("mqtt.reconnect-min-ms", 10, 600_000),
                         r.integer("mqtt.reconnect-max-ms", 10, 3_600_000)),
                 new Coap(r.host("coap.bind"), r.integer("coap.port", -1, 65_535),
-                        r.integer("coap.max-payload-bytes", 64, 6 << 20)));
+                        r.integer("coap.max-payload-bytes", 64, 6 << 20)),
+                device,
+                r.integer("pool.max-environments", 1, 10_000),
+                r.integer("functions.default-memory-mb", 32, 10_240),
+                r.integer("functions.default-tmp-mb", 1, 10_240),
+                r.integer("daemon.heap-mb", 16, 4096));
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -264,7 +313,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 maxEnvironments,
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
-                region, accountId, adminToken, sandbox, async, mqtt, coap);
+                region, accountId, adminToken, sandbox, async, mqtt, coap, device, maxEnvironmentsTotal,
+                defaultMemoryMb, defaultTmpMb, daemonHeapMb);
     }
 
     /** The help text for every option. */
@@ -321,6 +371,14 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
         Reader(JsonNode root) {
             this.root = root;
             OPTIONS.forEach(o -> options.put(o.key(), o));
+        }
+
+        /** The device profile's value replaces the option's built-in default; the YAML still wins. */
+        void profileDefault(String key, Object value) {
+            Option o = options.get(key);
+            Object v = o.defaultValue() instanceof Integer && value instanceof Long l ? (Object) l.intValue()
+                    : o.defaultValue() instanceof Long && value instanceof Integer i ? (Object) i.longValue() : value;
+            options.put(key, new Option(key, v, o.bounds(), o.doc()));
         }
 
         private JsonNode node(String key) {

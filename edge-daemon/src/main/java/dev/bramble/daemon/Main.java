@@ -13,10 +13,12 @@ import java.util.concurrent.CountDownLatch;
 public final class Main {
     private static final String USAGE = """
             usage: brambled [--config FILE]
+                   brambled [--config FILE] --print-profile
                    brambled --help | --help-config | --version
 
             Runs the Bramble device daemon. Without --config it runs on embedded defaults
-            (brambled --help-config lists every option with its default).
+            (brambled --help-config lists every option with its default). --print-profile shows the
+            device profile chosen for this machine, why, and the values in effect.
             """;
 
     private Main() {
@@ -31,10 +33,55 @@ public final class Main {
         return new SandboxSettings(s.cgroupRoot(), s.cgroupName(), s.bwrap(), s.setpriv(), s.requireIsolation());
     }
 
+    /**
+     * Under systemd ({@code RuntimeDirectory=bramble}), the file whose appearance says the daemon is ready: the
+     * unit's {@code ExecStartPost} waits for it, so systemd sees readiness without sd_notify, which a JVM cannot
+     * send (it needs a datagram Unix socket).
+     */
+    private static Path readyFile() {
+        String dir = System.getenv("RUNTIME_DIRECTORY");
+        return dir == null || dir.isBlank() ? null : Path.of(dir.split(":")[0], "ready");
+    }
+
+    /** What --print-profile prints: the choice and the values in effect after the configuration's overrides. */
+    static String profile(DaemonConfig c) {
+        return dev.bramble.daemon.profile.DeviceProfiles.print(c.device())
+                + "in effect (the configuration overrides the profile key by key):\n"
+                + "  daemon.heap-mb " + c.daemonHeapMb() + "\n"
+                + "  pool.memory-budget-mb " + c.memoryBudgetMb() + "\n"
+                + "  pool.max-environments " + c.maxEnvironmentsTotal() + "\n"
+                + "  pool.idle-ttl-seconds " + c.idleTtlSeconds() + "\n"
+                + "  functions.default-memory-mb " + c.defaultMemoryMb() + "\n"
+                + "  functions.default-tmp-mb " + c.defaultTmpMb() + "\n"
+                + "  runtime.jvm-options " + c.jvmOptions() + "\n";
+    }
+
+    /**
+     * The launcher starts the JVM before any configuration is read, so the daemon's own heap from the profile (or
+     * {@code daemon.heap-mb}) is left for it in a file it reads at the next start.
+     */
+    private static void writeDaemonJvmOptions(DaemonConfig c) {
+        String file = System.getProperty("bramble.jvm-options-file");
+        if (file == null || file.isBlank()) {
+            return;
+        }
+        String wanted = "-Xmx" + c.daemonHeapMb() + "m\n";
+        try {
+            Path p = Path.of(file);
+            if (!Files.exists(p) || !Files.readString(p).equals(wanted)) {
+                Files.writeString(p, wanted);
+            }
+        } catch (java.io.IOException e) {
+            System.err.println("brambled: cannot write " + file + ": " + e.getMessage());
+        }
+    }
+
     static int run(String[] args) throws InterruptedException {
         Path configFile = null;
+        boolean printProfile = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--print-profile" -> printProfile = true;
                 case "--help", "-h" -> {
                     System.out.print(USAGE);
                     return 0;
@@ -71,6 +118,11 @@ public final class Main {
             System.err.println("brambled: " + e.getMessage());
             return 2;
         }
+        if (printProfile) {
+            System.out.print(profile(config));
+            return 0;
+        }
+        writeDaemonJvmOptions(config);
         Sandbox sandbox;
         try {
             sandbox = Sandbox.create(sandboxSettings(config));
@@ -85,12 +137,27 @@ public final class Main {
             sandbox.close();
             throw e;
         }
+        Path ready = readyFile();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (ready != null) {
+                try {
+                    Files.deleteIfExists(ready);
+                } catch (java.io.IOException e) {
+                    // the runtime directory goes with the service anyway
+                }
+            }
             daemon.close();
             sandbox.close();
             stopped.countDown();
         }, "brambled-shutdown"));
+        if (ready != null) {
+            try {
+                Files.writeString(ready, daemon.port() + "\n");
+            } catch (java.io.IOException e) {
+                System.err.println("brambled: cannot write " + ready + ": " + e.getMessage());
+            }
+        }
         stopped.await();
         return 0;
     }

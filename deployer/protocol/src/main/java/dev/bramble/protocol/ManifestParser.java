@@ -51,11 +51,31 @@ public final class ManifestParser {
     }
 
     /**
-     * Parses a manifest.
+     * What a manifest gets for the fields it leaves out, where a device may choose: its profile's defaults.
+     *
+     * @param memoryMb the memory of one environment, MB
+     * @param tmpMb    the size of /tmp, MB
+     */
+    public record Defaults(int memoryMb, int tmpMb) {
+        /** Bramble's own defaults, for a device that says nothing. */
+        public static final Defaults BRAMBLE = new Defaults(DEFAULT_MEMORY_MB, DEFAULT_TMP_MB);
+    }
+
+    /**
+     * Parses a manifest with Bramble's defaults.
      *
      * @throws InvalidManifestException listing every problem found
      */
     public static Manifest parse(byte[] json) {
+        return parse(json, Defaults.BRAMBLE);
+    }
+
+    /**
+     * Parses a manifest; fields it leaves out that a device chooses come from {@code defaults}.
+     *
+     * @throws InvalidManifestException listing every problem found
+     */
+    public static Manifest parse(byte[] json, Defaults defaults) {
         JsonNode root;
         try {
             root = JSON.readTree(json);
@@ -82,9 +102,9 @@ public final class ManifestParser {
         if (handler != null && !HANDLER.matcher(handler).matches()) {
             f.problem("handler: '" + handler + "' is not a handler name; use pkg.Class or pkg.Class::method");
         }
-        int memory = f.integer("memoryMb", DEFAULT_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB);
+        int memory = f.integer("memoryMb", defaults.memoryMb(), MIN_MEMORY_MB, MAX_MEMORY_MB);
         int timeout = f.integer("timeoutSeconds", DEFAULT_TIMEOUT_S, MIN_TIMEOUT_S, MAX_TIMEOUT_S);
-        int tmp = f.integer("tmpMb", DEFAULT_TMP_MB, MIN_TMP_MB, MAX_TMP_MB);
+        int tmp = f.integer("tmpMb", defaults.tmpMb(), MIN_TMP_MB, MAX_TMP_MB);
         Optional<Double> cpus = f.decimal("cpus", MIN_CPUS, MAX_CPUS);
         Map<String, String> env = f.environment();
         String description = f.string("description", false);

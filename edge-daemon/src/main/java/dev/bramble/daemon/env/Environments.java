@@ -48,9 +48,11 @@ public final class Environments implements AutoCloseable {
      * @param queueLength    how many requests may wait at once, device-wide
      * @param initTimeout    how long a child may take to load its handler
      * @param memoryBudgetMb the sum of the memory limits of all environments may not pass this
+     * @param maxEnvironments environments running or starting at once, all functions together (the device
+     *                        profile's; each JVM also costs CPU and file descriptors beyond its memory limit)
      */
     public record Settings(int defaultCap, Duration idleTtl, Duration queueTimeout, int queueLength,
-                           Duration initTimeout, long memoryBudgetMb) {
+                           Duration initTimeout, long memoryBudgetMb, int maxEnvironments) {
     }
 
     /**
@@ -167,11 +169,12 @@ public final class Environments implements AutoCloseable {
         }
         long need = pool.memoryMb();
         long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-        if (free < need) {
+        int over = Math.max(0, running() + 1 - settings.maxEnvironments());
+        if (free < need || over > 0) {
             List<Environment> victims = new ArrayList<>();
             long freed = 0;
             for (Environment candidate : evictable(pool)) {
-                if (free + freed >= need) {
+                if (free + freed >= need && victims.size() >= over) {
                     break;
                 }
                 victims.add(candidate);
@@ -179,6 +182,9 @@ public final class Environments implements AutoCloseable {
             }
             if (free + freed < need) {
                 return ThrottledException.Reason.MEMORY;
+            }
+            if (victims.size() < over) {
+                return ThrottledException.Reason.DEVICE_LIMIT;
             }
             for (Environment victim : victims) {
                 FunctionPool owner = pools.get(key(victim.version()));
@@ -191,6 +197,15 @@ public final class Environments implements AutoCloseable {
         usedMb += need;
         pool.starting++;
         return null;
+    }
+
+    /** Environments running or starting, all functions together. */
+    private int running() {
+        int n = 0;
+        for (FunctionPool p : pools.values()) {
+            n += p.size();
+        }
+        return n;
     }
 
     /** Idle, on-demand environments of other functions, least recently used first. */
@@ -229,6 +244,9 @@ public final class Environments implements AutoCloseable {
                     + " MB for another " + pool.memoryMb() + " MB environment of " + function + " ("
                     + usedMb + " MB in use, nothing idle to evict); waited " + settings.queueTimeout().toMillis()
                     + " ms";
+            case DEVICE_LIMIT -> "Rate Exceeded: the device runs its most environments at once ("
+                    + settings.maxEnvironments() + ", pool.max-environments) and none is idle to stop; waited "
+                    + settings.queueTimeout().toMillis() + " ms";
             case QUEUE_FULL -> "Rate Exceeded: the queue is full";
         });
     }
@@ -359,7 +377,7 @@ public final class Environments implements AutoCloseable {
             pool = pool(v);
             long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
             if (closed || !pool.idle.isEmpty() || pool.starting > 0 || pool.size() >= pool.cap
-                    || free < pool.memoryMb()) {
+                    || free < pool.memoryMb() || running() >= settings.maxEnvironments()) {
                 return false;
             }
             usedMb += pool.memoryMb();
@@ -383,7 +401,8 @@ public final class Environments implements AutoCloseable {
         try {
             pool = pool(v);
             long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-            if (closed || pool.size() >= pool.cap || free < pool.memoryMb()) {
+            if (closed || pool.size() >= pool.cap || free < pool.memoryMb()
+                    || running() >= settings.maxEnvironments()) {
                 return false;
             }
             usedMb += pool.memoryMb();

@@ -8,6 +8,8 @@ public final class ThrottledException extends RuntimeException {
         CONCURRENCY,
         /** The device's memory budget is spent and nothing could be evicted. */
         MEMORY,
+        /** The device runs as many environments as its profile allows and nothing could be evicted. */
+        DEVICE_LIMIT,
         /** Too many requests are already waiting. */
         QUEUE_FULL
     }

@@ -46,13 +46,15 @@ public final class FunctionRegistry {
     private final Path functionsDir;
     private final Path incomingDir;
     private final Bundle.Limits limits;
+    private final ManifestParser.Defaults defaults;
     private final Clock clock;
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile Map<String, FunctionState> functions;
     private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, Clock clock,
-                             Map<String, FunctionState> functions) {
+    private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, ManifestParser.Defaults defaults,
+                             Clock clock, Map<String, FunctionState> functions) {
+        this.defaults = defaults;
         this.database = database;
         this.bundlesDir = dataDir.resolve("bundles");
         this.functionsDir = dataDir.resolve("functions");
@@ -64,6 +66,15 @@ public final class FunctionRegistry {
 
     /** Loads every function from the database; code directories that went missing are unpacked again. */
     public static FunctionRegistry open(Database database, Path dataDir, Bundle.Limits limits, Clock clock) {
+        return open(database, dataDir, limits, ManifestParser.Defaults.BRAMBLE, clock);
+    }
+
+    /**
+     * Loads every function; manifests that leave memory or /tmp out get {@code defaults} (the device profile's),
+     * read again at every start.
+     */
+    public static FunctionRegistry open(Database database, Path dataDir, Bundle.Limits limits,
+                                        ManifestParser.Defaults defaults, Clock clock) {
         try {
             for (String dir : List.of("bundles", "functions", "incoming")) {
                 Files.createDirectories(dataDir.resolve(dir));
@@ -79,7 +90,7 @@ public final class FunctionRegistry {
                     Trees.delete(p);
                 }
             }
-            FunctionRegistry registry = new FunctionRegistry(database, dataDir, limits, clock, Map.of());
+            FunctionRegistry registry = new FunctionRegistry(database, dataDir, limits, defaults, clock, Map.of());
             registry.functions = Map.copyOf(registry.loadAll());
             return registry;
         } catch (IOException e) {
@@ -167,7 +178,7 @@ public final class FunctionRegistry {
     }
 
     private Deployment publish(Bundle bundle, String alias) {
-        Manifest manifest = bundle.manifest();
+        Manifest manifest = ManifestParser.parse(bundle.manifestJson(), defaults);
         String name = manifest.name();
         FunctionState current = functions.get(name);
         Instant now = clock.instant();
@@ -293,7 +304,7 @@ public final class FunctionRegistry {
                     String name = rs.getString(1);
                     int version = rs.getInt(2);
                     String sha = rs.getString(3);
-                    Manifest manifest = ManifestParser.parse(rs.getBytes(4));
+                    Manifest manifest = ManifestParser.parse(rs.getBytes(4), defaults);
                     Path code = codeDir(name, version);
                     restoreCode(code, sha);
                     versions.computeIfAbsent(name, k -> new TreeMap<>()).put(version, new FunctionVersion(name,
