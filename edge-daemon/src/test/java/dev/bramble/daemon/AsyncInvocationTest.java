@@ -6,11 +6,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -82,7 +79,7 @@ class AsyncInvocationTest {
 
     @Test
     void anEventOlderThanItsMaximumAgeIsNotTriedAgain() {
-        OffsetClock clock = new OffsetClock();
+        TestClock clock = TestClock.ticking();
         try (TestDaemon d = TestDaemon.start(tmp.resolve("data"), """
                 async:
                   retry-base-ms: 30000
@@ -129,30 +126,6 @@ class AsyncInvocationTest {
             await().atMost(20, SECONDS).until(() -> d.get("/v1/status").json().path("async").path("depth")
                     .asInt() == 0);
             assertThat(d.get("/v1/status").json().path("async").path("rejected").asInt()).isEqualTo(1);
-        }
-    }
-
-    /** Real time plus an offset a test moves forward. */
-    static final class OffsetClock extends Clock {
-        private volatile Duration offset = Duration.ZERO;
-
-        void advance(Duration d) {
-            offset = offset.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(offset);
         }
     }
 }

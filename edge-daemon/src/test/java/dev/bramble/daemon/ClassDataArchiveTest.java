@@ -21,7 +21,7 @@ import static org.awaitility.Awaitility.await;
 class ClassDataArchiveTest {
     @TempDir
     Path dir;
-    final ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+    final TestClock clock = TestClock.frozenAt(Instant.parse("2026-11-22T10:00:00Z"));
 
     /** A daemon with echo deployed, once the class-data archive trained after the deployment exists. */
     private TestDaemon echoWithTrainedArchive() {

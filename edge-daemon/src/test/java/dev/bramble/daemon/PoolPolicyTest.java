@@ -25,7 +25,7 @@ class PoolPolicyTest {
     @TempDir
     Path dir;
     TestDaemon d;
-    final ConcurrencyTest.MutableClock clock = new ConcurrencyTest.MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+    final TestClock clock = TestClock.frozenAt(Instant.parse("2026-11-22T10:00:00Z"));
 
     @AfterEach
     void stop() {

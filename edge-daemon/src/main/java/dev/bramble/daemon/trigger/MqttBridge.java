@@ -222,15 +222,7 @@ public final class MqttBridge implements AutoCloseable {
      */
     private void connect() throws Exception {
         setState(State.CONNECTING);
-        MqttLink old;
-        lock.lock();
-        try {
-            old = link;
-            link = null;
-            lost = false;
-        } finally {
-            lock.unlock();
-        }
+        MqttLink old = detach();
         if (old != null) {
             old.close();
             reconnects.incrementAndGet();
@@ -284,13 +276,7 @@ public final class MqttBridge implements AutoCloseable {
                 lastError = describe(cause);
                 LOG.log(Level.WARNING, "mqtt.connection-lost error={0}", lastError);
                 setState(State.DISCONNECTED);
-                lock.lock();
-                try {
-                    lost = true;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
+                markLost();
             }
         };
         self[0] = settings.protocol().equals("5") ? new PahoV5Link(settings, sockets, events)
@@ -362,13 +348,7 @@ public final class MqttBridge implements AutoCloseable {
             } catch (RuntimeException e) {
                 // Not acknowledged: the broker keeps it in the session and delivers it again after a reconnection.
                 LOG.log(Level.ERROR, "mqtt.store-failed topic={0} error={1}", m.topic(), e.toString());
-                lock.lock();
-                try {
-                    lost = true;
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
+                markLost();
                 return;
             }
         }
@@ -445,6 +425,30 @@ public final class MqttBridge implements AutoCloseable {
         return m;
     }
 
+    /** Takes the current client away, for the caller to close outside the lock. */
+    private MqttLink detach() {
+        lock.lock();
+        try {
+            MqttLink l = link;
+            link = null;
+            lost = false;
+            return l;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The connection is gone or unusable: the bridge's thread reconnects. */
+    private void markLost() {
+        lock.lock();
+        try {
+            lost = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Disconnects and stops reconnecting. */
     @Override
     public void close() {
@@ -463,14 +467,7 @@ public final class MqttBridge implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        MqttLink l;
-        lock.lock();
-        try {
-            l = link;
-            link = null;
-        } finally {
-            lock.unlock();
-        }
+        MqttLink l = detach();
         if (l != null) {
             l.close();
         }

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.trigger;
 
+import dev.bramble.daemon.TestClock;
 import dev.bramble.daemon.store.Database;
 import dev.bramble.protocol.ScheduleExpression;
 import dev.bramble.protocol.Trigger;
@@ -7,10 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,23 +21,7 @@ class SchedulerTest {
     Path dir;
 
     private final List<String> calls = new ArrayList<>();
-    private Instant now = Instant.parse("2026-11-22T10:00:03Z");
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    };
+    private final TestClock clock = TestClock.frozenAt(Instant.parse("2026-11-22T10:00:03Z"));
 
     private Scheduler scheduler(Database db) {
         return new Scheduler(db, clock, new Scheduler.Sink() {
@@ -54,7 +37,7 @@ class SchedulerTest {
 
             @Override
             public void warm(Scheduler.Schedule s) {
-                calls.add("warm " + s.trigger().name() + " at " + now);
+                calls.add("warm " + s.trigger().name() + " at " + clock.instant());
             }
         });
     }
@@ -66,17 +49,17 @@ class SchedulerTest {
     }
 
     private void tickAt(String instant, Scheduler s) {
-        now = Instant.parse(instant);
-        s.tick(now);
+        clock.set(Instant.parse(instant));
+        s.tick(clock.instant());
     }
 
     @Test
     void aRateRunsOnItsMultiplesAndTellsWhenItIsNextDue() {
         try (Scheduler s = scheduler(Database.open(dir))) {
             s.update(List.of(schedule("beat", "rate(10 seconds)", Trigger.MissedRuns.SKIP, 0, "UTC")));
-            assertThat(s.tick(now)).isEqualTo(Instant.parse("2026-11-22T10:00:04Z")); // at most a second's sleep
+            assertThat(s.tick(clock.instant())).isEqualTo(Instant.parse("2026-11-22T10:00:04Z")); // at most a second's sleep
             tickAt("2026-11-22T10:00:09.500Z", s);
-            assertThat(s.tick(now)).isEqualTo(Instant.parse("2026-11-22T10:00:10Z"));
+            assertThat(s.tick(clock.instant())).isEqualTo(Instant.parse("2026-11-22T10:00:10Z"));
             tickAt("2026-11-22T10:00:10.004Z", s);
             tickAt("2026-11-22T10:00:10.900Z", s);
             tickAt("2026-11-22T10:00:20.001Z", s);
@@ -88,7 +71,7 @@ class SchedulerTest {
     void cronRunsInTheSchedulesTimeZone() {
         try (Scheduler s = scheduler(Database.open(dir))) {
             // 08:30 in Berlin is 07:30 UTC in November.
-            now = Instant.parse("2026-11-22T07:00:00Z");
+            clock.set(Instant.parse("2026-11-22T07:00:00Z"));
             s.update(List.of(schedule("morning", "cron(30 8 * * ? *)", Trigger.MissedRuns.SKIP, 0,
                     "Europe/Berlin")));
             tickAt("2026-11-22T07:29:59Z", s);
@@ -112,10 +95,10 @@ class SchedulerTest {
                 "fire catcher 2026-11-22T10:15:00Z");
         calls.clear();
         // Down from 10:16 until 11:07: the runs at 10:30, 10:45 and 11:00 were missed.
-        now = Instant.parse("2026-11-22T11:07:00Z");
+        clock.set(Instant.parse("2026-11-22T11:07:00Z"));
         try (Scheduler s = scheduler(db)) {
             s.update(both);
-            s.tick(now);
+            s.tick(clock.instant());
             assertThat(calls).containsExactlyInAnyOrder("skip skipper 2026-11-22T11:00:00Z",
                     "fire catcher 2026-11-22T11:00:00Z");
             calls.clear();
@@ -128,7 +111,7 @@ class SchedulerTest {
     @Test
     void aNewScheduleStartsFromNowAndARunWithinTheGraceIsOnTime() {
         try (Scheduler s = scheduler(Database.open(dir))) {
-            now = Instant.parse("2026-11-22T10:14:59Z");
+            clock.set(Instant.parse("2026-11-22T10:14:59Z"));
             s.update(List.of(schedule("late", "cron(0/15 * * * ? *)", Trigger.MissedRuns.SKIP, 0, "UTC")));
             tickAt("2026-11-22T10:15:04Z", s); // a slow tick, 4 s late: still on time
             assertThat(calls).containsExactly("fire late 2026-11-22T10:15:00Z");
