@@ -97,6 +97,40 @@ class MqttConnectionTest {
     }
 
     @Test
+    void aUsernameAndPasswordAreSentAndAWrongPasswordIsReported() throws Exception {
+        Path passwords = tmp.resolve("passwd");
+        Process p = new ProcessBuilder("mosquitto_passwd", "-c", "-b", passwords.toString(), "device-7", "s3cret")
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes())).isZero();
+        try (Mosquitto broker = Mosquitto.start(tmp.resolve("broker"), """
+                allow_anonymous false
+                password_file %s
+                """.formatted(passwords));
+             TestDaemon right = TestDaemon.start(tmp.resolve("data"), """
+                     mqtt:
+                       url: %s
+                       client-id: bramble-auth-%d
+                       username: device-7
+                       password: s3cret
+                     """.formatted(broker.url(), System.nanoTime()));
+             TestDaemon wrong = TestDaemon.start(tmp.resolve("data2"), """
+                     mqtt:
+                       url: %s
+                       client-id: bramble-auth-wrong-%d
+                       username: device-7
+                       password: guessed
+                       reconnect-min-ms: 100
+                     """.formatted(broker.url(), System.nanoTime()))) {
+            right.deployOk(Bundles.example("thermostat"));
+            await().atMost(20, SECONDS).until(() -> mqtt(right).path("subscriptions").has("sensors/+/temperature"));
+            assertThat(mqtt(right).path("state").asText()).isEqualTo("connected");
+            await().atMost(20, SECONDS).until(() -> !mqtt(wrong).path("lastError").asText().isEmpty());
+            assertThat(mqtt(wrong).path("state").asText()).isNotEqualTo("connected");
+            assertThat(mqtt(wrong).path("lastError").asText().toLowerCase()).contains("not authorized");
+        }
+    }
+
+    @Test
     void anUnreachableBrokerStopsNothingAndNoUrlMeansInactive() {
         try (TestDaemon d = TestDaemon.start(tmp.resolve("data"), """
                 mqtt:

@@ -72,4 +72,20 @@ class ScheduleTriggerTest {
             assertThat(logs.findValuesAsText("message")).anySatisfy(m -> assertThat(m).contains("Duration: 25"));
         }
     }
+
+    @Test
+    void aWarmUpStartsAnEnvironmentBeforeTheRunIsDue() {
+        try (TestDaemon d = TestDaemon.start(tmp.resolve("data"), "")) {
+            // The next run is at most an hour away, so an hour's warm-up falls due at once; the run itself almost
+            // surely does not come during the test.
+            d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), tmp, Bundles.misbehave("early",
+                    "\"triggers\": [{\"type\": \"schedule\", \"expression\": \"rate(1 hour)\", "
+                            + "\"warmUpSeconds\": 3600}]")));
+            await().atMost(20, SECONDS).until(() -> d.get("/v1/functions/early").json().path("environments")
+                    .findValuesAsText("state").contains("IDLE"));
+            JsonNode env = d.get("/v1/functions/early").json().path("environments").get(0);
+            assertThat(env.path("provisioned").asBoolean()).isFalse();
+            assertThat(env.path("invocations").asInt()).isZero(); // started ahead of the run, not by it
+        }
+    }
 }
