@@ -1,5 +1,6 @@
 package dev.bramble.daemon;
 
+import dev.bramble.daemon.agent.Agent;
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
@@ -40,6 +41,7 @@ public final class Daemon implements AutoCloseable {
     private final Environments environments;
     private final AsyncQueue queue;
     private final Triggers triggers;
+    private final Agent agent;
     private boolean stopped;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
@@ -75,9 +77,16 @@ public final class Daemon implements AutoCloseable {
             started.add(queue);
             triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
             started.add(triggers);
+            DaemonConfig.AgentSettings a = config.agent();
+            agent = a.deployerUrl().isEmpty() ? null : Agent.start(new Agent.Settings(a.deployerUrl()
+                    .replaceAll("/+$", ""), a.enrolmentToken(), a.deviceName(), a.trustedKeys(), a.keepVersions(),
+                    a.pollWaitSeconds()), db, registry, environments, archives, invoker, config.dataDir(), clock);
+            if (agent != null) {
+                started.add(agent);
+            }
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
                     config.adminToken(), config.bundleMaxBytes(), config.accountId()), registry, environments,
-                    invoker, queue, triggers, logs, sandbox, archives, clock);
+                    invoker, queue, triggers, agent, logs, sandbox, archives, clock);
             started.add(http::stop);
         } catch (IOException e) {
             closeStarted();

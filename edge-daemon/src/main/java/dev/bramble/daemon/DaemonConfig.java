@@ -54,6 +54,7 @@ import java.util.function.Function;
  * @param defaultMemoryMb          a function's memory when its manifest sets none
  * @param defaultTmpMb             a function's /tmp when its manifest sets none
  * @param daemonHeapMb             the daemon's own heap, applied by the launcher from the next start
+ * @param agent                    the deployment agent; off without a deployer URL
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
@@ -61,7 +62,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                            int logMaxLineBytes, long bundleMaxBytes,
                            String region, String accountId, String adminToken, Sandboxing sandbox,
                            Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
-                           int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb) {
+                           int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb,
+                           AgentSettings agent) {
 
     /**
      * Containment settings.
@@ -119,6 +121,20 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      * @param maxPayloadBytes the largest request body, reassembled from blocks
      */
     public record Coap(String bind, int port, int maxPayloadBytes) {
+    }
+
+    /**
+     * The deployment agent.
+     *
+     * @param deployerUrl     the deployer; empty leaves the agent off
+     * @param enrolmentToken  used once to enrol, when the device has no identity yet
+     * @param deviceName      the name the device enrols under
+     * @param trustedKeys     the directory of trusted signers' public keys
+     * @param keepVersions    versions kept per function for instant rollback
+     * @param pollWaitSeconds how long a desired-state request waits for a change
+     */
+    public record AgentSettings(String deployerUrl, String enrolmentToken, String deviceName, Path trustedKeys,
+                                int keepVersions, int pollWaitSeconds) {
     }
 
     /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
@@ -204,6 +220,16 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "larger messages are acknowledged, rejected and counted as dropped"),
             new Option("mqtt.reconnect-min-ms", 500, "10..600000", "first reconnection delay; doubles to the max"),
             new Option("mqtt.reconnect-max-ms", 30_000, "10..3600000", "longest reconnection delay (plus jitter)"),
+            new Option("agent.deployer-url", "", "http(s)://host:port, or empty",
+                    "the deployer this device follows; empty leaves the deployment agent off"),
+            new Option("agent.enrolment-token", "", "a token from the deployer, or empty",
+                    "enrols the device at its first contact; id and device token are then kept in state.db"),
+            new Option("agent.device-name", hostName(), "1 to 64 letters, digits, '-', '_' or '.'",
+                    "the name the device enrols under"),
+            new Option("agent.trusted-keys", "/etc/bramble/trusted-keys", "a directory",
+                    "public keys (*.pub, PEM) whose signatures the agent accepts"),
+            new Option("agent.keep-versions", 3, "1..100", "versions kept per function for instant rollback"),
+            new Option("agent.poll-wait-seconds", 25, "1..300", "how long a desired-state request waits for a change"),
             new Option("coap.bind", "0.0.0.0", "an IP address or host name", "address of the CoAP listener"),
             new Option("coap.port", -1, "-1..65535", "CoAP UDP port (5683 is the standard); -1 leaves CoAP off"),
             new Option("coap.max-payload-bytes", 1_048_576, "64..6291456",
@@ -299,7 +325,12 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 r.integer("pool.max-environments", 1, 10_000),
                 r.integer("functions.default-memory-mb", 32, 10_240),
                 r.integer("functions.default-tmp-mb", 1, 10_240),
-                r.integer("daemon.heap-mb", 16, 4096));
+                r.integer("daemon.heap-mb", 16, 4096),
+                new AgentSettings(r.optionalMatching("agent.deployer-url", "https?://[^\\s/]+(/.*)?"),
+                        r.optionalString("agent.enrolment-token"),
+                        r.matching("agent.device-name", "[A-Za-z0-9_.-]{1,64}"),
+                        Path.of(r.string("agent.trusted-keys")), r.integer("agent.keep-versions", 1, 100),
+                        r.integer("agent.poll-wait-seconds", 1, 300)));
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -314,7 +345,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox, async, mqtt, coap, device, maxEnvironmentsTotal,
-                defaultMemoryMb, defaultTmpMb, daemonHeapMb);
+                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent);
     }
 
     /** The help text for every option. */

@@ -19,14 +19,16 @@ import java.util.Optional;
  * @param concurrency    how many environments the function may use at once
  * @param triggers       what fires the function besides direct invocations
  * @param async          how asynchronous invocations are retried and where their outcome goes
+ * @param testEvents     events (JSON) a device runs against a new version before it goes live; all must succeed
  */
 public record Manifest(String name, String runtime, String handler, int memoryMb, int timeoutSeconds, int tmpMb,
                        Optional<Double> cpus, Map<String, String> environment, String description, Concurrency concurrency,
-                       List<Trigger> triggers, AsyncPolicy async) {
+                       List<Trigger> triggers, AsyncPolicy async, List<String> testEvents) {
 
     public Manifest {
         environment = Map.copyOf(environment);
         triggers = List.copyOf(triggers);
+        testEvents = List.copyOf(testEvents);
     }
 
     /** The handler's class name, without {@code ::method}. */

@@ -36,6 +36,8 @@ public final class ManifestParser {
     public static final double MAX_CPUS = 64;
     public static final int MAX_ENVIRONMENT_BYTES = 4 * 1024;
     public static final int MAX_DESCRIPTION = 256;
+    public static final int MAX_TEST_EVENTS = 10;
+    public static final int MAX_TEST_EVENT_BYTES = 64 * 1024;
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final String IDENT = "[A-Za-z_$][A-Za-z0-9_$]*";
@@ -44,7 +46,7 @@ public final class ManifestParser {
     private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
             "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "JAVA_TOOL_OPTIONS", "TMPDIR", "HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
-            "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async");
+            "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async", "testEvents");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
     private ManifestParser() {
@@ -114,12 +116,13 @@ public final class ManifestParser {
         Manifest.Concurrency concurrency = f.concurrency();
         List<Trigger> triggers = new TriggerFields(f::problem, name).triggers(root.get("triggers"));
         AsyncPolicy async = f.async();
+        List<String> testEvents = f.testEvents();
         f.unknownFields();
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);
         }
         return new Manifest(name, runtime, handler, memory, timeout, tmp, cpus, env,
-                description == null ? "" : description, concurrency, triggers, async);
+                description == null ? "" : description, concurrency, triggers, async, testEvents);
     }
 
     /** Reads fields of one object node, collecting problems instead of stopping at the first. */
@@ -289,6 +292,27 @@ public final class ManifestParser {
                 return Optional.empty();
             }
             return Optional.of(topic);
+        }
+
+        List<String> testEvents() {
+            JsonNode n = root.get("testEvents");
+            List<String> out = new ArrayList<>();
+            if (n == null || n.isNull()) {
+                return out;
+            }
+            if (!n.isArray() || n.size() > MAX_TEST_EVENTS) {
+                problem("testEvents: expected a list of at most " + MAX_TEST_EVENTS + " events (JSON values), got "
+                        + (n.isArray() ? n.size() + " events" : n.getNodeType().toString().toLowerCase()));
+                return out;
+            }
+            for (int i = 0; i < n.size(); i++) {
+                String json = n.get(i).toString();
+                if (json.length() > MAX_TEST_EVENT_BYTES) {
+                    problem("testEvents[" + i + "]: " + json.length() + " bytes; at most " + MAX_TEST_EVENT_BYTES);
+                }
+                out.add(json);
+            }
+            return out;
         }
 
         void unknownFields() {

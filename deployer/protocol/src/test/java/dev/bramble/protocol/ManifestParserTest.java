@@ -61,7 +61,7 @@ class ManifestParserTest {
                         "concurrency.provisioned: -1 is outside the allowed range 0..1000",
                         "concurrency.warm: unknown field; known: [reserved, provisioned, perEnvironment]",
                         "layers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
-                                + "cpus, environment, description, concurrency, triggers, async]"));
+                                + "cpus, environment, description, concurrency, triggers, async, testEvents]"));
     }
 
     @Test

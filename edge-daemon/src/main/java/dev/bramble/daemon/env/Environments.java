@@ -365,19 +365,23 @@ public final class Environments implements AutoCloseable {
     }
 
     /**
-     * Starts one on-demand environment of {@code v} ahead of an invocation that is known to come (a schedule's
-     * warm-up), when the version has none idle or starting and there is room without evicting anything.
+     * Makes sure {@code v} has an idle environment ahead of an invocation that is known to come (a schedule's
+     * warm-up): starts one when it has none and there is room without evicting anything.
      *
-     * @return false when nothing was started
+     * @return true when an environment is idle now; false when none could be started yet (something is starting, or
+     *         there is no room), for the caller to try again
      */
     public boolean warm(FunctionVersion v) throws InitFailedException {
         FunctionPool pool;
         lock.lock();
         try {
             pool = pool(v);
+            if (!pool.idle.isEmpty()) {
+                return true;
+            }
             long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-            if (closed || !pool.idle.isEmpty() || pool.starting > 0 || pool.size() >= pool.cap
-                    || free < pool.memoryMb() || running() >= settings.maxEnvironments()) {
+            if (closed || pool.starting > 0 || pool.size() >= pool.cap || free < pool.memoryMb()
+                    || running() >= settings.maxEnvironments()) {
                 return false;
             }
             usedMb += pool.memoryMb();

@@ -276,6 +276,85 @@ public final class FunctionRegistry {
         listeners.add(listener);
     }
 
+    /**
+     * Points {@code alias} at an existing version, atomically (the agent's switch to a smoke-tested version, and its
+     * way back).
+     *
+     * @throws NotFoundException when the function or version does not exist
+     */
+    public void alias(String function, String alias, int version) {
+        writeLock.lock();
+        try {
+            FunctionState f = functions.get(function);
+            if (f == null || !f.versions().containsKey(version)) {
+                throw new NotFoundException("Function not found: " + function + ":" + version);
+            }
+            sql(c -> upsertAlias(c, function, alias, version, clock.instant()));
+            swap(withAlias(f, alias, version));
+            LOG.log(Level.INFO, "alias.moved function={0} alias={1} version={2}", function, alias, version);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Deletes the oldest versions of a function beyond the newest {@code keep}, unless an alias points at them: their
+     * rows, unpacked code and bundle (when no other version uses it).
+     *
+     * @return the versions deleted
+     */
+    public List<Integer> prune(String function, int keep) {
+        writeLock.lock();
+        try {
+            FunctionState f = functions.get(function);
+            if (f == null) {
+                return List.of();
+            }
+            List<Integer> all = List.copyOf(f.versions().keySet());
+            List<Integer> gone = new java.util.ArrayList<>();
+            for (int i = 0; i < all.size() - keep; i++) {
+                int v = all.get(i);
+                if (!f.aliases().containsValue(v)) {
+                    gone.add(v);
+                }
+            }
+            if (gone.isEmpty()) {
+                return gone;
+            }
+            sql(c -> {
+                try (PreparedStatement d = c.prepareStatement("DELETE FROM versions WHERE function = ? AND version = ?")) {
+                    for (int v : gone) {
+                        d.setString(1, function);
+                        d.setInt(2, v);
+                        d.addBatch();
+                    }
+                    d.executeBatch();
+                }
+            });
+            TreeMap<Integer, FunctionVersion> versions = new TreeMap<>(f.versions());
+            gone.forEach(versions::remove);
+            swap(new FunctionState(function, versions, f.aliases()));
+            for (int v : gone) {
+                String sha = f.versions().get(v).sha256();
+                try {
+                    Trees.delete(codeDir(function, v));
+                    boolean shared = functions.values().stream().flatMap(s -> s.versions().values().stream())
+                            .anyMatch(x -> x.sha256().equals(sha));
+                    if (!shared) {
+                        Files.deleteIfExists(bundlesDir.resolve(sha + ".zip"));
+                    }
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "prune.cleanup-failed function={0}:{1} error={2}", function, v,
+                            e.toString());
+                }
+            }
+            LOG.log(Level.INFO, "versions.pruned function={0} versions={1}", function, gone);
+            return gone;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
     private Path codeDir(String name, int version) {
         return functionsDir.resolve(name).resolve(Integer.toString(version));
     }

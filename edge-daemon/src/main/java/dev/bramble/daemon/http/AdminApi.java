@@ -1,5 +1,6 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.agent.Agent;
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.async.DeadLetter;
 import dev.bramble.daemon.env.Environment;
@@ -65,13 +66,16 @@ final class AdminApi {
     private final Invoker invoker;
     private final AsyncQueue queue;
     private final Triggers triggers;
+    private final Agent agent;
     private final LogStore logs;
     private final Sandbox sandbox;
     private final Clock clock;
     private final Facts facts;
 
     AdminApi(FunctionRegistry registry, Environments environments, ClassDataArchives archives, Invoker invoker,
-             AsyncQueue queue, Triggers triggers, LogStore logs, Sandbox sandbox, Clock clock, Facts facts) {
+             AsyncQueue queue, Triggers triggers, Agent agent, LogStore logs, Sandbox sandbox, Clock clock,
+             Facts facts) {
+        this.agent = agent;
         this.queue = queue;
         this.triggers = triggers;
         this.registry = registry;
@@ -112,6 +116,8 @@ final class AdminApi {
         out.put("logLinesDropped", logs.dropped());
         out.put("async", queue.status());
         out.putAll(triggers.status());
+        out.put("agent", agent == null ? Map.of("state", "off", "reason", "agent.deployer-url is not configured")
+                : agent.status());
         Json.send(res, 200, out);
     }
 

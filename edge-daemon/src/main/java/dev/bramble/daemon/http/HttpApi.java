@@ -1,5 +1,6 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.agent.Agent;
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.async.QueueFullException;
 import dev.bramble.daemon.env.ClassDataArchives;
@@ -56,11 +57,12 @@ public final class HttpApi {
 
     /** Starts the listener. */
     public static HttpApi start(Settings settings, FunctionRegistry registry, Environments environments,
-                                Invoker invoker, AsyncQueue queue, Triggers triggers, LogStore logs,
+                                Invoker invoker, AsyncQueue queue, Triggers triggers, Agent agent, LogStore logs,
                                 Sandbox sandbox, ClassDataArchives archives, Clock clock) {
         InvokeApi invoke = new InvokeApi(invoker, queue);
         FunctionUrls urls = new FunctionUrls(invoker, clock, settings.accountId());
-        AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, logs, sandbox, clock,
+        AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, agent, logs, sandbox,
+                clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
                         settings.bundleMaxBytes()));
         WebServer server = WebServer.builder()

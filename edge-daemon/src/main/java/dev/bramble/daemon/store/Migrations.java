@@ -20,7 +20,8 @@ final class Migrations {
     static final List<String> FILES = List.of(
             "V1__functions_and_logs.sql",
             "V2__function_identities.sql",
-            "V3__async_invocations.sql");
+            "V3__async_invocations.sql",
+            "V4__deployment_agent.sql");
     private static final String DIR = "db/migration/daemon/";
 
     private Migrations() {

@@ -46,8 +46,8 @@ final class Scheduler implements AutoCloseable {
         /** Runs were missed and the policy skips them. */
         void skipped(Schedule schedule, Instant latest);
 
-        /** A run comes within the schedule's warm-up time. */
-        void warm(Schedule schedule);
+        /** A run comes within the schedule's warm-up time: the one at {@code runAt}. */
+        void warm(Schedule schedule, Instant runAt);
     }
 
     private final Connection connection;
@@ -134,7 +134,7 @@ final class Scheduler implements AutoCloseable {
                 Instant warmAt = next.minusSeconds(t.warmUpSeconds());
                 if (t.warmUpSeconds() > 0 && !warmAt.isAfter(now) && !next.equals(warmedFor.get(s.id()))) {
                     warmedFor.put(s.id(), next);
-                    sink.warm(s);
+                    sink.warm(s, next);
                 } else if (t.warmUpSeconds() > 0 && warmAt.isAfter(now) && warmAt.isBefore(wake)) {
                     wake = warmAt;
                 }

@@ -47,6 +47,7 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Triggers.class.getName());
     private static final ObjectMapper JSON = JsonMapper.builder().build();
     private static final Pattern LEVEL = Pattern.compile("\\{(\\d+)}");
+    private static final long WARM_RETRY_MS = 250;
 
     /** A trigger of a live version. */
     record Active(FunctionVersion version, Trigger trigger) {
@@ -266,15 +267,24 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         }
 
         @Override
-        public void warm(Scheduler.Schedule s) {
+        public void warm(Scheduler.Schedule s, Instant runAt) {
             Thread.ofVirtual().name("bramble-warm-up").start(() -> {
-                try {
-                    FunctionVersion v = registry.resolve(s.function(), null);
-                    if (environments.warm(v)) {
-                        LOG.log(Level.INFO, "schedule.warmed schedule={0} version={1}", s.id(), v.label());
+                // Until an environment is idle, or the run is due (then the run starts one itself).
+                while (clock.instant().isBefore(runAt)) {
+                    try {
+                        FunctionVersion v = registry.resolve(s.function(), null);
+                        if (environments.warm(v)) {
+                            LOG.log(Level.INFO, "schedule.warm schedule={0} version={1} run_at={2}", s.id(),
+                                    v.label(), runAt);
+                            return;
+                        }
+                        Thread.sleep(WARM_RETRY_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (Exception e) {
+                        LOG.log(Level.WARNING, "schedule.warm-failed schedule={0} error={1}", s.id(), e.toString());
+                        return;
                     }
-                } catch (Exception e) {
-                    LOG.log(Level.WARNING, "schedule.warm-failed schedule={0} error={1}", s.id(), e.toString());
                 }
             });
         }

@@ -36,7 +36,7 @@ class SchedulerTest {
             }
 
             @Override
-            public void warm(Scheduler.Schedule s) {
+            public void warm(Scheduler.Schedule s, Instant runAt) {
                 calls.add("warm " + s.trigger().name() + " at " + clock.instant());
             }
         });

@@ -1,0 +1,146 @@
+package dev.bramble.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Flow;
+
+/** HTTP to the deployer (or a device), with the CLI's exit codes for what goes wrong. */
+final class Api {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    /** A failure with the exit code it maps to. */
+    static final class Failure extends RuntimeException {
+        final int exitCode;
+
+        Failure(int exitCode, String message) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+    }
+
+    private final String base;
+    private final String token;
+
+    Api(String base, String token) {
+        this.base = base.replaceAll("/+$", "");
+        this.token = token;
+    }
+
+    JsonNode get(String path) {
+        return send(request(path).GET());
+    }
+
+    JsonNode post(String path, Object body) {
+        try {
+            return send(request(path).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
+        } catch (IOException e) {
+            throw new Failure(Bramble.EXIT_FAILED, e.getMessage());
+        }
+    }
+
+    /** Uploads a file, printing progress to {@code err} when it is a terminal-sized upload. */
+    JsonNode upload(String path, Path file, String signature, PrintWriter err) {
+        try {
+            long size = java.nio.file.Files.size(file);
+            HttpRequest.BodyPublisher body = progress(HttpRequest.BodyPublishers.ofFile(file), size, err);
+            return send(request(path).header("Content-Type", "application/zip")
+                    .header("X-Bramble-Signature", signature).POST(body));
+        } catch (IOException e) {
+            throw new Failure(Bramble.EXIT_FAILED, e.getMessage());
+        }
+    }
+
+    private HttpRequest.Builder request(String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofMinutes(5));
+        if (token != null && !token.isEmpty()) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
+    }
+
+    private JsonNode send(HttpRequest.Builder b) {
+        HttpResponse<String> r;
+        try {
+            r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new Failure(Bramble.EXIT_UNREACHABLE, "cannot reach " + base + " (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new Failure(Bramble.EXIT_UNREACHABLE, "talking to " + base + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure(Bramble.EXIT_FAILED, "interrupted");
+        }
+        JsonNode n;
+        try {
+            n = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        } catch (IOException e) {
+            n = JSON.createObjectNode().put("message", r.body());
+        }
+        if (r.statusCode() >= 400) {
+            String message = n.path("message").asText(r.body());
+            if (n.has("problems")) {
+                message += " " + n.get("problems");
+            }
+            throw new Failure(r.statusCode() == 401 || r.statusCode() == 403 ? Bramble.EXIT_AUTH : Bramble.EXIT_FAILED,
+                    r.statusCode() + " " + n.path("type").asText(n.path("Type").asText("")) + ": " + message);
+        }
+        return n;
+    }
+
+    private static HttpRequest.BodyPublisher progress(HttpRequest.BodyPublisher inner, long size, PrintWriter err) {
+        return new HttpRequest.BodyPublisher() {
+            @Override
+            public long contentLength() {
+                return inner.contentLength();
+            }
+
+            @Override
+            public void subscribe(Flow.Subscriber<? super java.nio.ByteBuffer> s) {
+                inner.subscribe(new Flow.Subscriber<>() {
+                    long sent;
+                    int shown = -1;
+
+                    @Override
+                    public void onSubscribe(Flow.Subscription sub) {
+                        s.onSubscribe(sub);
+                    }
+
+                    @Override
+                    public void onNext(java.nio.ByteBuffer item) {
+                        sent += item.remaining();
+                        int pct = size == 0 ? 100 : (int) (sent * 100 / size);
+                        if (pct / 10 != shown) {
+                            shown = pct / 10;
+                            err.printf("\ruploading %d%% (%d of %d bytes)", pct, sent, size);
+                            err.flush();
+                        }
+                        s.onNext(item);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        s.onError(t);
+                    }
+
+                    @Override
+                    public void onComplete() {
+                        err.println();
+                        s.onComplete();
+                    }
+                });
+            }
+        };
+    }
+}

@@ -1,0 +1,584 @@
+package dev.bramble.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bramble.protocol.Bundle;
+import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.InvalidManifestException;
+import dev.bramble.protocol.ManifestParser;
+import dev.bramble.protocol.Signing;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * {@code bramble}, the operator's CLI. Exit codes: 0 done, 1 the operation failed (the message says why),
+ * 2 usage, 3 deployer or device unreachable, 4 refused (401/403: the token).
+ */
+@Command(name = "bramble", mixinStandardHelpOptions = true, versionProvider = Bramble.Version.class,
+        description = "Keys, bundles, publishing, rollouts and devices for a Bramble fleet.",
+        subcommands = {Bramble.Keys.class, Bramble.BundleCmd.class, Bramble.Signers.class, Bramble.Publish.class,
+                Bramble.Functions.class, Bramble.Deploy.class, Bramble.Rollout.class, Bramble.Rollback.class,
+                Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class,
+                Bramble.DeviceCmd.class, AutoComplete.GenerateCompletion.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done", "1:the operation failed; the message says why", "2:usage",
+                "3:the deployer or device could not be reached", "4:refused: a missing or wrong token (401/403)"})
+public final class Bramble {
+    static final int EXIT_FAILED = 1;
+    static final int EXIT_UNREACHABLE = 3;
+    static final int EXIT_AUTH = 4;
+
+    @Option(names = "--deployer", defaultValue = "${env:BRAMBLE_DEPLOYER:-http://127.0.0.1:8700}",
+            description = "the deployer's URL (env BRAMBLE_DEPLOYER; default ${DEFAULT-VALUE})", scope =
+            CommandLine.ScopeType.INHERIT)
+    String deployer;
+
+    @Option(names = "--token", defaultValue = "${env:BRAMBLE_TOKEN:-}",
+            description = "the deployer's admin token (env BRAMBLE_TOKEN)", scope = CommandLine.ScopeType.INHERIT)
+    String token;
+
+    @Option(names = "--json", description = "print JSON, for scripts", scope = CommandLine.ScopeType.INHERIT)
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs a command line; what tests call. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Bramble());
+        cl.setOut(out).setErr(err);
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof Api.Failure f) {
+                line.getErr().println("bramble: " + f.getMessage());
+                return f.exitCode;
+            }
+            if (e instanceof BundleException | e instanceof InvalidManifestException | e instanceof IOException) {
+                line.getErr().println("bramble: " + e.getMessage());
+                return EXIT_FAILED;
+            }
+            throw e;
+        });
+        return cl.execute(args);
+    }
+
+    Api deployerApi() {
+        return new Api(deployer, token);
+    }
+
+    void print(Object o, String text) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            try {
+                out.println(Api.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o));
+            } catch (IOException e) {
+                throw new Api.Failure(EXIT_FAILED, e.getMessage());
+            }
+        } else {
+            out.print(text);
+        }
+        out.flush();
+    }
+
+    static String table(JsonNode rows, String... columns) {
+        StringBuilder sb = new StringBuilder();
+        int[] w = new int[columns.length];
+        List<String[]> cells = new ArrayList<>();
+        cells.add(columns);
+        for (JsonNode r : rows) {
+            String[] c = new String[columns.length];
+            for (int i = 0; i < columns.length; i++) {
+                JsonNode v = r.path(columns[i]);
+                c[i] = v.isMissingNode() || v.isNull() ? "-" : v.isValueNode() ? v.asText() : v.toString();
+            }
+            cells.add(c);
+        }
+        for (String[] c : cells) {
+            for (int i = 0; i < c.length; i++) {
+                w[i] = Math.max(w[i], c[i].length());
+            }
+        }
+        for (String[] c : cells) {
+            for (int i = 0; i < c.length; i++) {
+                sb.append(String.format("%-" + (w[i] + 2) + "s", c[i]));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Bramble.class.getPackage().getImplementationVersion();
+            return new String[]{"bramble " + (v == null ? "dev" : v)};
+        }
+    }
+
+    // --- keys and bundles: offline ------------------------------------------------------------------------------
+
+    @Command(name = "keys", description = "Signing keys.", subcommands = Keys.Generate.class)
+    static final class Keys {
+        @Command(name = "generate", description = "Writes NAME.key (0600) and NAME.pub: an Ed25519 key pair in PEM.")
+        static final class Generate implements Callable<Integer> {
+            @Parameters(paramLabel = "NAME", description = "file name without extension, e.g. ./keys/author")
+            Path base;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                KeyPair k = Signing.generate();
+                Signing.write(k, base);
+                spec.commandLine().getOut().println("key " + Signing.keyId(k.getPublic()) + ": " + base + ".key (keep "
+                        + "it secret), " + base + ".pub (give it to the deployer and devices)");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "bundle", description = "Function bundles.", subcommands = {BundleCmd.Build.class,
+            BundleCmd.Sign.class, BundleCmd.Inspect.class})
+    static final class BundleCmd {
+        @Command(name = "build", description = "function.json and jar(s) → a bundle zip, checked as a device would.")
+        static final class Build implements Callable<Integer> {
+            @Option(names = "--manifest", required = true, description = "function.json")
+            Path manifest;
+            @Option(names = {"-o", "--output"}, required = true, description = "the bundle to write")
+            Path output;
+            @Parameters(paramLabel = "JAR", arity = "1..*", description = "the function's jars (lib/ of the bundle)")
+            List<Path> jars;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                ManifestParser.parse(Files.readAllBytes(manifest));
+                Path tmp = Files.createTempFile(output.toAbsolutePath().getParent(), ".bundle-", ".zip");
+                try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(tmp))) {
+                    zip.putNextEntry(new ZipEntry("function.json"));
+                    zip.write(Files.readAllBytes(manifest));
+                    zip.closeEntry();
+                    for (Path jar : jars) {
+                        zip.putNextEntry(new ZipEntry("lib/" + jar.getFileName()));
+                        Files.copy(jar, zip);
+                        zip.closeEntry();
+                    }
+                }
+                Bundle b = Bundle.open(tmp, Bundle.Limits.DEFAULT);
+                Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                spec.commandLine().getOut().println(output + ": " + b.manifest().name() + ", sha256 " + b.sha256());
+                return 0;
+            }
+        }
+
+        @Command(name = "sign", description = "Signs a bundle's SHA-256; writes BUNDLE.sig.")
+        static final class Sign implements Callable<Integer> {
+            @Parameters(paramLabel = "BUNDLE")
+            Path bundle;
+            @Option(names = "--key", required = true, description = "the private key (NAME.key); NAME.pub beside it")
+            Path key;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                Bundle b = Bundle.open(bundle, Bundle.Limits.DEFAULT);
+                Path pub = key.resolveSibling(key.getFileName().toString().replaceAll("\\.key$", "") + ".pub");
+                PublicKey p = Signing.readPublic(pub);
+                Signing.BundleSignature s = Signing.sign(b.sha256(), Signing.readPrivate(key), p);
+                Path sig = signatureOf(bundle);
+                Files.writeString(sig, s.toJson() + "\n");
+                spec.commandLine().getOut().println(sig + ": " + b.manifest().name() + " sha256 " + b.sha256()
+                        + " signed by " + s.keyId());
+                return 0;
+            }
+        }
+
+        @Command(name = "inspect", description = "What a bundle holds: manifest, digest, signature.")
+        static final class Inspect implements Callable<Integer> {
+            @Parameters(paramLabel = "BUNDLE")
+            Path bundle;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                Bundle b = Bundle.open(bundle, Bundle.Limits.DEFAULT);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("function", b.manifest().name());
+                out.put("handler", b.manifest().handler());
+                out.put("memoryMb", b.manifest().memoryMb());
+                out.put("sha256", b.sha256());
+                out.put("size", b.size());
+                out.put("triggers", b.manifest().triggers().stream().map(t -> t.type() + ":" + t.name()).toList());
+                Path sig = signatureOf(bundle);
+                out.put("signature", Files.exists(sig) ? Signing.BundleSignature.parse(Files.readString(sig)).keyId()
+                        : null);
+                Bramble root = root(spec);
+                StringBuilder sb = new StringBuilder();
+                out.forEach((k, v) -> sb.append(String.format("%-10s %s%n", k, v)));
+                root.print(out, sb.toString());
+                return 0;
+            }
+        }
+
+        static Path signatureOf(Path bundle) {
+            return bundle.resolveSibling(bundle.getFileName() + ".sig");
+        }
+    }
+
+    // --- the deployer ---------------------------------------------------------------------------------------------
+
+    @Command(name = "signers", description = "Keys the deployer accepts signatures from.",
+            subcommands = Signers.Add.class)
+    static final class Signers {
+        @Command(name = "add", description = "Registers a public key (NAME.pub) with the deployer.")
+        static final class Add implements Callable<Integer> {
+            @Parameters(paramLabel = "NAME")
+            String name;
+            @Option(names = "--key", required = true, description = "the public key, NAME.pub")
+            Path key;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().post("/v1/signers", Map.of("name", name, "publicKey",
+                        Files.readString(key)));
+                root.print(r, "signer " + name + ": key " + r.path("keyId").asText() + "\n");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "publish", description = "Uploads a signed bundle (BUNDLE.sig beside it) as its function's next "
+            + "version.")
+    static final class Publish implements Callable<Integer> {
+        @Parameters(paramLabel = "BUNDLE")
+        Path bundle;
+        @Option(names = "--signature", description = "the signature file (default BUNDLE.sig)")
+        Path signature;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Bramble root = root(spec);
+            Path sig = signature != null ? signature : BundleCmd.signatureOf(bundle);
+            if (!Files.exists(sig)) {
+                throw new Api.Failure(EXIT_FAILED, "no signature " + sig + "; sign first: bramble bundle sign "
+                        + bundle + " --key KEY");
+            }
+            JsonNode r = root.deployerApi().upload("/v1/functions", bundle, Files.readString(sig).trim(),
+                    spec.commandLine().getErr());
+            root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " "
+                    + (r.path("created").asBoolean() ? "published" : "already published") + " (sha256 "
+                    + r.path("sha256").asText() + ")\n");
+            return 0;
+        }
+    }
+
+    @Command(name = "functions", description = "Published functions.", subcommands = {Functions.ListCmd.class,
+            Functions.Versions.class})
+    static final class Functions {
+        @Command(name = "list", description = "Every function with its newest version.")
+        static final class ListCmd implements Callable<Integer> {
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().get("/v1/functions");
+                root.print(r, table(r.path("functions"), "name", "latest", "versions"));
+                return 0;
+            }
+        }
+
+        @Command(name = "versions", description = "A function's versions.")
+        static final class Versions implements Callable<Integer> {
+            @Parameters(paramLabel = "FUNCTION")
+            String function;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().get("/v1/functions/" + function + "/versions");
+                root.print(r, table(r.path("versions"), "version", "sha256", "keyId", "createdAt"));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "deploy", description = "Rolls FUNCTION:VERSION out to a device, a group or a tag selector.")
+    static final class Deploy implements Callable<Integer> {
+        @Parameters(paramLabel = "FUNCTION:VERSION", description = "e.g. thermostat:3 (or thermostat for the newest)")
+        String what;
+        @Option(names = "--to", required = true, description = "device:ID, group:NAME or tag:K=V")
+        String target;
+        @Option(names = "--canary", description = "N devices or N% first; the rest once they succeed")
+        String canary;
+        @Option(names = "--max-failures", defaultValue = "0", description = "failures tolerated before the rollout "
+                + "halts (default ${DEFAULT-VALUE})")
+        int maxFailures;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Bramble root = root(spec);
+            String[] fv = what.split(":", 2);
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("function", fv[0]);
+            body.put("version", fv.length > 1 ? fv[1] : "latest");
+            body.put("target", target);
+            body.put("maxFailures", maxFailures);
+            if (canary != null) {
+                if (!canary.matches("[0-9]{1,6}%?")) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--canary '" + canary
+                            + "' is not allowed; use a number of devices (2) or a percentage (10%)");
+                }
+                body.put(canary.endsWith("%") ? "canaryPercent" : "canary",
+                        Integer.parseInt(canary.replace("%", "")));
+            }
+            JsonNode r = root.deployerApi().post("/v1/deployments", body);
+            root.print(r, "deployment " + r.path("id").asText() + ": " + r.path("function").asText() + ":"
+                    + r.path("version").asText() + " to " + r.path("devices").size() + " device(s)"
+                    + (r.path("canary").asInt() > 0 ? ", " + r.path("canary").asInt() + " first" : "") + "\n"
+                    + "follow it: bramble rollout status " + r.path("id").asText() + " --watch\n");
+            return 0;
+        }
+    }
+
+    @Command(name = "rollout", description = "Rollouts.", subcommands = {Rollout.Status.class, Rollout.Cancel.class})
+    static final class Rollout {
+        @Command(name = "status", description = "A rollout's progress, device by device.")
+        static final class Status implements Callable<Integer> {
+            @Parameters(paramLabel = "DEPLOYMENT")
+            String id;
+            @Option(names = "--watch", description = "refresh until the rollout ends")
+            boolean watch;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws InterruptedException {
+                Bramble root = root(spec);
+                while (true) {
+                    JsonNode r = root.deployerApi().get("/v1/deployments/" + id);
+                    String state = r.path("state").asText();
+                    root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " → "
+                            + r.path("target").asText() + ": " + state + " " + r.path("counts") + "\n"
+                            + table(r.path("devices"), "device", "wave", "state", "previousVersion", "errorCode",
+                            "error"));
+                    if (!watch || !state.equals("in_progress")) {
+                        return state.equals("halted") || state.equals("rolled_back") ? EXIT_FAILED : 0;
+                    }
+                    Thread.sleep(1_000);
+                }
+            }
+        }
+
+        @Command(name = "cancel", description = "Stops a rollout where it is.")
+        static final class Cancel implements Callable<Integer> {
+            @Parameters(paramLabel = "DEPLOYMENT")
+            String id;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().post("/v1/deployments/" + id + "/cancel", Map.of());
+                root.print(r, "deployment " + id + ": " + r.path("state").asText() + "\n");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "rollback", description = "Puts every device a rollout reached back on its previous version.")
+    static final class Rollback implements Callable<Integer> {
+        @Parameters(paramLabel = "DEPLOYMENT")
+        String id;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Bramble root = root(spec);
+            JsonNode r = root.deployerApi().post("/v1/deployments/" + id + "/rollback", Map.of());
+            root.print(r, "deployment " + id + ": " + r.path("state").asText() + "\n");
+            return 0;
+        }
+    }
+
+    @Command(name = "devices", description = "Enrolled devices.", subcommands = {Devices.ListCmd.class,
+            Devices.Show.class})
+    static final class Devices {
+        @Command(name = "list", description = "Every device.")
+        static final class ListCmd implements Callable<Integer> {
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().get("/v1/devices");
+                root.print(r, table(r.path("devices"), "id", "name", "group", "tags", "revision", "lastSeen"));
+                return 0;
+            }
+        }
+
+        @Command(name = "show", description = "A device: its desired state and last status.")
+        static final class Show implements Callable<Integer> {
+            @Parameters(paramLabel = "DEVICE")
+            String id;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().get("/v1/devices/" + id);
+                root.print(r, Api.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r) + "\n");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "enrolment-token", description = "Tokens devices enrol with.",
+            subcommands = EnrolmentTokens.Create.class)
+    static final class EnrolmentTokens {
+        @Command(name = "create", description = "A token for agent.enrolment-token in a device's bramble.yaml.")
+        static final class Create implements Callable<Integer> {
+            @Option(names = "--group", description = "the group enrolled devices join")
+            String group;
+            @Option(names = "--uses", defaultValue = "1", description = "devices that may enrol with it")
+            int uses;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                Map<String, Object> body = new LinkedHashMap<>();
+                if (group != null) {
+                    body.put("group", group);
+                }
+                body.put("uses", uses);
+                JsonNode r = root.deployerApi().post("/v1/enrolment-tokens", body);
+                root.print(r, r.path("token").asText() + "\n");
+                return 0;
+            }
+        }
+    }
+
+    // --- a device, directly ---------------------------------------------------------------------------------------
+
+    @Command(name = "invoke", description = "Invokes a function on a device (its Lambda Invoke API).")
+    static final class Invoke implements Callable<Integer> {
+        @Parameters(paramLabel = "FUNCTION")
+        String function;
+        @Option(names = "--device", required = true, description = "the device's URL, e.g. http://pi.local:9000")
+        String device;
+        @Option(names = "--payload", defaultValue = "{}", description = "the event (JSON)")
+        String payload;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Bramble root = root(spec);
+            JsonNode r = new Api(device, null).post("/2015-03-31/functions/" + function + "/invocations",
+                    Api.JSON.readTree(payload));
+            root.print(r, r + "\n");
+            return r.has("errorType") ? EXIT_FAILED : 0;
+        }
+    }
+
+    @Command(name = "logs", description = "A function's log lines on a device.")
+    static final class Logs implements Callable<Integer> {
+        @Parameters(paramLabel = "FUNCTION")
+        String function;
+        @Option(names = "--device", required = true, description = "the device's URL")
+        String device;
+        @Option(names = "--limit", defaultValue = "100")
+        int limit;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Bramble root = root(spec);
+            JsonNode r = new Api(device, null).get("/v1/functions/" + function + "/logs?limit=" + limit);
+            StringBuilder sb = new StringBuilder();
+            for (Iterator<JsonNode> it = r.path("events").elements(); it.hasNext(); ) {
+                JsonNode e = it.next();
+                sb.append(e.path("time").asText()).append(' ').append(e.path("message").asText()).append('\n');
+            }
+            root.print(r, sb.toString());
+            return 0;
+        }
+    }
+
+    @Command(name = "device", description = "A device directly, without the deployer.",
+            subcommands = DeviceCmd.DeployDirect.class)
+    static final class DeviceCmd {
+        @Command(name = "deploy", description = "Deploys a bundle straight to a device (offline; loopback or its "
+                + "admin token).")
+        static final class DeployDirect implements Callable<Integer> {
+            @Parameters(paramLabel = "BUNDLE")
+            Path bundle;
+            @Option(names = "--device", required = true, description = "the device's URL")
+            String device;
+            @Option(names = "--device-token", defaultValue = "${env:BRAMBLE_DEVICE_TOKEN:-}",
+                    description = "the device's admin.token, when not on loopback")
+            String deviceToken;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() throws IOException {
+                Bramble root = root(spec);
+                Path sig = BundleCmd.signatureOf(bundle);
+                JsonNode r = new Api(device, deviceToken).upload("/v1/deployments", bundle,
+                        Files.exists(sig) ? Files.readString(sig).trim() : "", spec.commandLine().getErr());
+                root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " live on " + device
+                        + "\n");
+                return 0;
+            }
+        }
+    }
+
+    static Bramble root(CommandLine.Model.CommandSpec spec) {
+        CommandLine c = spec.commandLine();
+        while (c.getParent() != null) {
+            c = c.getParent();
+        }
+        return (Bramble) c.getCommand();
+    }
+}

@@ -1,0 +1,153 @@
+package dev.bramble.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bramble.deployer.Deployer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** bramble against a real deployer (SQLite): the author's path from keys to a rollout, and the exit codes. */
+class BrambleCliTest {
+    private static final String ADMIN = "admin-token-for-the-cli-tests-0123";
+    @TempDir
+    static Path dir;
+    private static Deployer deployer;
+
+    @BeforeAll
+    static void start() throws IOException {
+        Path config = dir.resolve("deployer.yaml");
+        Files.writeString(config, "data-dir: " + dir.resolve("deployer") + "\nhttp:\n  port: 0\nadmin:\n  token: "
+                + ADMIN + "\n");
+        deployer = Deployer.start(config);
+    }
+
+    @AfterAll
+    static void stop() {
+        deployer.close();
+    }
+
+    record Run(int exit, String out, String err) {
+        JsonNode json() throws IOException {
+            return Api.JSON.readTree(out);
+        }
+    }
+
+    static Run bramble(String... args) {
+        List<String> all = new ArrayList<>(List.of("--deployer", "http://127.0.0.1:" + deployer.port(), "--token",
+                ADMIN));
+        all.addAll(List.of(args));
+        return raw(all.toArray(String[]::new));
+    }
+
+    static Run raw(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Bramble.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    /** The hello example's manifest and jar, as an author has them before building a bundle. */
+    static List<Path> unpackHello() throws IOException {
+        Path src = dir.resolve("src");
+        Files.createDirectories(src);
+        List<Path> jars = new ArrayList<>();
+        try (ZipFile zip = new ZipFile(System.getProperty("bramble.test.hello"))) {
+            for (ZipEntry e : java.util.Collections.list(zip.entries())) {
+                if (e.isDirectory()) {
+                    continue;
+                }
+                Path to = src.resolve(Path.of(e.getName()).getFileName().toString());
+                try (InputStream in = zip.getInputStream(e)) {
+                    Files.copy(in, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                if (to.toString().endsWith(".jar")) {
+                    jars.add(to);
+                }
+            }
+        }
+        return jars;
+    }
+
+    @Test
+    void anAuthorGoesFromKeysToARollout() throws Exception {
+        List<Path> jars = unpackHello();
+        Path key = dir.resolve("author");
+        Run keys = raw("keys", "generate", key.toString());
+        assertThat(keys.exit()).as(keys.err()).isZero();
+        assertThat(keys.out()).contains("author.key");
+
+        Path bundle = dir.resolve("hello.zip");
+        List<String> build = new ArrayList<>(List.of("bundle", "build", "--manifest",
+                dir.resolve("src/function.json").toString(), "-o", bundle.toString()));
+        jars.forEach(j -> build.add(j.toString()));
+        Run built = raw(build.toArray(String[]::new));
+        assertThat(built.exit()).as(built.err()).isZero();
+        assertThat(raw("bundle", "sign", bundle.toString(), "--key", key + ".key").exit()).isZero();
+        Run inspect = raw("--json", "bundle", "inspect", bundle.toString());
+        assertThat(inspect.json().path("function").asText()).isEqualTo("hello");
+        assertThat(inspect.json().path("signature").asText()).hasSize(16);
+
+        assertThat(bramble("signers", "add", "author", "--key", key + ".pub").exit()).isZero();
+        Run published = bramble("--json", "publish", bundle.toString());
+        assertThat(published.exit()).as(published.err()).isZero();
+        assertThat(published.json().path("version").asInt()).isEqualTo(1);
+        assertThat(published.err()).contains("uploading 100%");
+        assertThat(bramble("functions", "list").out()).contains("hello");
+        assertThat(bramble("--json", "functions", "versions", "hello").json().path("versions")).hasSize(1);
+
+        String token = bramble("enrolment-token", "create", "--group", "lab").out().trim();
+        HttpResponse<String> enrolled = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + deployer.port() + "/v1/enrol")).POST(HttpRequest.BodyPublishers.ofString(
+                "{\"token\": \"" + token + "\", \"name\": \"pi-1\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(enrolled.statusCode()).isEqualTo(201);
+        assertThat(bramble("--json", "devices", "list").json().path("devices")).hasSize(1);
+
+        Run deploy = bramble("--json", "deploy", "hello:1", "--to", "group:lab");
+        assertThat(deploy.exit()).as(deploy.err()).isZero();
+        String id = deploy.json().path("id").asText();
+        Run status = bramble("rollout", "status", id);
+        assertThat(status.out()).contains("in_progress").contains("pending");
+        assertThat(bramble("--json", "rollback", id).json().path("state").asText()).isEqualTo("rolled_back");
+        assertThat(bramble("rollout", "status", id).exit()).isEqualTo(1);
+    }
+
+    @Test
+    void exitCodesSayWhatWentWrong() {
+        Run wrongToken = raw("--deployer", "http://127.0.0.1:" + deployer.port(), "--token", "nope", "functions",
+                "list");
+        assertThat(wrongToken.exit()).isEqualTo(4);
+        assertThat(wrongToken.err()).contains("401");
+        Run unreachable = raw("--deployer", "http://127.0.0.1:1", "--token", ADMIN, "functions", "list");
+        assertThat(unreachable.exit()).isEqualTo(3);
+        assertThat(unreachable.err()).contains("cannot reach");
+        Run usage = bramble("deploy", "hello:1", "--to", "group:lab", "--canary", "lots");
+        assertThat(usage.exit()).isEqualTo(2);
+        assertThat(usage.err()).contains("--canary 'lots' is not allowed");
+        Run failed = bramble("deploy", "nope:1", "--to", "group:lab");
+        assertThat(failed.exit()).isEqualTo(1);
+        Run unsigned = bramble("publish", dir.resolve("missing.zip").toString());
+        assertThat(unsigned.exit()).isEqualTo(1);
+        assertThat(unsigned.err()).contains("sign first");
+        Run completion = raw("generate-completion");
+        assertThat(completion.exit()).isZero();
+        assertThat(completion.out()).contains("complete -F");
+    }
+}

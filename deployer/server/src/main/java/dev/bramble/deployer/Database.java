@@ -1,0 +1,72 @@
+package dev.bramble.deployer;
+
+import org.flywaydb.core.Flyway;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Map;
+
+/**
+ * The deployer's database: SQLite (one file, nothing to set up) or PostgreSQL (several replicas), one schema and
+ * one code path, migrated by Flyway at start.
+ */
+final class Database {
+    private final DataSource dataSource;
+    private final boolean sqlite;
+
+    private Database(DataSource dataSource, boolean sqlite) {
+        this.dataSource = dataSource;
+        this.sqlite = sqlite;
+    }
+
+    /**
+     * Opens and migrates the database at a JDBC URL ({@code jdbc:sqlite:FILE} or
+     * {@code jdbc:postgresql://HOST/DB}).
+     */
+    static Database open(String url, String user, String password) {
+        DataSource ds;
+        boolean sqlite = url.startsWith("jdbc:sqlite:");
+        if (sqlite) {
+            SQLiteConfig config = new SQLiteConfig();
+            config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+            config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+            config.enforceForeignKeys(true);
+            config.setBusyTimeout(10_000);
+            SQLiteDataSource s = new SQLiteDataSource(config);
+            s.setUrl(url);
+            ds = s;
+        } else if (url.startsWith("jdbc:postgresql:")) {
+            PGSimpleDataSource pg = new PGSimpleDataSource();
+            pg.setUrl(url);
+            if (!user.isEmpty()) {
+                pg.setUser(user);
+            }
+            if (!password.isEmpty()) {
+                pg.setPassword(password);
+            }
+            ds = pg;
+        } else {
+            throw new IllegalArgumentException("database.url '" + url + "' is not supported; use jdbc:sqlite:FILE or "
+                    + "jdbc:postgresql://HOST[:PORT]/DATABASE");
+        }
+        Flyway.configure()
+                .dataSource(ds)
+                .locations("classpath:db/migration/deployer")
+                .placeholders(Map.of("blob", sqlite ? "BLOB" : "BYTEA"))
+                .load()
+                .migrate();
+        return new Database(ds, sqlite);
+    }
+
+    Connection connect() throws SQLException {
+        return dataSource.getConnection();
+    }
+
+    boolean sqlite() {
+        return sqlite;
+    }
+}

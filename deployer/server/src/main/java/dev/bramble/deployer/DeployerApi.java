@@ -1,0 +1,320 @@
+package dev.bramble.deployer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.SignatureException;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The deployer's HTTP API. Every call is authenticated: the admin token (the CLI) for fleet management, a device
+ * token for a device's own desired state, reports and bundle downloads, an enrolment token to enrol. A missing or
+ * unknown token is 401; a known token used beyond its rights (a device on admin routes, or on another device) 403.
+ */
+final class DeployerApi {
+    private static final System.Logger LOG = System.getLogger(DeployerApi.class.getName());
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private final Fleet fleet;
+    private final DeployerConfig config;
+    private final String adminToken;
+
+    DeployerApi(Fleet fleet, DeployerConfig config, String adminToken) {
+        this.fleet = fleet;
+        this.config = config;
+        this.adminToken = adminToken;
+    }
+
+    /** Who is calling. */
+    private sealed interface Caller {
+        record Admin() implements Caller {
+        }
+
+        record Device(String id) implements Caller {
+        }
+    }
+
+    void register(HttpRouting.Builder r) {
+        r.get("/v1/health", (req, res) -> send(res, 200, Map.of("status", "ok")))
+                .post("/v1/signers", (req, res) -> {
+                    admin(req);
+                    JsonNode b = body(req);
+                    send(res, 201, Map.of("keyId", fleet.addSigner(b.path("name").asText(null),
+                            b.path("publicKey").asText(null))));
+                })
+                .get("/v1/signers", (req, res) -> {
+                    admin(req);
+                    send(res, 200, Map.of("signers", fleet.signers().keySet()));
+                })
+                .post("/v1/functions", this::publish)
+                .get("/v1/functions", (req, res) -> {
+                    admin(req);
+                    send(res, 200, Map.of("functions", fleet.functions()));
+                })
+                .get("/v1/functions/{name}/versions", (req, res) -> {
+                    admin(req);
+                    String name = req.path().pathParameters().get("name");
+                    send(res, 200, Map.of("function", name, "versions", fleet.versions(name)));
+                })
+                .post("/v1/enrolment-tokens", (req, res) -> {
+                    admin(req);
+                    JsonNode b = body(req);
+                    String token = fleet.createEnrolmentToken(b.path("group").asText(null), strings(b.path("tags")),
+                            b.path("uses").asInt(1), Duration.ofSeconds(b.path("ttlSeconds").asLong(86_400)));
+                    send(res, 201, Map.of("token", token));
+                })
+                .post("/v1/enrol", (req, res) -> {
+                    JsonNode b = body(req);
+                    Fleet.Enrolled e = fleet.enrol(b.path("token").asText(null), b.path("name").asText(null));
+                    send(res, 201, Map.of("deviceId", e.deviceId(), "deviceToken", e.token()));
+                })
+                .get("/v1/devices", (req, res) -> {
+                    admin(req);
+                    send(res, 200, Map.of("devices", fleet.devices()));
+                })
+                .get("/v1/devices/{id}", (req, res) -> {
+                    String id = ownDevice(req);
+                    send(res, 200, fleet.device(id));
+                })
+                .put("/v1/devices/{id}", (req, res) -> {
+                    admin(req);
+                    String id = req.path().pathParameters().get("id");
+                    JsonNode b = body(req);
+                    fleet.updateDevice(id, b.has("group") ? b.path("group").asText("") : null,
+                            b.has("tags") ? strings(b.path("tags")) : null);
+                    send(res, 200, fleet.device(id));
+                })
+                .get("/v1/devices/{id}/desired", this::desired)
+                .post("/v1/devices/{id}/reports", (req, res) -> {
+                    String id = ownDevice(req);
+                    JsonNode b = body(req);
+                    fleet.report(id, b.path("deployment").asText(""), b.path("state").asText(""),
+                            b.path("errorCode").asText(null), b.path("error").asText(null));
+                    send(res, 200, Map.of("ok", true));
+                })
+                .put("/v1/devices/{id}/status", (req, res) -> {
+                    String id = ownDevice(req);
+                    fleet.reportStatus(id, body(req).toString());
+                    send(res, 200, Map.of("ok", true));
+                })
+                .get("/v1/bundles/{sha256}", this::bundle)
+                .post("/v1/deployments", (req, res) -> {
+                    admin(req);
+                    JsonNode b = body(req);
+                    Map<String, Object> d = fleet.deploy(b.path("function").asText(null),
+                            b.path("version").asText(null), b.path("target").asText(null), b.path("canary").asInt(0),
+                            b.path("canaryPercent").asInt(0), b.path("maxFailures").asInt(0));
+                    res.header(HeaderNames.LOCATION, "/v1/deployments/" + d.get("id"));
+                    send(res, 201, d);
+                })
+                .get("/v1/deployments", (req, res) -> {
+                    admin(req);
+                    send(res, 200, Map.of("deployments", fleet.deployments()));
+                })
+                .get("/v1/deployments/{id}", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.deployment(req.path().pathParameters().get("id")));
+                })
+                .post("/v1/deployments/{id}/cancel", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.cancel(req.path().pathParameters().get("id")));
+                })
+                .post("/v1/deployments/{id}/rollback", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.rollback(req.path().pathParameters().get("id")));
+                })
+                .error(ApiError.class, (req, res, e) -> error(res, e.status(), e.type(), e.getMessage(), e.problems()))
+                .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundle", e.getMessage(),
+                        e.problems()))
+                .error(SignatureException.class, (req, res, e) -> error(res, 400, "InvalidSignature",
+                        e.code() + ": " + e.getMessage(), List.of()))
+                .error(Throwable.class, (req, res, e) -> {
+                    String id = UUID.randomUUID().toString();
+                    LOG.log(Level.ERROR, "http.unhandled id=" + id + " path=" + req.path().rawPath(), e);
+                    error(res, 500, "InternalError", "internal error " + id + "; the deployer's log has the detail",
+                            List.of());
+                });
+    }
+
+    private void publish(ServerRequest req, ServerResponse res) {
+        admin(req);
+        Path upload;
+        try {
+            Files.createDirectories(config.dataDir().resolve("incoming"));
+            upload = Files.createTempFile(config.dataDir().resolve("incoming"), "upload-", ".zip");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            long n = 0;
+            try (InputStream in = req.content().inputStream(); OutputStream out = Files.newOutputStream(upload)) {
+                byte[] buf = new byte[64 * 1024];
+                int r;
+                while ((r = in.read(buf)) > 0) {
+                    n += r;
+                    if (n > config.bundleMaxBytes()) {
+                        throw new ApiError(413, "TooLarge", "the bundle is over " + config.bundleMaxBytes()
+                                + " bytes (bundles.max-bytes)");
+                    }
+                    out.write(buf, 0, r);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            Fleet.Published p = fleet.publish(upload, req.headers().first(HeaderNames.create("X-Bramble-Signature"))
+                    .orElse(null));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("function", p.function());
+            out.put("version", p.version());
+            out.put("sha256", p.sha256());
+            out.put("keyId", p.keyId());
+            out.put("created", p.created());
+            send(res, p.created() ? 201 : 200, out);
+        } finally {
+            try {
+                Files.deleteIfExists(upload);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "upload.cleanup-failed file={0}", upload);
+            }
+        }
+    }
+
+    private void desired(ServerRequest req, ServerResponse res) throws InterruptedException {
+        String id = ownDevice(req);
+        long after = req.query().first("after").map(Long::parseLong).orElse(-1L);
+        int wait = Math.min(config.longPollSeconds(), req.query().first("wait").map(Integer::parseInt).orElse(0));
+        Fleet.Desired d = fleet.awaitDesired(id, after, Duration.ofSeconds(Math.max(0, wait)));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("deviceId", id);
+        out.put("revision", d.revision());
+        out.put("functions", d.functions());
+        send(res, 200, out);
+    }
+
+    /** A bundle by digest, with {@code Range} so an interrupted download resumes. */
+    private void bundle(ServerRequest req, ServerResponse res) {
+        caller(req);
+        String sha = req.path().pathParameters().get("sha256");
+        if (!SHA256.matcher(sha).matches()) {
+            throw ApiError.badRequest("'" + sha + "' is not a SHA-256 (64 lower-case hex digits)");
+        }
+        byte[] b = fleet.bundle(sha);
+        res.header(HeaderNames.ACCEPT_RANGES, "bytes").header(HeaderNames.CONTENT_TYPE, "application/zip");
+        Optional<String> range = req.headers().first(HeaderNames.RANGE);
+        if (range.isPresent()) {
+            Matcher m = RANGE.matcher(range.get());
+            if (!m.matches() || Long.parseLong(m.group(1)) >= b.length) {
+                res.status(Status.REQUESTED_RANGE_NOT_SATISFIABLE_416).header(HeaderNames.CONTENT_RANGE,
+                        "bytes */" + b.length).send();
+                return;
+            }
+            int from = Integer.parseInt(m.group(1));
+            int to = m.group(2).isEmpty() ? b.length - 1 : (int) Math.min(b.length - 1, Long.parseLong(m.group(2)));
+            res.status(Status.PARTIAL_CONTENT_206).header(HeaderNames.CONTENT_RANGE, "bytes " + from + "-" + to + "/"
+                    + b.length);
+            res.send(java.util.Arrays.copyOfRange(b, from, to + 1));
+            return;
+        }
+        res.send(b);
+    }
+
+    private Caller caller(ServerRequest req) {
+        String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        if (!header.startsWith("Bearer ") || header.length() <= 7) {
+            throw new ApiError(401, "Unauthorized", "send 'Authorization: Bearer <token>': the admin token, or a "
+                    + "device token from enrolment");
+        }
+        String token = header.substring(7).trim();
+        if (Tokens.same(token, adminToken)) {
+            return new Caller.Admin();
+        }
+        return fleet.deviceForToken(token).<Caller>map(Caller.Device::new)
+                .orElseThrow(() -> new ApiError(401, "Unauthorized", "the token is not known"));
+    }
+
+    private void admin(ServerRequest req) {
+        if (!(caller(req) instanceof Caller.Admin)) {
+            throw new ApiError(403, "Forbidden", "this needs the admin token; a device token only reaches the "
+                    + "device's own desired state, reports and bundles");
+        }
+    }
+
+    /** The {id} of the path, which a device may only name as itself. */
+    private String ownDevice(ServerRequest req) {
+        String id = req.path().pathParameters().get("id");
+        if (caller(req) instanceof Caller.Device d && !d.id().equals(id)) {
+            throw new ApiError(403, "Forbidden", "device " + d.id() + " may not read or write device " + id);
+        }
+        return id;
+    }
+
+    private static JsonNode body(ServerRequest req) {
+        try {
+            JsonNode n = JSON.readTree(req.content().as(byte[].class));
+            if (n == null || !n.isObject()) {
+                throw ApiError.badRequest("the body must be a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw ApiError.badRequest("the body is not JSON: " + e.getMessage());
+        }
+    }
+
+    private static Map<String, String> strings(JsonNode n) {
+        Map<String, String> out = new TreeMap<>();
+        if (n != null && n.isObject()) {
+            n.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        }
+        return out;
+    }
+
+    static void send(ServerResponse res, int status, Object body) {
+        try {
+            res.status(Status.create(status)).header(HeaderNames.CONTENT_TYPE, "application/json")
+                    .send(JSON.writeValueAsBytes(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void error(ServerResponse res, int status, String type, String message, List<String> problems) {
+        if (res.isSent()) {
+            return;
+        }
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("type", type);
+        b.put("message", message);
+        if (!problems.isEmpty()) {
+            b.put("problems", problems);
+        }
+        if (status == 401) {
+            res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        }
+        res.headers().remove(HeaderNames.CONTENT_LENGTH);
+        send(res, status, b);
+    }
+}

@@ -1,0 +1,344 @@
+package dev.bramble.deployer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bramble.protocol.Signing;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The deployer's API over real HTTP against a real database; run once on SQLite and once on PostgreSQL by the two
+ * subclasses, the same tests on the same code path.
+ */
+abstract class DeployerTests {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String ADMIN = "admin-token-for-the-tests-0123456789";
+    private static final AtomicInteger NAMES = new AtomicInteger();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    static Deployer deployer;
+    @TempDir
+    static Path dir;
+
+    static void startDeployer(String databaseUrl) throws IOException {
+        Path config = dir.resolve("deployer.yaml");
+        Files.writeString(config, """
+                data-dir: %s
+                http:
+                  port: 0
+                database:
+                  url: "%s"
+                admin:
+                  token: %s
+                long-poll:
+                  max-seconds: 5
+                """.formatted(dir.resolve("data"), databaseUrl, ADMIN));
+        deployer = Deployer.start(DeployerConfig.load(config), Clock.systemUTC());
+    }
+
+    @AfterAll
+    static void stopDeployer() {
+        if (deployer != null) {
+            deployer.close();
+        }
+    }
+
+    record Response(int status, Map<String, List<String>> headers, byte[] body) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError(new String(body, StandardCharsets.UTF_8), e);
+            }
+        }
+
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    static Response call(String method, String path, String token, byte[] body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + deployer.port() + path))
+                .timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            HttpResponse<byte[]> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new Response(r.statusCode(), r.headers().map(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static Response json(String method, String path, String token, Object body) {
+        try {
+            return call(method, path, token, JSON.writeValueAsBytes(body), "Content-Type", "application/json");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The hello example renamed (a function of its own per test) and, with {@code variant}, a different bundle. */
+    static Path bundle(String name, int variant) throws IOException {
+        Path source = Path.of(System.getProperty("bramble.test.hello"));
+        Path out = Files.createTempFile(dir, name + "-", ".zip");
+        try (ZipFile in = new ZipFile(source.toFile()); ZipOutputStream zip = new ZipOutputStream(
+                Files.newOutputStream(out))) {
+            for (ZipEntry e : java.util.Collections.list(in.entries())) {
+                zip.putNextEntry(new ZipEntry(e.getName()));
+                try (InputStream is = in.getInputStream(e)) {
+                    byte[] b = is.readAllBytes();
+                    if (e.getName().equals("function.json")) {
+                        JsonNode m = JSON.readTree(b);
+                        ((com.fasterxml.jackson.databind.node.ObjectNode) m).put("name", name)
+                                .put("description", "variant " + variant);
+                        b = JSON.writeValueAsBytes(m);
+                    }
+                    zip.write(b);
+                }
+                zip.closeEntry();
+            }
+        }
+        return out;
+    }
+
+    static String sha256(byte[] b) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    }
+
+    static String unique(String base) {
+        return base + "-" + NAMES.incrementAndGet();
+    }
+
+    /** A registered signer. */
+    static KeyPair signer() {
+        KeyPair k = Signing.generate();
+        Response r = json("POST", "/v1/signers", ADMIN, Map.of("name", unique("author"), "publicKey",
+                Signing.pem(k.getPublic())));
+        assertThat(r.status()).as(r.text()).isEqualTo(201);
+        return k;
+    }
+
+    static Response publish(byte[] zip, KeyPair key) throws Exception {
+        String sig = Signing.sign(sha256(zip), key.getPrivate(), key.getPublic()).toJson();
+        return call("POST", "/v1/functions", ADMIN, zip, "X-Bramble-Signature", sig);
+    }
+
+    /** Enrols a device into a group and returns {id, token}. */
+    static String[] enrol(String group) {
+        Response t = json("POST", "/v1/enrolment-tokens", ADMIN, Map.of("group", group, "uses", 1));
+        assertThat(t.status()).as(t.text()).isEqualTo(201);
+        Response e = json("POST", "/v1/enrol", null, Map.of("token", t.json().path("token").asText(), "name",
+                unique("pi")));
+        assertThat(e.status()).as(e.text()).isEqualTo(201);
+        return new String[]{e.json().path("deviceId").asText(), e.json().path("deviceToken").asText()};
+    }
+
+    static JsonNode desired(String[] device) {
+        Response r = call("GET", "/v1/devices/" + device[0] + "/desired", device[1], null);
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        return r.json();
+    }
+
+    static int desiredVersion(String[] device, String function) {
+        for (JsonNode f : desired(device).path("functions")) {
+            if (f.path("function").asText().equals(function)) {
+                return f.path("version").asInt();
+            }
+        }
+        return 0;
+    }
+
+    static void report(String[] device, String deployment, String state, String code) {
+        Response r = json("POST", "/v1/devices/" + device[0] + "/reports", device[1], code == null
+                ? Map.of("deployment", deployment, "state", state)
+                : Map.of("deployment", deployment, "state", state, "errorCode", code, "error", "smoke test: boom"));
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+    }
+
+    @Test
+    void signedVersionsArePublishedAndEverythingElseIsRefused() throws Exception {
+        KeyPair key = signer();
+        String fn = unique("hello");
+        byte[] zip = Files.readAllBytes(bundle(fn, 1));
+        Response first = publish(zip, key);
+        assertThat(first.status()).as(first.text()).isEqualTo(201);
+        assertThat(first.json().path("version").asInt()).isEqualTo(1);
+        assertThat(publish(zip, key).json().path("created").asBoolean()).isFalse(); // same bundle, same version
+        Response second = publish(Files.readAllBytes(bundle(fn, 2)), key);
+        assertThat(second.json().path("version").asInt()).isEqualTo(2);
+
+        Response unsigned = call("POST", "/v1/functions", ADMIN, zip);
+        assertThat(unsigned.status()).isEqualTo(400);
+        assertThat(unsigned.json().path("message").asText()).startsWith("MISSING");
+        Response stranger = publish(zip, Signing.generate());
+        assertThat(stranger.json().path("message").asText()).startsWith("UNTRUSTED_KEY");
+        byte[] tampered = Arrays.copyOf(zip, zip.length);
+        String sig = Signing.sign(sha256(zip), key.getPrivate(), key.getPublic()).toJson();
+        tampered[tampered.length - 30] ^= 1; // the signature says one digest, the bytes have another
+        Response t = call("POST", "/v1/functions", ADMIN, tampered, "X-Bramble-Signature", sig);
+        assertThat(t.status()).isEqualTo(400);
+        assertThat(t.json().path("type").asText()).isIn("InvalidSignature", "InvalidBundle");
+        Response notZip = publish("not a zip".getBytes(), key);
+        assertThat(notZip.status()).isEqualTo(400);
+        assertThat(notZip.json().path("type").asText()).isEqualTo("InvalidBundle");
+
+        JsonNode versions = call("GET", "/v1/functions/" + fn + "/versions", ADMIN, null).json().path("versions");
+        assertThat(versions).hasSize(2);
+        assertThat(versions.get(0).path("keyId").asText()).isEqualTo(Signing.keyId(key.getPublic()));
+    }
+
+    @Test
+    void aGroupDeploymentReachesEveryDeviceAndTheLongPollWakesAtOnce() throws Exception {
+        KeyPair key = signer();
+        String fn = unique("hello");
+        String group = unique("lab");
+        publish(Files.readAllBytes(bundle(fn, 1)), key);
+        String[] a = enrol(group);
+        String[] b = enrol(group);
+        long revision = desired(a).path("revision").asLong();
+        CompletableFuture<Response> poll = CompletableFuture.supplyAsync(() -> call("GET", "/v1/devices/" + a[0]
+                + "/desired?after=" + revision + "&wait=5", a[1], null));
+        Thread.sleep(300);
+        long t0 = System.nanoTime();
+        Response d = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "1", "target",
+                "group:" + group));
+        assertThat(d.status()).as(d.text()).isEqualTo(201);
+        JsonNode woke = poll.get().json();
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(1_000);
+        assertThat(woke.path("revision").asLong()).isGreaterThan(revision);
+        JsonNode f = woke.path("functions").get(0);
+        assertThat(f.path("function").asText()).isEqualTo(fn);
+        assertThat(f.path("version").asInt()).isEqualTo(1);
+        assertThat(Signing.BundleSignature.parse(f.path("signature").asText()).sha256())
+                .isEqualTo(f.path("sha256").asText());
+        assertThat(desiredVersion(b, fn)).isEqualTo(1);
+
+        String id = d.json().path("id").asText();
+        report(a, id, "succeeded", null);
+        report(b, id, "succeeded", null);
+        assertThat(call("GET", "/v1/deployments/" + id, ADMIN, null).json().path("state").asText())
+                .isEqualTo("succeeded");
+
+        // The bundle, whole and by range (a resumed download).
+        byte[] whole = call("GET", f.path("url").asText(), a[1], null).body();
+        assertThat(sha256(whole)).isEqualTo(f.path("sha256").asText());
+        Response part = call("GET", f.path("url").asText(), a[1], null, "Range", "bytes=100-");
+        assertThat(part.status()).isEqualTo(206);
+        assertThat(part.body()).isEqualTo(Arrays.copyOfRange(whole, 100, whole.length));
+    }
+
+    @Test
+    void aCanaryThatFailsHaltsTheRolloutAndTheDeviceGoesBackToItsVersion() throws Exception {
+        KeyPair key = signer();
+        String fn = unique("hello");
+        String group = unique("field");
+        publish(Files.readAllBytes(bundle(fn, 1)), key);
+        publish(Files.readAllBytes(bundle(fn, 2)), key);
+        String[] a = enrol(group);
+        String[] b = enrol(group);
+        String[] c = enrol(group);
+        String v1 = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "1", "target",
+                "group:" + group)).json().path("id").asText();
+        for (String[] dev : List.of(a, b, c)) {
+            report(dev, v1, "succeeded", null);
+        }
+        Response d = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "2", "target",
+                "group:" + group, "canary", 1));
+        String id = d.json().path("id").asText();
+        String canary = d.json().path("devices").get(0).path("device").asText();
+        String[] first = List.of(a, b, c).stream().filter(x -> x[0].equals(canary)).findFirst().orElseThrow();
+        assertThat(desiredVersion(first, fn)).isEqualTo(2);
+        for (String[] dev : List.of(a, b, c)) {
+            if (dev != first) {
+                assertThat(desiredVersion(dev, fn)).isEqualTo(1); // waiting for the canary
+            }
+        }
+        report(first, id, "failed", "SMOKE_TEST_FAILED");
+        JsonNode status = call("GET", "/v1/deployments/" + id, ADMIN, null).json();
+        assertThat(status.path("state").asText()).isEqualTo("halted");
+        assertThat(status.path("devices").get(0).path("errorCode").asText()).isEqualTo("SMOKE_TEST_FAILED");
+        assertThat(status.path("counts").path("skipped").asInt()).isEqualTo(2);
+        for (String[] dev : List.of(a, b, c)) {
+            assertThat(desiredVersion(dev, fn)).isEqualTo(1);
+        }
+
+        // The same rollout with a good canary: the rest follow, then a rollback puts all back on 1.
+        Response again = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "2", "target",
+                "group:" + group, "canaryPercent", 33)); // 33 % of 3: one canary
+        String id2 = again.json().path("id").asText();
+        String canary2 = again.json().path("devices").get(0).path("device").asText();
+        String[] first2 = List.of(a, b, c).stream().filter(x -> x[0].equals(canary2)).findFirst().orElseThrow();
+        report(first2, id2, "succeeded", null);
+        for (String[] dev : List.of(a, b, c)) {
+            assertThat(desiredVersion(dev, fn)).isEqualTo(2);
+            if (dev != first2) {
+                report(dev, id2, "succeeded", null);
+            }
+        }
+        assertThat(call("GET", "/v1/deployments/" + id2, ADMIN, null).json().path("state").asText())
+                .isEqualTo("succeeded");
+        assertThat(call("POST", "/v1/deployments/" + id2 + "/rollback", ADMIN, null).json().path("state").asText())
+                .isEqualTo("rolled_back");
+        for (String[] dev : List.of(a, b, c)) {
+            assertThat(desiredVersion(dev, fn)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void everyCallIsAuthenticatedAndADeviceOnlyReachesItself() {
+        String group = unique("auth");
+        String[] a = enrol(group);
+        String[] b = enrol(group);
+        Response none = call("GET", "/v1/devices", null, null);
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(none.headers().get("www-authenticate")).contains("Bearer");
+        assertThat(call("GET", "/v1/devices", "wrong-token", null).status()).isEqualTo(401);
+        assertThat(call("GET", "/v1/devices", a[1], null).status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/devices/" + b[0] + "/desired", a[1], null).status()).isEqualTo(403);
+        assertThat(json("POST", "/v1/devices/" + b[0] + "/reports", a[1], Map.of("deployment", "x", "state",
+                "succeeded")).status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/devices/" + a[0] + "/desired", a[1], null).status()).isEqualTo(200);
+        assertThat(call("GET", "/v1/devices/" + a[0] + "/desired", ADMIN, null).status()).isEqualTo(200);
+        Response used = json("POST", "/v1/enrol", null, Map.of("token", "enrol_nope", "name", "x"));
+        assertThat(used.status()).isEqualTo(401);
+        assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", "f", "version", "1", "target",
+                "everywhere")).json().path("message").asText()).contains("use device:ID, group:NAME or tag:K=V");
+    }
+}

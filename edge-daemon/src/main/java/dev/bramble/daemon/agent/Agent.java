@@ -1,0 +1,462 @@
+package dev.bramble.daemon.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.bramble.daemon.env.ClassDataArchives;
+import dev.bramble.daemon.env.Environments;
+import dev.bramble.daemon.env.InitFailedException;
+import dev.bramble.daemon.env.ThrottledException;
+import dev.bramble.daemon.function.Deployment;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.function.FunctionState;
+import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.invoke.InvokeRequest;
+import dev.bramble.daemon.invoke.InvokeResult;
+import dev.bramble.daemon.invoke.Invoker;
+import dev.bramble.daemon.store.Database;
+import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.SignatureException;
+import dev.bramble.protocol.Signing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The device's deployment agent. It long-polls its desired state from the deployer and, for each function whose
+ * desired bundle differs from what runs, downloads the bundle (resuming, after checking free disk), checks its
+ * digest and its signature against the trusted keys, publishes it as a new local version without moving
+ * {@code live}, runs the manifest's {@code testEvents} against it, and only then moves {@code live} in one step.
+ * Any failure leaves (or puts back) the previous version live and is reported with a code. While the deployer is
+ * unreachable it keeps serving what it has and tries again with backoff. Work begun and not ended when the daemon
+ * stops is ended at the next start: the alias is put back where it was, and the desired state is applied again.
+ */
+public final class Agent implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    /**
+     * Settings.
+     *
+     * @param deployerUrl     the deployer, e.g. {@code http://deployer:8700}
+     * @param enrolmentToken  used once, when the device has no identity yet
+     * @param deviceName      the name it enrols under
+     * @param trustedKeys     the directory of signers' public keys ({@code *.pub})
+     * @param keepVersions    versions of a function kept for instant rollback
+     * @param pollWaitSeconds how long one desired-state request waits for a change
+     */
+    public record Settings(String deployerUrl, String enrolmentToken, String deviceName, Path trustedKeys,
+                           int keepVersions, int pollWaitSeconds) {
+    }
+
+    private final Settings settings;
+    private final Database database;
+    private final FunctionRegistry registry;
+    private final Environments environments;
+    private final ClassDataArchives archives;
+    private final Invoker invoker;
+    private final Clock clock;
+    private final Path incoming;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile String state = "starting";
+    private volatile String lastError = "";
+    private volatile Instant lastContact;
+    private volatile long revision = -1;
+    private volatile String deviceId = "";
+    private final java.util.Set<String> reported = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private Agent(Settings settings, Database database, FunctionRegistry registry, Environments environments,
+                  ClassDataArchives archives, Invoker invoker, Path dataDir, Clock clock) {
+        this.settings = settings;
+        this.database = database;
+        this.registry = registry;
+        this.environments = environments;
+        this.archives = archives;
+        this.invoker = invoker;
+        this.clock = clock;
+        this.incoming = dataDir.resolve("incoming");
+        this.thread = Thread.ofPlatform().name("bramble-agent").daemon(true).unstarted(this::run);
+    }
+
+    /** Ends what a previous run left half-done, then starts following the deployer in the background. */
+    public static Agent start(Settings settings, Database database, FunctionRegistry registry,
+                              Environments environments, ClassDataArchives archives, Invoker invoker, Path dataDir,
+                              Clock clock) {
+        Agent a = new Agent(settings, database, registry, environments, archives, invoker, dataDir, clock);
+        a.recover();
+        a.thread.start();
+        return a;
+    }
+
+    private void run() {
+        long backoff = 1_000;
+        while (!closed) {
+            try {
+                Identity id = identity();
+                deviceId = id.deviceId();
+                JsonNode desired = get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
+                        + settings.pollWaitSeconds());
+                lastContact = clock.instant();
+                state = "following";
+                lastError = "";
+                backoff = 1_000;
+                long rev = desired.path("revision").asLong();
+                boolean allApplied = true;
+                for (JsonNode f : desired.path("functions")) {
+                    allApplied &= apply(id, f);
+                }
+                if (allApplied) {
+                    revision = rev;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                if (closed) {
+                    return;
+                }
+                state = "unreachable";
+                lastError = e.getMessage() == null ? e.toString() : e.getMessage();
+                LOG.log(Level.WARNING, "agent.deployer-unreachable error={0} retry_in_ms={1}", lastError, backoff);
+                sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                backoff = Math.min(backoff * 2, 30_000);
+            }
+        }
+    }
+
+    /** Brings one function to its desired bundle; false when it must be tried again (a report did not go out). */
+    private boolean apply(Identity id, JsonNode f) throws InterruptedException {
+        String function = f.path("function").asText();
+        String sha = f.path("sha256").asText();
+        String deployment = f.path("deployment").isTextual() ? f.path("deployment").asText() : null;
+        Optional<FunctionVersion> live = live(function);
+        if (live.isPresent() && live.get().sha256().equals(sha)) {
+            // Reported once per run: a later desired state that still names the deployment needs no new word.
+            if (deployment == null || reported.contains(deployment)) {
+                return true;
+            }
+            return report(id, deployment, "succeeded", null, null);
+        }
+        Integer previous = live.map(FunctionVersion::version).orElse(null);
+        state = "deploying " + function;
+        LOG.log(Level.INFO, "agent.deploying function={0} sha256={1} deployment={2}", function, sha, deployment);
+        work(function, deployment, sha, previous);
+        try {
+            FunctionVersion v = install(id, f, sha);
+            smokeTest(v);
+            registry.alias(function, FunctionRegistry.LIVE, v.version());
+            endWork(function);
+            afterSwitch(v);
+            registry.prune(function, settings.keepVersions());
+            LOG.log(Level.INFO, "agent.live function={0} version={1} sha256={2}", function, v.version(), sha);
+            return deployment == null || report(id, deployment, "succeeded", null, null);
+        } catch (AgentException e) {
+            restore(function, previous);
+            endWork(function);
+            LOG.log(Level.WARNING, "agent.failed function={0} code={1} error={2}", function, e.code(), e.getMessage());
+            // Without a deployment there is no one to tell; the desired state stays until the deployer changes it.
+            return deployment == null || report(id, deployment, "failed", e.code().name(), e.getMessage());
+        }
+    }
+
+    private Optional<FunctionVersion> live(String function) {
+        return registry.function(function).flatMap(s -> Optional.ofNullable(s.aliases().get(FunctionRegistry.LIVE))
+                .map(v -> s.versions().get(v)));
+    }
+
+    /** Downloads, checks and publishes the bundle as a local version that is not live yet. */
+    private FunctionVersion install(Identity id, JsonNode f, String sha) throws AgentException, InterruptedException {
+        long size = f.path("size").asLong();
+        Path part = incoming.resolve(sha + ".part");
+        try {
+            Files.createDirectories(incoming);
+            long have = Files.exists(part) ? Files.size(part) : 0;
+            if (Files.getFileStore(incoming).getUsableSpace() < (size - have) * 3 + (16L << 20)) {
+                throw new AgentException(AgentException.Code.DISK_FULL, "not enough free disk for a " + size
+                        + "-byte bundle (it is kept, unpacked and staged)");
+            }
+            if (have < size) {
+                download(id, f.path("url").asText(), part, have);
+            }
+        } catch (IOException e) {
+            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.getMessage());
+        }
+        String actual = sha256(part);
+        if (!actual.equals(sha)) {
+            deleteQuietly(part);
+            throw new AgentException(AgentException.Code.DIGEST_MISMATCH, "the downloaded bundle's SHA-256 is "
+                    + actual + ", the desired state says " + sha);
+        }
+        try {
+            Signing.verify(sha, Signing.BundleSignature.parse(f.path("signature").asText("")),
+                    Signing.trustedKeys(settings.trustedKeys()));
+        } catch (SignatureException e) {
+            deleteQuietly(part);
+            throw new AgentException(e.code() == SignatureException.Code.UNTRUSTED_KEY
+                    ? AgentException.Code.UNTRUSTED_KEY : AgentException.Code.SIGNATURE_INVALID,
+                    e.code() + ": " + e.getMessage());
+        }
+        try {
+            Path upload = registry.newUploadFile();
+            Files.move(part, upload, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Deployment d = registry.deploy(upload, "agent-staging");
+            return registry.resolve(d.function(), Integer.toString(d.version()));
+        } catch (BundleException e) {
+            throw new AgentException(AgentException.Code.INVALID_BUNDLE, e.getMessage() + " " + e.problems());
+        } catch (IOException | RuntimeException e) {
+            throw new AgentException(AgentException.Code.INTERNAL, e.toString());
+        }
+    }
+
+    private void download(Identity id, String url, Path part, long from) throws IOException, InterruptedException {
+        String full = url.startsWith("http://") || url.startsWith("https://") ? url : settings.deployerUrl() + url;
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(full)).timeout(Duration.ofMinutes(10));
+        // Any origin may serve the bytes (digest and signature are checked); only the deployer gets the token.
+        if (full.startsWith(settings.deployerUrl() + "/")) {
+            b.header("Authorization", "Bearer " + id.token());
+        }
+        if (from > 0) {
+            b.header("Range", "bytes=" + from + "-");
+        }
+        HttpResponse<InputStream> r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        boolean resumed = r.statusCode() == 206;
+        if (r.statusCode() != 200 && !resumed) {
+            r.body().close();
+            throw new IOException("GET " + url + " answered " + r.statusCode());
+        }
+        try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE,
+                resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+            in.transferTo(out);
+        }
+    }
+
+    /** Runs the manifest's test events against the new version; every one must succeed. */
+    private void smokeTest(FunctionVersion v) throws AgentException {
+        int i = 0;
+        for (String event : v.manifest().testEvents()) {
+            InvokeResult r;
+            try {
+                r = invoker.invoke(new InvokeRequest(v.function(), Integer.toString(v.version()),
+                        event.getBytes(StandardCharsets.UTF_8), "", UUID.randomUUID().toString(), false));
+            } catch (ThrottledException e) {
+                throw new AgentException(AgentException.Code.SMOKE_TEST_FAILED, "testEvents[" + i + "]: no room to "
+                        + "run the new version: " + e.getMessage());
+            }
+            if (r.error()) {
+                String error = new String(r.payload(), StandardCharsets.UTF_8);
+                throw new AgentException(error.contains("Runtime.ExitError") || i == 0 && error.contains("Init")
+                        ? AgentException.Code.INIT_FAILED : AgentException.Code.SMOKE_TEST_FAILED,
+                        "testEvents[" + i + "] failed: " + error);
+            }
+            i++;
+        }
+    }
+
+    private void afterSwitch(FunctionVersion v) {
+        try {
+            environments.provision(v);
+        } catch (InitFailedException | ThrottledException e) {
+            LOG.log(Level.WARNING, "agent.provision-failed function={0} error={1}", v.label(), e.getMessage());
+        }
+        archives.afterDeploy(v);
+    }
+
+    private void restore(String function, Integer previous) {
+        Optional<FunctionState> f = registry.function(function);
+        if (previous != null && f.isPresent() && !previous.equals(f.get().aliases().get(FunctionRegistry.LIVE))) {
+            registry.alias(function, FunctionRegistry.LIVE, previous);
+            LOG.log(Level.INFO, "agent.restored function={0} version={1}", function, previous);
+        }
+    }
+
+    private boolean report(Identity id, String deployment, String outcome, String code, String error)
+            throws InterruptedException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("deployment", deployment);
+        body.put("state", outcome);
+        if (code != null) {
+            body.put("errorCode", code);
+            body.put("error", error.length() > 2_000 ? error.substring(0, 2_000) : error);
+        }
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + "/v1/devices/"
+                            + id.deviceId() + "/reports")).timeout(Duration.ofSeconds(30))
+                    .header("Authorization", "Bearer " + id.token()).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            boolean done = r.statusCode() == 200 || r.statusCode() == 404;
+            if (done) {
+                reported.add(deployment);
+            }
+            return done;
+        } catch (IOException e) {
+            lastError = "report failed: " + e.getMessage();
+            return false;
+        }
+    }
+
+    // --- identity and work records ----------------------------------------------------------------------------
+
+    private record Identity(String deviceId, String token) {
+    }
+
+    private Identity identity() throws IOException, InterruptedException {
+        try (Connection c = database.connect();
+             PreparedStatement s = c.prepareStatement("SELECT device_id, token FROM agent_identity WHERE id = 1");
+             ResultSet rs = s.executeQuery()) {
+            if (rs.next()) {
+                return new Identity(rs.getString(1), rs.getString(2));
+            }
+        } catch (SQLException e) {
+            throw new IOException("agent state: " + e.getMessage(), e);
+        }
+        if (settings.enrolmentToken().isEmpty()) {
+            throw new IOException("this device has no identity and agent.enrolment-token is empty");
+        }
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + "/v1/enrol"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(Map.of("token",
+                        settings.enrolmentToken(), "name", settings.deviceName())))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) {
+            throw new IOException("enrolment refused (" + r.statusCode() + "): " + r.body());
+        }
+        JsonNode n = JSON.readTree(r.body());
+        Identity id = new Identity(n.path("deviceId").asText(), n.path("deviceToken").asText());
+        sql("INSERT INTO agent_identity (id, deployer, device_id, token) VALUES (1, ?, ?, ?)", settings.deployerUrl(),
+                id.deviceId(), id.token());
+        LOG.log(Level.INFO, "agent.enrolled device_id={0} deployer={1}", id.deviceId(), settings.deployerUrl());
+        return id;
+    }
+
+    private JsonNode get(Identity id, String path) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + path))
+                .timeout(Duration.ofSeconds(settings.pollWaitSeconds() + 15L))
+                .header("Authorization", "Bearer " + id.token()).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("GET " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return JSON.readTree(r.body());
+    }
+
+    private void work(String function, String deployment, String sha, Integer previous) {
+        sql("INSERT INTO agent_work (function, deployment, sha256, previous, started_at) VALUES (?, ?, ?, ?, ?) "
+                + "ON CONFLICT (function) DO UPDATE SET deployment = excluded.deployment, sha256 = excluded.sha256, "
+                + "previous = excluded.previous, started_at = excluded.started_at", function, deployment, sha,
+                previous, clock.millis());
+    }
+
+    private void endWork(String function) {
+        sql("DELETE FROM agent_work WHERE function = ?", function);
+    }
+
+    /** Work a crash interrupted: put {@code live} back where it was; the desired state is applied again. */
+    private void recover() {
+        try (Connection c = database.connect();
+             PreparedStatement s = c.prepareStatement("SELECT function, previous FROM agent_work");
+             ResultSet rs = s.executeQuery()) {
+            while (rs.next()) {
+                String function = rs.getString(1);
+                int previous = rs.getInt(2);
+                if (!rs.wasNull()) {
+                    restore(function, previous);
+                }
+                LOG.log(Level.INFO, "agent.recovered function={0} live={1}", function, live(function)
+                        .map(FunctionVersion::version).orElse(null));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("agent state: " + e.getMessage(), e);
+        }
+        sql("DELETE FROM agent_work");
+    }
+
+    private void sql(String statement, Object... args) {
+        try (Connection c = database.connect(); PreparedStatement s = c.prepareStatement(statement)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            s.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException("agent state: " + e.getMessage(), e);
+        }
+    }
+
+    private static String sha256(Path file) throws AgentException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.toString());
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a later download starts over
+        }
+    }
+
+    private void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** For {@code /v1/status}. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("deployer", settings.deployerUrl());
+        m.put("deviceId", deviceId);
+        m.put("state", state);
+        m.put("revision", revision);
+        m.put("lastContact", lastContact == null ? null : lastContact.toString());
+        m.put("lastError", lastError);
+        return m;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bramble.deployer.Deployer;
+import dev.bramble.protocol.Signing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A real deployer (SQLite) and two real daemons whose agents follow it: signed versions published, rolled out to a
+ * group, a failing canary halted with the device back on its version, an untrusted signature refused on the device.
+ */
+class DeploymentAgentTest {
+    private static final String ADMIN = "admin-token-for-agent-tests-0123456789";
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TempDir
+    Path tmp;
+    private Deployer deployer;
+    private TestDaemon a;
+    private TestDaemon b;
+    private KeyPair author;
+
+    @BeforeEach
+    void start() throws Exception {
+        Path config = tmp.resolve("deployer.yaml");
+        Files.writeString(config, """
+                data-dir: %s
+                http:
+                  port: 0
+                admin:
+                  token: %s
+                """.formatted(tmp.resolve("deployer"), ADMIN));
+        deployer = Deployer.start(config);
+        author = Signing.generate();
+        Path trusted = Files.createDirectories(tmp.resolve("trusted-keys"));
+        Files.writeString(trusted.resolve("author.pub"), Signing.pem(author.getPublic()));
+        assertThat(admin("POST", "/v1/signers", Map.of("name", "author", "publicKey",
+                Signing.pem(author.getPublic()))).statusCode()).isEqualTo(201);
+        a = daemon("a", trusted);
+        b = daemon("b", trusted);
+        await("both devices enrolled").atMost(30, SECONDS).until(() -> !deviceId(a).isEmpty()
+                && !deviceId(b).isEmpty());
+    }
+
+    @AfterEach
+    void stop() {
+        for (AutoCloseable c : new AutoCloseable[]{a, b, deployer}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // best effort
+            }
+        }
+    }
+
+    private TestDaemon daemon(String name, Path trusted) throws IOException {
+        String token = TestDaemon.JSON.readTree(admin("POST", "/v1/enrolment-tokens", Map.of("group", "lab"))
+                .body()).path("token").asText();
+        return TestDaemon.start(tmp.resolve("device-" + name), """
+                agent:
+                  deployer-url: http://127.0.0.1:%d
+                  enrolment-token: %s
+                  device-name: pi-%s
+                  trusted-keys: %s
+                  poll-wait-seconds: 2
+                """.formatted(deployer.port(), token, name, trusted));
+    }
+
+    private HttpResponse<String> admin(String method, String path, Object body) {
+        try {
+            byte[] bytes = body instanceof byte[] raw ? raw : TestDaemon.JSON.writeValueAsBytes(body);
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + deployer.port() + path))
+                    .header("Authorization", "Bearer " + ADMIN).method(method,
+                            HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private HttpResponse<String> publish(Path zip, KeyPair key) throws Exception {
+        byte[] bytes = Files.readAllBytes(zip);
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + deployer.port() + "/v1/functions"))
+                .header("Authorization", "Bearer " + ADMIN)
+                .header("X-Bramble-Signature", Signing.sign(sha, key.getPrivate(), key.getPublic()).toJson())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String deviceId(TestDaemon d) {
+        return d.get("/v1/status").json().path("agent").path("deviceId").asText();
+    }
+
+    private static String liveSha(TestDaemon d, String function) {
+        TestDaemon.Response r = d.get("/v1/functions/" + function);
+        if (r.status() != 200) {
+            return "";
+        }
+        int live = r.json().path("aliases").path("live").asInt();
+        for (JsonNode v : r.json().path("versions")) {
+            if (v.path("version").asInt() == live) {
+                return v.path("sha256").asText();
+            }
+        }
+        return "";
+    }
+
+    private JsonNode deployment(String id) throws IOException {
+        return TestDaemon.JSON.readTree(admin("GET", "/v1/deployments/" + id, new byte[0]).body());
+    }
+
+    private Path hello(String testEvents, String description) {
+        return Bundles.withManifest(Bundles.example("hello"), tmp, """
+                {"name": "hello", "runtime": "java21", "handler": "dev.bramble.examples.hello.Hello",
+                 "memoryMb": 96, "description": "%s", "testEvents": %s}""".formatted(description, testEvents));
+    }
+
+    @Test
+    void aSignedVersionGoesLiveOnAGroupAndAFailingCanaryIsHaltedAndRolledBack() throws Exception {
+        String event = "[{\"rawPath\": \"/\", \"queryStringParameters\": {\"name\": \"smoke\"}}]";
+        HttpResponse<String> v1 = publish(hello(event, "v1"), author);
+        assertThat(v1.statusCode()).as(v1.body()).isEqualTo(201);
+        String sha1 = TestDaemon.JSON.readTree(v1.body()).path("sha256").asText();
+        HttpResponse<String> d1 = admin("POST", "/v1/deployments", Map.of("function", "hello", "version", "1",
+                "target", "group:lab"));
+        assertThat(d1.statusCode()).as(d1.body()).isEqualTo(201);
+        String id1 = TestDaemon.JSON.readTree(d1.body()).path("id").asText();
+        await("v1 live on both").atMost(60, SECONDS).until(() -> liveSha(a, "hello").equals(sha1)
+                && liveSha(b, "hello").equals(sha1));
+        for (TestDaemon d : new TestDaemon[]{a, b}) {
+            assertThat(d.send("GET", "/fn/hello/?name=Pi", null).text()).contains("Pi");
+        }
+        await().atMost(20, SECONDS).until(() -> deployment(id1).path("state").asText().equals("succeeded"));
+
+        // v2 is the misbehave handler under hello's name: its smoke test throws.
+        Path broken = Bundles.withManifest(Bundles.example("misbehave"), tmp, """
+                {"name": "hello", "runtime": "java21", "handler": "dev.bramble.examples.misbehave.Misbehave",
+                 "memoryMb": 96, "testEvents": [{"throw": "broken build"}]}""");
+        assertThat(publish(broken, author).statusCode()).isEqualTo(201);
+        HttpResponse<String> d2 = admin("POST", "/v1/deployments", Map.of("function", "hello", "version", "2",
+                "target", "group:lab", "canary", 1));
+        String id2 = TestDaemon.JSON.readTree(d2.body()).path("id").asText();
+        await("the canary fails").atMost(60, SECONDS).until(() -> deployment(id2).path("state").asText()
+                .equals("halted"));
+        JsonNode status = deployment(id2);
+        assertThat(status.path("devices").get(0).path("errorCode").asText()).isEqualTo("SMOKE_TEST_FAILED");
+        assertThat(status.path("devices").get(0).path("error").asText()).contains("broken build");
+        assertThat(status.path("devices").get(1).path("state").asText()).isEqualTo("skipped");
+        for (TestDaemon d : new TestDaemon[]{a, b}) {
+            assertThat(liveSha(d, "hello")).isEqualTo(sha1);
+            assertThat(d.send("GET", "/fn/hello/?name=still", null).text()).contains("still");
+        }
+    }
+
+    @Test
+    void aBundleSignedByAKeyTheDeviceDoesNotTrustIsRefusedOnTheDevice() throws Exception {
+        // The deployer trusts this key; the devices' trusted-keys directory does not hold it.
+        KeyPair other = Signing.generate();
+        admin("POST", "/v1/signers", Map.of("name", "contractor", "publicKey", Signing.pem(other.getPublic())));
+        assertThat(publish(hello("[]", "contractor's"), other).statusCode()).isEqualTo(201);
+        String id = TestDaemon.JSON.readTree(admin("POST", "/v1/deployments", Map.of("function", "hello",
+                "version", "1", "target", "device:" + deviceId(a))).body()).path("id").asText();
+        await().atMost(60, SECONDS).until(() -> deployment(id).path("state").asText().equals("halted"));
+        assertThat(deployment(id).path("devices").get(0).path("errorCode").asText()).isEqualTo("UNTRUSTED_KEY");
+        assertThat(a.get("/v1/functions/hello").status()).isEqualTo(404);
+        assertThat(new String(Files.readAllBytes(tmp.resolve("trusted-keys/author.pub")), StandardCharsets.UTF_8))
+                .startsWith("-----BEGIN PUBLIC KEY-----");
+    }
+}
