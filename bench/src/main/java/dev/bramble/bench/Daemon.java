@@ -35,6 +35,8 @@ final class Daemon {
                 data-dir: %s
                 http:
                   port: %d
+                security:
+                  allow-unsigned: true
                 sandbox:
                   cgroup-name: bramble-bench
                 """.formatted(dataDir, port) + extraYaml);

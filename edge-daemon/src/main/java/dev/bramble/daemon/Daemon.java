@@ -85,7 +85,8 @@ public final class Daemon implements AutoCloseable {
                 started.add(agent);
             }
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
-                    config.adminToken(), config.bundleMaxBytes(), config.accountId()), registry, environments,
+                    config.adminToken(), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
+                    config.agent().trustedKeys()), registry, environments,
                     invoker, queue, triggers, agent, logs, sandbox, archives, clock);
             started.add(http::stop);
         } catch (IOException e) {

@@ -55,6 +55,7 @@ import java.util.function.Function;
  * @param defaultTmpMb             a function's /tmp when its manifest sets none
  * @param daemonHeapMb             the daemon's own heap, applied by the launcher from the next start
  * @param agent                    the deployment agent; off without a deployer URL
+ * @param allowUnsigned            local deployments may be unsigned (development only)
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
@@ -63,7 +64,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                            String region, String accountId, String adminToken, Sandboxing sandbox,
                            Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
                            int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb,
-                           AgentSettings agent) {
+                           AgentSettings agent, boolean allowUnsigned) {
 
     /**
      * Containment settings.
@@ -220,6 +221,9 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "larger messages are acknowledged, rejected and counted as dropped"),
             new Option("mqtt.reconnect-min-ms", 500, "10..600000", "first reconnection delay; doubles to the max"),
             new Option("mqtt.reconnect-max-ms", 30_000, "10..3600000", "longest reconnection delay (plus jitter)"),
+            new Option("security.allow-unsigned", false, "true or false",
+                    "accept unsigned bundles on POST /v1/deployments (development); signed by agent.trusted-keys "
+                            + "otherwise"),
             new Option("agent.deployer-url", "", "http(s)://host:port, or empty",
                     "the deployer this device follows; empty leaves the deployment agent off"),
             new Option("agent.enrolment-token", "", "a token from the deployer, or empty",
@@ -330,7 +334,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.optionalString("agent.enrolment-token"),
                         r.matching("agent.device-name", "[A-Za-z0-9_.-]{1,64}"),
                         Path.of(r.string("agent.trusted-keys")), r.integer("agent.keep-versions", 1, 100),
-                        r.integer("agent.poll-wait-seconds", 1, 300)));
+                        r.integer("agent.poll-wait-seconds", 1, 300)),
+                r.bool("security.allow-unsigned"));
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -345,7 +350,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox, async, mqtt, coap, device, maxEnvironmentsTotal,
-                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent);
+                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent, allowUnsigned);
     }
 
     /** The help text for every option. */

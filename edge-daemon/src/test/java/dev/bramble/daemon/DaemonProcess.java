@@ -91,6 +91,8 @@ final class DaemonProcess implements AutoCloseable {
                   port: %d
                 runtime:
                   classpath: "%s"
+                security:
+                  allow-unsigned: true
                 """.formatted(dataDir, port, install.runtimeClasspath()), yaml));
         readable(config);
         Path log = install.root().resolve("brambled-" + port + ".log");

@@ -62,6 +62,8 @@ final class TestDaemon implements AutoCloseable {
                   port: 0
                 runtime:
                   classpath: "%s"
+                security:
+                  allow-unsigned: true
                 sandbox:
                   cgroup-name: bramble-test-%d-%d
                   require-isolation: %s

@@ -18,6 +18,8 @@ import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.daemon.trigger.Triggers;
+import dev.bramble.protocol.SignatureException;
+import dev.bramble.protocol.Signing;
 import dev.bramble.sandbox.Sandbox;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
@@ -57,7 +59,8 @@ final class AdminApi {
      * @param adminToken     the bearer token for remote deployments, or empty
      * @param bundleMaxBytes largest deployment body
      */
-    record Facts(String version, Instant startedAt, String adminToken, long bundleMaxBytes) {
+    record Facts(String version, Instant startedAt, String adminToken, long bundleMaxBytes, boolean allowUnsigned,
+                 Path trustedKeys) {
     }
 
     private final FunctionRegistry registry;
@@ -299,6 +302,9 @@ final class AdminApi {
             Trees.deleteQuietly(upload);
             throw e;
         }
+        if (!facts.allowUnsigned()) {
+            verifySignature(req, upload);
+        }
         Deployment d = registry.deploy(upload, alias);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("function", d.function());
@@ -319,6 +325,39 @@ final class AdminApi {
         archives.afterDeploy(v);
         res.header(HeaderNames.LOCATION, "/v1/functions/" + d.function());
         Json.send(res, d.created() ? 201 : 200, out);
+    }
+
+    /** Signed bundles only, unless security.allow-unsigned: the signature by a key in agent.trusted-keys. */
+    private void verifySignature(ServerRequest req, Path upload) {
+        String header = req.headers().first(io.helidon.http.HeaderNames.create("X-Bramble-Signature")).orElse("");
+        try {
+            if (header.isBlank()) {
+                throw new SignatureException(SignatureException.Code.MISSING, "deployments must be signed: send the "
+                        + "signature (bramble bundle sign) in X-Bramble-Signature, or set security.allow-unsigned: "
+                        + "true for development");
+            }
+            Signing.verify(sha256(upload), Signing.BundleSignature.parse(header), Signing.trustedKeys(
+                    facts.trustedKeys()));
+        } catch (SignatureException e) {
+            Trees.deleteQuietly(upload);
+            throw new ApiException(400, "InvalidSignatureException", e.code() + ": " + e.getMessage());
+        }
+    }
+
+    private static String sha256(Path file) {
+        try (var in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private void authorize(ServerRequest req) {

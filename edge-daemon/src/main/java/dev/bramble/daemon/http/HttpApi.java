@@ -50,9 +50,12 @@ public final class HttpApi {
      * @param adminToken     bearer token for remote deployments, or empty
      * @param bundleMaxBytes largest deployment body
      * @param accountId      the account id in events and ARNs
+     * @param allowUnsigned  local deployments may be unsigned (development)
+     * @param trustedKeys    the keys local deployments must be signed by
      */
     public record Settings(String bind, int port, String version, Instant startedAt, String adminToken,
-                           long bundleMaxBytes, String accountId) {
+                           long bundleMaxBytes, String accountId, boolean allowUnsigned,
+                           java.nio.file.Path trustedKeys) {
     }
 
     /** Starts the listener. */
@@ -64,7 +67,7 @@ public final class HttpApi {
         AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, agent, logs, sandbox,
                 clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
-                        settings.bundleMaxBytes()));
+                        settings.bundleMaxBytes(), settings.allowUnsigned(), settings.trustedKeys()));
         WebServer server = WebServer.builder()
                 .host(settings.bind())
                 .port(settings.port())
