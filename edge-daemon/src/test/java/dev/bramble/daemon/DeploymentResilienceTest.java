@@ -1,0 +1,224 @@
+package dev.bramble.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.bramble.deployer.Deployer;
+import dev.bramble.protocol.Signing;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Deployments when things go wrong: the deployer away, a tampered bundle, a daemon killed in the middle. */
+class DeploymentResilienceTest {
+    private static final String ADMIN = "admin-token-for-resilience-tests-0123";
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TempDir
+    Path tmp;
+    private int port;
+    private Deployer deployer;
+    private KeyPair author;
+    private Path trusted;
+
+    @BeforeEach
+    void start() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        deployer = startDeployer();
+        author = Signing.generate();
+        trusted = Files.createDirectories(tmp.resolve("trusted-keys"));
+        Files.writeString(trusted.resolve("author.pub"), Signing.pem(author.getPublic()));
+        admin("POST", "/v1/signers", Map.of("name", "author", "publicKey", Signing.pem(author.getPublic())));
+    }
+
+    @AfterEach
+    void stop() {
+        if (deployer != null) {
+            deployer.close();
+        }
+    }
+
+    private Deployer startDeployer() throws IOException {
+        Path config = tmp.resolve("deployer.yaml");
+        Files.writeString(config, """
+                data-dir: %s
+                http:
+                  port: %d
+                admin:
+                  token: %s
+                """.formatted(tmp.resolve("deployer"), port, ADMIN));
+        return Deployer.start(config);
+    }
+
+    private JsonNode admin(String method, String path, Object body) {
+        try {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .header("Authorization", "Bearer " + ADMIN).method(method, HttpRequest.BodyPublishers
+                            .ofByteArray(TestDaemon.JSON.writeValueAsBytes(body))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return TestDaemon.JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private String publish(Path zip) throws Exception {
+        byte[] bytes = Files.readAllBytes(zip);
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                        + "/v1/functions")).header("Authorization", "Bearer " + ADMIN)
+                .header("X-Bramble-Signature", Signing.sign(sha, author.getPrivate(), author.getPublic()).toJson())
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
+        return sha;
+    }
+
+    private String agentYaml(String name) {
+        String token = admin("POST", "/v1/enrolment-tokens", Map.of("group", "lab")).path("token").asText();
+        return """
+                agent:
+                  deployer-url: http://127.0.0.1:%d
+                  enrolment-token: %s
+                  device-name: %s
+                  trusted-keys: %s
+                  poll-wait-seconds: 2
+                """.formatted(port, token, name, trusted);
+    }
+
+    private Path hello(String description) {
+        return Bundles.withManifest(Bundles.example("hello"), tmp, """
+                {"name": "hello", "runtime": "java21", "handler": "dev.bramble.examples.hello.Hello",
+                 "memoryMb": 96, "description": "%s"}""".formatted(description));
+    }
+
+    private static String liveSha(String base, String function) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/functions/" + function))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            return "";
+        }
+        JsonNode f = TestDaemon.JSON.readTree(r.body());
+        int live = f.path("aliases").path("live").asInt();
+        for (JsonNode v : f.path("versions")) {
+            if (v.path("version").asInt() == live) {
+                return v.path("sha256").asText();
+            }
+        }
+        return "";
+    }
+
+    private String deploy(String version, String target) {
+        return admin("POST", "/v1/deployments", Map.of("function", "hello", "version", version, "target", target))
+                .path("id").asText();
+    }
+
+    private String deploymentState(String id) {
+        return admin("GET", "/v1/deployments/" + id, Map.of()).path("state").asText();
+    }
+
+    @Test
+    void whileTheDeployerIsDownDevicesKeepServingAndDeploymentsLandOnceItIsBack() throws Exception {
+        try (TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-away"))) {
+            String sha1 = publish(hello("v1"));
+            deploy("1", "group:lab");
+            await().atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha1));
+
+            deployer.close();
+            await("the agent notices").atMost(30, SECONDS).until(() -> d.get("/v1/status").json().path("agent")
+                    .path("state").asText().equals("unreachable"));
+            assertThat(d.send("GET", "/fn/hello/?name=offline", null).text()).contains("offline");
+
+            deployer = startDeployer(); // same port, same SQLite file
+            String sha2 = publish(hello("v2"));
+            String id = deploy("2", "group:lab");
+            await("v2 lands").atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha2));
+            await().atMost(20, SECONDS).until(() -> deploymentState(id).equals("succeeded"));
+            assertThat(d.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
+        }
+    }
+
+    @Test
+    void aBundleTamperedWithWhereItIsServedIsRefusedByTheDevice() throws Exception {
+        try (TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-careful"))) {
+            String sha = publish(hello("v1"));
+            // The stored bytes change behind the deployer's back, as on a compromised disk or mirror.
+            try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + tmp.resolve("deployer/deployer.db"));
+                 PreparedStatement s = c.prepareStatement("UPDATE bundles SET content = ? WHERE sha256 = ?")) {
+                byte[] bytes = Files.readAllBytes(hello("v1-evil"));
+                s.setBytes(1, bytes);
+                s.setString(2, sha);
+                assertThat(s.executeUpdate()).isEqualTo(1);
+            }
+            String id = deploy("1", "group:lab");
+            await().atMost(60, SECONDS).until(() -> deploymentState(id).equals("halted"));
+            JsonNode device = admin("GET", "/v1/deployments/" + id, Map.of()).path("devices").get(0);
+            assertThat(device.path("errorCode").asText()).isEqualTo("DIGEST_MISMATCH");
+            assertThat(d.get("/v1/functions/hello").status()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void aDaemonKilledInTheMiddleOfADeploymentEndsItAfterItsRestart() throws Exception {
+        DaemonProcess.Install install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"),
+                "bramble-install-"));
+        Path data = install.root().resolve("data");
+        String yaml = agentYaml("pi-killed") + """
+                runtime:
+                  class-data-archives: false
+                sandbox:
+                  cgroup-name: bramble-agent-kill9-%d
+                """.formatted(ProcessHandle.current().pid());
+        // The smoke test takes seconds: the daemon is killed while it runs.
+        String sha = publish(Bundles.withManifest(Bundles.example("misbehave"), tmp, """
+                {"name": "hello", "runtime": "java21", "handler": "dev.bramble.examples.misbehave.Misbehave",
+                 "memoryMb": 96, "timeoutSeconds": 30, "testEvents": [{"sleepMs": 3000}]}"""));
+        DaemonProcess first = DaemonProcess.start(install, data, yaml, List.of(), false);
+        String id;
+        try {
+            id = deploy("1", "group:lab");
+            await("the smoke test is running").atMost(60, SECONDS).until(() -> status(first).path("agent")
+                    .path("state").asText().startsWith("deploying"));
+            Thread.sleep(500);
+        } finally {
+            first.process().destroyForcibly();
+            first.process().waitFor(10, SECONDS);
+        }
+        assertThat(deploymentState(id)).isEqualTo("in_progress");
+        try (DaemonProcess second = DaemonProcess.start(install, data, yaml, List.of(), false)) {
+            await("the deployment ends").atMost(90, SECONDS).until(() -> !deploymentState(id).equals("in_progress"));
+            assertThat(deploymentState(id)).isEqualTo("succeeded");
+            assertThat(liveSha(second.base(), "hello")).isEqualTo(sha);
+        }
+    }
+
+    private static JsonNode status(DaemonProcess d) throws Exception {
+        return TestDaemon.JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+}
