@@ -134,6 +134,19 @@ class DeploymentAgentTest {
         return TestDaemon.JSON.readTree(admin("GET", "/v1/deployments/" + id, new byte[0]).body());
     }
 
+    private String cli(String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        String[] all = new String[args.length + 4];
+        System.arraycopy(new String[]{"--deployer", "http://127.0.0.1:" + deployer.port(), "--token", ADMIN}, 0, all,
+                0, 4);
+        System.arraycopy(args, 0, all, 4, args.length);
+        int exit = dev.bramble.cli.Bramble.run(all, new java.io.PrintWriter(out, true),
+                new java.io.PrintWriter(err, true));
+        assertThat(exit).as(String.join(" ", args) + ": " + err).isZero();
+        return out.toString();
+    }
+
     private Path hello(String testEvents, String description) {
         return Bundles.withManifest(Bundles.example("hello"), tmp, """
                 {"name": "hello", "runtime": "java21", "handler": "dev.bramble.examples.hello.Hello",
@@ -142,14 +155,18 @@ class DeploymentAgentTest {
 
     @Test
     void aSignedVersionGoesLiveOnAGroupAndAFailingCanaryIsHaltedAndRolledBack() throws Exception {
+        // The operator's path, through the CLI: keys, sign, register the signer, publish, deploy.
         String event = "[{\"rawPath\": \"/\", \"queryStringParameters\": {\"name\": \"smoke\"}}]";
-        HttpResponse<String> v1 = publish(hello(event, "v1"), author);
-        assertThat(v1.statusCode()).as(v1.body()).isEqualTo(201);
-        String sha1 = TestDaemon.JSON.readTree(v1.body()).path("sha256").asText();
-        HttpResponse<String> d1 = admin("POST", "/v1/deployments", Map.of("function", "hello", "version", "1",
-                "target", "group:lab"));
-        assertThat(d1.statusCode()).as(d1.body()).isEqualTo(201);
-        String id1 = TestDaemon.JSON.readTree(d1.body()).path("id").asText();
+        Path bundle = hello(event, "v1");
+        Path key = tmp.resolve("operator");
+        cli("keys", "generate", key.toString());
+        Files.copy(Path.of(key + ".pub"), tmp.resolve("trusted-keys/operator.pub"));
+        cli("bundle", "sign", bundle.toString(), "--key", key + ".key");
+        cli("signers", "add", "operator", "--key", key + ".pub");
+        JsonNode v1 = TestDaemon.JSON.readTree(cli("--json", "publish", bundle.toString()));
+        String sha1 = v1.path("sha256").asText();
+        String id1 = TestDaemon.JSON.readTree(cli("--json", "deploy", "hello:1", "--to", "group:lab"))
+                .path("id").asText();
         await("v1 live on both").atMost(60, SECONDS).until(() -> liveSha(a, "hello").equals(sha1)
                 && liveSha(b, "hello").equals(sha1));
         for (TestDaemon d : new TestDaemon[]{a, b}) {
