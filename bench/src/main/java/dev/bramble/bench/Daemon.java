@@ -92,6 +92,22 @@ final class Daemon {
         return r.body();
     }
 
+    /** The SHA-256 of the function's live version, or empty. */
+    String liveSha(String function) throws IOException {
+        HttpResponse<String> r = Measure.send("GET", base + "/v1/functions/" + function, null);
+        if (r.statusCode() != 200) {
+            return "";
+        }
+        com.fasterxml.jackson.databind.JsonNode f = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        int live = f.path("aliases").path("live").asInt();
+        for (com.fasterxml.jackson.databind.JsonNode v : f.path("versions")) {
+            if (v.path("version").asInt() == live) {
+                return v.path("sha256").asText();
+            }
+        }
+        return "";
+    }
+
     void recycleAll(List<String> functions) throws IOException {
         for (String f : functions) {
             Measure.send("DELETE", base + "/v1/functions/" + f + "/environments", null);

@@ -50,6 +50,15 @@ final class Api {
         }
     }
 
+    JsonNode put(String path, Object body) {
+        try {
+            return send(request(path).header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
+        } catch (IOException e) {
+            throw new Failure(Bramble.EXIT_FAILED, e.getMessage());
+        }
+    }
+
     /** Uploads a file, printing progress to {@code err} when it is a terminal-sized upload. */
     JsonNode upload(String path, Path file, String signature, PrintWriter err) {
         try {

@@ -301,8 +301,29 @@ public final class Bramble {
     }
 
     @Command(name = "functions", description = "Published functions.", subcommands = {Functions.ListCmd.class,
-            Functions.Versions.class})
+            Functions.Versions.class, Functions.Alias.class})
     static final class Functions {
+        @Command(name = "alias", description = "Points an alias (e.g. stable) at a version; deploy F:ALIAS uses it.")
+        static final class Alias implements Callable<Integer> {
+            @Parameters(index = "0", paramLabel = "FUNCTION")
+            String function;
+            @Parameters(index = "1", paramLabel = "ALIAS")
+            String alias;
+            @Parameters(index = "2", paramLabel = "VERSION")
+            int version;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().put("/v1/functions/" + function + "/aliases/" + alias,
+                        Map.of("version", version));
+                root.print(r, function + ":" + alias + " → " + version + "\n");
+                return 0;
+            }
+        }
+
         @Command(name = "list", description = "Every function with its newest version.")
         static final class ListCmd implements Callable<Integer> {
             @CommandLine.Spec
@@ -328,7 +349,9 @@ public final class Bramble {
             public Integer call() {
                 Bramble root = root(spec);
                 JsonNode r = root.deployerApi().get("/v1/functions/" + function + "/versions");
-                root.print(r, table(r.path("versions"), "version", "sha256", "keyId", "createdAt"));
+                root.print(r, table(r.path("versions"), "version", "sha256", "keyId", "createdAt")
+                        + (r.path("aliases").isEmpty() ? "" : "aliases:\n" + table(r.path("aliases"), "name",
+                        "version")));
                 return 0;
             }
         }

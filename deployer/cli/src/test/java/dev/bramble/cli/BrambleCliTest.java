@@ -120,7 +120,10 @@ class BrambleCliTest {
         assertThat(enrolled.statusCode()).isEqualTo(201);
         assertThat(bramble("--json", "devices", "list").json().path("devices")).hasSize(1);
 
-        Run deploy = bramble("--json", "deploy", "hello:1", "--to", "group:lab");
+        assertThat(bramble("functions", "alias", "hello", "stable", "1").exit()).isZero();
+        assertThat(bramble("functions", "versions", "hello").out()).contains("stable");
+        assertThat(bramble("functions", "alias", "hello", "stable", "9").exit()).isEqualTo(1);
+        Run deploy = bramble("--json", "deploy", "hello:stable", "--to", "group:lab");
         assertThat(deploy.exit()).as(deploy.err()).isZero();
         String id = deploy.json().path("id").asText();
         Run status = bramble("rollout", "status", id);

@@ -78,7 +78,17 @@ final class DeployerApi {
                 .get("/v1/functions/{name}/versions", (req, res) -> {
                     admin(req);
                     String name = req.path().pathParameters().get("name");
-                    send(res, 200, Map.of("function", name, "versions", fleet.versions(name)));
+                    send(res, 200, Map.of("function", name, "versions", fleet.versions(name), "aliases",
+                            fleet.aliases(name)));
+                })
+                .put("/v1/functions/{name}/aliases/{alias}", (req, res) -> {
+                    admin(req);
+                    JsonNode b = body(req);
+                    if (!b.path("version").canConvertToInt()) {
+                        throw ApiError.badRequest("send {\"version\": N}");
+                    }
+                    send(res, 200, fleet.setAlias(req.path().pathParameters().get("name"),
+                            req.path().pathParameters().get("alias"), b.path("version").asInt()));
                 })
                 .post("/v1/enrolment-tokens", (req, res) -> {
                     admin(req);

@@ -238,6 +238,29 @@ final class Fleet {
         return v;
     }
 
+    /** Points a function's alias (e.g. {@code stable}) at one of its versions; deployments may name it. */
+    Map<String, Object> setAlias(String function, String alias, int version) {
+        if (alias == null || !NAME.matcher(alias).matches() || alias.matches("[0-9]+") || alias.equals("latest")) {
+            throw ApiError.badRequest("alias '" + alias + "' is not allowed; use 1 to 64 letters, digits, '.', '-' or "
+                    + "'_', not only digits, not 'latest'");
+        }
+        tx(c -> {
+            if (row(c, "SELECT version FROM versions WHERE function = ? AND version = ?", function, version).isEmpty()) {
+                throw ApiError.notFound("no version " + version + " of function '" + function + "'");
+            }
+            if (update(c, "UPDATE aliases SET version = ? WHERE function = ? AND name = ?", version, function,
+                    alias) == 0) {
+                update(c, "INSERT INTO aliases (function, name, version) VALUES (?, ?, ?)", function, alias, version);
+            }
+            return null;
+        });
+        return Map.of("function", function, "alias", alias, "version", version);
+    }
+
+    List<Map<String, Object>> aliases(String function) {
+        return read(c -> rows(c, "SELECT name, version FROM aliases WHERE function = ? ORDER BY name", function));
+    }
+
     /** A bundle's bytes. */
     byte[] bundle(String sha256) {
         return read(c -> {
