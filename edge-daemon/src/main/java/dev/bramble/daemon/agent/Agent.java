@@ -134,6 +134,9 @@ public final class Agent implements AutoCloseable {
                 }
                 if (allApplied) {
                     revision = rev;
+                } else {
+                    // A report did not go out: the same desired state comes back at once, so pause before retrying.
+                    sleep(1_000);
                 }
             } catch (InterruptedException e) {
                 return;

@@ -199,6 +199,22 @@ public final class Environments implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Under the lock: claims room for one more environment of {@code pool} without evicting anything or waiting, for
+     * starts nobody waits on (a warm-up, an archive's training).
+     *
+     * @return false when there is no such room
+     */
+    private boolean claimSpareRoom(FunctionPool pool) {
+        long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
+        if (closed || pool.size() >= pool.cap || free < pool.memoryMb() || running() >= settings.maxEnvironments()) {
+            return false;
+        }
+        usedMb += pool.memoryMb();
+        pool.starting++;
+        return true;
+    }
+
     /** Environments running or starting, all functions together. */
     private int running() {
         int n = 0;
@@ -379,13 +395,9 @@ public final class Environments implements AutoCloseable {
             if (!pool.idle.isEmpty()) {
                 return true;
             }
-            long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-            if (closed || pool.starting > 0 || pool.size() >= pool.cap || free < pool.memoryMb()
-                    || running() >= settings.maxEnvironments()) {
+            if (pool.starting > 0 || !claimSpareRoom(pool)) {
                 return false;
             }
-            usedMb += pool.memoryMb();
-            pool.starting++;
         } finally {
             lock.unlock();
         }
@@ -404,13 +416,9 @@ public final class Environments implements AutoCloseable {
         lock.lock();
         try {
             pool = pool(v);
-            long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-            if (closed || pool.size() >= pool.cap || free < pool.memoryMb()
-                    || running() >= settings.maxEnvironments()) {
+            if (!claimSpareRoom(pool)) {
                 return false;
             }
-            usedMb += pool.memoryMb();
-            pool.starting++;
         } finally {
             lock.unlock();
         }
