@@ -89,9 +89,17 @@ class IsolationTest {
 
     @Test
     void forksAreStoppedAtPidsMax() {
-        JsonNode forks = d.invoke("mb", "{\"forks\":1000}").json().get("forks");
-        assertThat(forks.get("started").asInt()).isBetween(1, 255);
-        assertThat(forks.get("error").asText()).contains("Resource temporarily unavailable");
+        TestDaemon.Response r = d.invoke("mb", "{\"forks\":1000}");
+        if (r.header("X-Amz-Function-Error").isPresent()) {
+            // At the limit the JVM itself may fail to start a thread (each child process has a reaper thread): the
+            // invocation fails, and the limit is what it names.
+            assertThat(r.text() + r.logTail()).containsAnyOf("unable to create native thread",
+                    "Resource temporarily unavailable", "pthread_create");
+        } else {
+            JsonNode forks = r.json().get("forks");
+            assertThat(forks.get("started").asInt()).isBetween(1, 255);
+            assertThat(forks.get("error").asText()).contains("Resource temporarily unavailable");
+        }
         assertThat(d.invoke("mb", "{}").header("X-Amz-Function-Error")).isEmpty();
     }
 
