@@ -184,6 +184,28 @@ class DeploymentResilienceTest {
     }
 
     @Test
+    void aPartialDownloadLeftByAPreviousRunIsResumedNotStartedOver() throws Exception {
+        Path bundle = hello("v1");
+        String sha = publish(bundle);
+        byte[] bytes = Files.readAllBytes(bundle);
+        // What a previous run left: the first half of the file, except that its bytes are not the bundle's. A resumed
+        // download keeps them and appends the rest, so the digest check catches it; a fresh one would succeed.
+        Path incoming = Files.createDirectories(tmp.resolve("device/incoming"));
+        Files.write(incoming.resolve(sha + ".part"), new byte[bytes.length / 2]);
+        try (TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-resuming"))) {
+            String id = deploy("1", "group:lab");
+            await().atMost(60, SECONDS).until(() -> deploymentState(id).equals("halted"));
+            assertThat(admin("GET", "/v1/deployments/" + id, Map.of()).path("devices").get(0).path("errorCode")
+                    .asText()).isEqualTo("DIGEST_MISMATCH");
+            assertThat(incoming.resolve(sha + ".part")).doesNotExist(); // a bad partial file is not kept
+            // The next rollout downloads from the start and succeeds.
+            String again = deploy("1", "group:lab");
+            await().atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha));
+            await().atMost(20, SECONDS).until(() -> deploymentState(again).equals("succeeded"));
+        }
+    }
+
+    @Test
     void aDaemonKilledInTheMiddleOfADeploymentEndsItAfterItsRestart() throws Exception {
         DaemonProcess.Install install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"),
                 "bramble-install-"));

@@ -379,8 +379,21 @@ public final class Agent implements AutoCloseable {
         sql("DELETE FROM agent_work WHERE function = ?", function);
     }
 
-    /** Work a crash interrupted: put {@code live} back where it was; the desired state is applied again. */
+    /**
+     * Work a crash interrupted: put {@code live} back where it was; the desired state is applied again (a partial
+     * download resumes). Partial downloads older than a day belong to no deployment any more and go.
+     */
     private void recover() {
+        try (var parts = Files.list(incoming)) {
+            long dayAgo = clock.millis() - Duration.ofDays(1).toMillis();
+            for (Path p : parts.filter(f -> f.getFileName().toString().endsWith(".part")).toList()) {
+                if (Files.getLastModifiedTime(p).toMillis() < dayAgo) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "agent.no-incoming dir={0}", incoming);
+        }
         try (Connection c = database.connect();
              PreparedStatement s = c.prepareStatement("SELECT function, previous FROM agent_work");
              ResultSet rs = s.executeQuery()) {

@@ -79,9 +79,10 @@ public final class FunctionRegistry {
             for (String dir : List.of("bundles", "functions", "incoming")) {
                 Files.createDirectories(dataDir.resolve(dir));
             }
-            // Half-received uploads and half-unpacked code from a previous run are worthless.
+            // Half-received uploads and half-unpacked code from a previous run are worthless; the agent's partial
+            // downloads (<sha256>.part) are not: it resumes them.
             try (var leftovers = Files.list(dataDir.resolve("incoming"))) {
-                for (Path p : leftovers.toList()) {
+                for (Path p : leftovers.filter(f -> !f.getFileName().toString().endsWith(".part")).toList()) {
                     Files.deleteIfExists(p);
                 }
             }
