@@ -215,8 +215,8 @@ final class DeployerApi {
 
     private void desired(ServerRequest req, ServerResponse res) throws InterruptedException {
         String id = ownDevice(req);
-        long after = req.query().first("after").map(Long::parseLong).orElse(-1L);
-        int wait = Math.min(config.longPollSeconds(), req.query().first("wait").map(Integer::parseInt).orElse(0));
+        long after = number(req.query().first("after").orElse(null), "after", -1);
+        int wait = (int) Math.min(config.longPollSeconds(), number(req.query().first("wait").orElse(null), "wait", 0));
         Fleet.Desired d = fleet.awaitDesired(id, after, Duration.ofSeconds(Math.max(0, wait)));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("deviceId", id);
@@ -280,6 +280,17 @@ final class DeployerApi {
             throw new ApiError(403, "Forbidden", "device " + d.id() + " may not read or write device " + id);
         }
         return id;
+    }
+
+    private static long number(String value, String name, long dflt) {
+        if (value == null || value.isEmpty()) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest(name + " '" + value + "' is not a whole number");
+        }
     }
 
     private static JsonNode body(ServerRequest req) {

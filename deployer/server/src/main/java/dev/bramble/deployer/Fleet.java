@@ -278,6 +278,12 @@ final class Fleet {
 
     String createEnrolmentToken(String group, Map<String, String> tags, int uses, Duration ttl) {
         checkGroupAndTags(group, tags);
+        if (uses < 1 || uses > 100_000) {
+            throw ApiError.badRequest("uses " + uses + " is not allowed; use 1 to 100000 devices");
+        }
+        if (ttl.toSeconds() < 60 || ttl.toDays() > 366) {
+            throw ApiError.badRequest("ttlSeconds " + ttl.toSeconds() + " is not allowed; use 60 seconds to a year");
+        }
         String token = Tokens.create("enrol");
         tx(c -> update(c, "INSERT INTO enrolment_tokens (token_hash, grp, tags, uses_left, expires_at) VALUES (?, ?, "
                 + "?, ?, ?)", Tokens.hash(token), group, json(tags), uses, now() + ttl.toMillis()));

@@ -336,6 +336,9 @@ abstract class DeployerTests {
                 "succeeded")).status()).isEqualTo(403);
         assertThat(call("GET", "/v1/devices/" + a[0] + "/desired", a[1], null).status()).isEqualTo(200);
         assertThat(call("GET", "/v1/devices/" + a[0] + "/desired", ADMIN, null).status()).isEqualTo(200);
+        Response bad = call("GET", "/v1/devices/" + a[0] + "/desired?after=soon", a[1], null);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.json().path("message").asText()).contains("after 'soon' is not a whole number");
         Response used = json("POST", "/v1/enrol", null, Map.of("token", "enrol_nope", "name", "x"));
         assertThat(used.status()).isEqualTo(401);
         assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", "f", "version", "1", "target",
