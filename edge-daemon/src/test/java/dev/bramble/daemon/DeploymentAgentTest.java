@@ -117,17 +117,7 @@ class DeploymentAgentTest {
     }
 
     private static String liveSha(TestDaemon d, String function) {
-        TestDaemon.Response r = d.get("/v1/functions/" + function);
-        if (r.status() != 200) {
-            return "";
-        }
-        int live = r.json().path("aliases").path("live").asInt();
-        for (JsonNode v : r.json().path("versions")) {
-            if (v.path("version").asInt() == live) {
-                return v.path("sha256").asText();
-            }
-        }
-        return "";
+        return TestDaemon.liveSha(d.base(), function);
     }
 
     private JsonNode deployment(String id) throws IOException {

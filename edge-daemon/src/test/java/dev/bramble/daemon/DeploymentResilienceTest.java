@@ -117,22 +117,6 @@ class DeploymentResilienceTest {
                  "memoryMb": 96, "description": "%s"}""".formatted(description));
     }
 
-    private static String liveSha(String base, String function) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/functions/" + function))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            return "";
-        }
-        JsonNode f = TestDaemon.JSON.readTree(r.body());
-        int live = f.path("aliases").path("live").asInt();
-        for (JsonNode v : f.path("versions")) {
-            if (v.path("version").asInt() == live) {
-                return v.path("sha256").asText();
-            }
-        }
-        return "";
-    }
-
     private String deploy(String version, String target) {
         return admin("POST", "/v1/deployments", Map.of("function", "hello", "version", version, "target", target))
                 .path("id").asText();
@@ -147,7 +131,7 @@ class DeploymentResilienceTest {
         try (TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-away"))) {
             String sha1 = publish(hello("v1"));
             deploy("1", "group:lab");
-            await().atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha1));
+            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha1));
 
             deployer.close();
             await("the agent notices").atMost(30, SECONDS).until(() -> d.get("/v1/status").json().path("agent")
@@ -157,7 +141,7 @@ class DeploymentResilienceTest {
             deployer = startDeployer(); // same port, same SQLite file
             String sha2 = publish(hello("v2"));
             String id = deploy("2", "group:lab");
-            await("v2 lands").atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha2));
+            await("v2 lands").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha2));
             await().atMost(20, SECONDS).until(() -> deploymentState(id).equals("succeeded"));
             assertThat(d.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
         }
@@ -200,7 +184,7 @@ class DeploymentResilienceTest {
             assertThat(incoming.resolve(sha + ".part")).doesNotExist(); // a bad partial file is not kept
             // The next rollout downloads from the start and succeeds.
             String again = deploy("1", "group:lab");
-            await().atMost(60, SECONDS).until(() -> liveSha(d.base(), "hello").equals(sha));
+            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha));
             await().atMost(20, SECONDS).until(() -> deploymentState(again).equals("succeeded"));
         }
     }
@@ -235,7 +219,7 @@ class DeploymentResilienceTest {
         try (DaemonProcess second = DaemonProcess.start(install, data, yaml, List.of(), false)) {
             await("the deployment ends").atMost(90, SECONDS).until(() -> !deploymentState(id).equals("in_progress"));
             assertThat(deploymentState(id)).isEqualTo("succeeded");
-            assertThat(liveSha(second.base(), "hello")).isEqualTo(sha);
+            assertThat(TestDaemon.liveSha(second.base(), "hello")).isEqualTo(sha);
         }
     }
 

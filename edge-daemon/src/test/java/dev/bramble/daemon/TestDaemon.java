@@ -104,6 +104,31 @@ final class TestDaemon implements AutoCloseable {
         }
     }
 
+    /** The SHA-256 of the version a daemon at {@code base} runs as {@code live}, or empty when it has none. */
+    static String liveSha(String base, String function) {
+        HttpResponse<byte[]> r;
+        try {
+            r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/v1/functions/" + function))
+                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        if (r.statusCode() != 200) {
+            return "";
+        }
+        JsonNode f = new Response(r.statusCode(), r.headers().map(), r.body()).json();
+        int live = f.path("aliases").path("live").asInt();
+        for (JsonNode v : f.path("versions")) {
+            if (v.path("version").asInt() == live) {
+                return v.path("sha256").asText();
+            }
+        }
+        return "";
+    }
+
     Daemon daemon() {
         return daemon;
     }

@@ -258,7 +258,8 @@ public final class Bundle {
         return className.replace('.', '/') + ".class";
     }
 
-    private static String sha256(Path zip) {
+    /** The SHA-256 of a file, in lower-case hex: a bundle's identity, and what its signature covers. */
+    public static String sha256(Path zip) {
         try (InputStream in = Files.newInputStream(zip)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[64 * 1024];

@@ -15,6 +15,8 @@ import dev.bramble.daemon.invoke.InvokeRequest;
 import dev.bramble.daemon.invoke.InvokeResult;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.store.Database;
+import dev.bramble.daemon.store.Trees;
+import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.protocol.SignatureException;
 import dev.bramble.protocol.Signing;
@@ -31,8 +33,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -40,7 +40,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -210,9 +209,14 @@ public final class Agent implements AutoCloseable {
         } catch (IOException e) {
             throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.getMessage());
         }
-        String actual = sha256(part);
+        String actual;
+        try {
+            actual = Bundle.sha256(part);
+        } catch (java.io.UncheckedIOException e) {
+            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.getMessage());
+        }
         if (!actual.equals(sha)) {
-            deleteQuietly(part);
+            Trees.deleteQuietly(part);
             throw new AgentException(AgentException.Code.DIGEST_MISMATCH, "the downloaded bundle's SHA-256 is "
                     + actual + ", the desired state says " + sha);
         }
@@ -220,7 +224,7 @@ public final class Agent implements AutoCloseable {
             Signing.verify(sha, Signing.BundleSignature.parse(f.path("signature").asText("")),
                     Signing.trustedKeys(settings.trustedKeys()));
         } catch (SignatureException e) {
-            deleteQuietly(part);
+            Trees.deleteQuietly(part);
             throw new AgentException(e.code() == SignatureException.Code.UNTRUSTED_KEY
                     ? AgentException.Code.UNTRUSTED_KEY : AgentException.Code.SIGNATURE_INVALID,
                     e.code() + ": " + e.getMessage());
@@ -420,28 +424,6 @@ public final class Agent implements AutoCloseable {
             s.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("agent state: " + e.getMessage(), e);
-        }
-    }
-
-    private static String sha256(Path file) throws AgentException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[64 * 1024];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
-            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.toString());
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            // a later download starts over
         }
     }
 

@@ -18,6 +18,7 @@ import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.daemon.trigger.Triggers;
+import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.SignatureException;
 import dev.bramble.protocol.Signing;
 import dev.bramble.sandbox.Sandbox;
@@ -336,27 +337,11 @@ final class AdminApi {
                         + "signature (bramble bundle sign) in X-Bramble-Signature, or set security.allow-unsigned: "
                         + "true for development");
             }
-            Signing.verify(sha256(upload), Signing.BundleSignature.parse(header), Signing.trustedKeys(
+            Signing.verify(Bundle.sha256(upload), Signing.BundleSignature.parse(header), Signing.trustedKeys(
                     facts.trustedKeys()));
         } catch (SignatureException e) {
             Trees.deleteQuietly(upload);
             throw new ApiException(400, "InvalidSignatureException", e.code() + ": " + e.getMessage());
-        }
-    }
-
-    private static String sha256(Path file) {
-        try (var in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[64 * 1024];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-            return java.util.HexFormat.of().formatHex(md.digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -45,11 +45,12 @@ public final class DeviceProfiles {
                 throw new IllegalArgumentException("profile: '" + forced.get() + "' is not a profile; known: auto, "
                         + ids());
             }
-            return new Choice(build(forced.get(), facts), facts, "set by the configuration (profile: "
-                    + forced.get() + ")");
+            return new Choice(build(forced.get(), tree(forced.get()), facts), facts,
+                    "set by the configuration (profile: " + forced.get() + ")");
         }
         for (String id : ids()) {
-            JsonNode match = tree(id).path("match");
+            JsonNode profile = tree(id);
+            JsonNode match = profile.path("match");
             String model = match.path("model").asText(null);
             if (model != null) {
                 if (facts.model().isEmpty() || !facts.model().get().contains(model)) {
@@ -61,24 +62,23 @@ public final class DeviceProfiles {
                 if (facts.memoryMb() < min || facts.memoryMb() > max) {
                     continue;
                 }
-                return new Choice(build(id, facts), facts, "the model '" + facts.model().get() + "' contains '"
+                return new Choice(build(id, profile, facts), facts, "the model '" + facts.model().get() + "' contains '"
                         + model + "' and " + facts.memoryMb() + " MB is within " + min + ".."
                         + (max == Long.MAX_VALUE ? "" : max) + " MB");
             }
             String arch = match.path("arch").asText(null);
             if (arch != null && arch.equals(facts.arch())) {
-                return new Choice(build(id, facts), facts, "no board profile matches "
+                return new Choice(build(id, profile, facts), facts, "no board profile matches "
                         + facts.model().map(m -> "'" + m + "'").orElse("a machine without a device-tree model")
                         + "; the generic " + arch + " profile, scaled to " + facts.memoryMb() + " MB");
             }
         }
         String fallback = ids().getLast();
-        return new Choice(build(fallback, facts), facts, "nothing matches arch " + facts.arch() + "; the last "
-                + "profile, " + fallback + ", scaled to " + facts.memoryMb() + " MB");
+        return new Choice(build(fallback, tree(fallback), facts), facts, "nothing matches arch " + facts.arch()
+                + "; the last profile, " + fallback + ", scaled to " + facts.memoryMb() + " MB");
     }
 
-    private static DeviceProfile build(String id, DeviceFacts facts) {
-        JsonNode t = tree(id);
+    private static DeviceProfile build(String id, JsonNode t, DeviceFacts facts) {
         JsonNode d = t.path("daemon");
         JsonNode f = t.path("functions");
         JsonNode disk = t.path("disk");
