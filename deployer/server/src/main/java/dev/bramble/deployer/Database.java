@@ -17,6 +17,7 @@ import java.util.Map;
 final class Database {
     private final DataSource dataSource;
     private final boolean sqlite;
+    private final java.util.concurrent.locks.ReentrantLock writes = new java.util.concurrent.locks.ReentrantLock();
 
     private Database(DataSource dataSource, boolean sqlite) {
         this.dataSource = dataSource;
@@ -56,10 +57,49 @@ final class Database {
         Flyway.configure()
                 .dataSource(ds)
                 .locations("classpath:db/migration/deployer")
-                .placeholders(Map.of("blob", sqlite ? "BLOB" : "BYTEA"))
+                .placeholders(Map.of("blob", sqlite ? "BLOB" : "BYTEA",
+                        "id_column", sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"))
                 .load()
                 .migrate();
         return new Database(ds, sqlite);
+    }
+
+    /** A unit of work on one connection. */
+    @FunctionalInterface
+    interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs work in one transaction. Writes are serialised in this process (SQLite has one writer anyway); the
+     * schema's constraints guard what several replicas might race on.
+     */
+    <T> T tx(Work<T> work) {
+        writes.lock();
+        try (Connection c = connect()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("database write failed: " + e.getMessage(), e);
+        } finally {
+            writes.unlock();
+        }
+    }
+
+    /** Runs read-only work on a connection of its own. */
+    <T> T read(Work<T> work) {
+        try (Connection c = connect()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException("database read failed: " + e.getMessage(), e);
+        }
     }
 
     Connection connect() throws SQLException {

@@ -10,15 +10,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 
 /** bramble-deployer's composition root: configuration, database, fleet, HTTP. */
 public final class Deployer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Deployer.class.getName());
 
     private final WebServer server;
+    private final Telemetry telemetry;
 
-    private Deployer(WebServer server) {
+    private Deployer(WebServer server, Telemetry telemetry) {
         this.server = server;
+        this.telemetry = telemetry;
     }
 
     /** Starts a deployer from a configuration file. */
@@ -37,12 +40,20 @@ public final class Deployer implements AutoCloseable {
         Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                 Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
         Fleet fleet = new Fleet(db, clock, limits);
-        DeployerApi api = new DeployerApi(fleet, config, adminToken);
-        WebServer server = WebServer.builder().host(config.bind()).port(config.port())
-                .routing(api::register).build().start();
+        Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(config.telemetryRetentionDays())).start();
+        DeployerApi api = new DeployerApi(fleet, telemetry, config, adminToken);
+        WebServer server;
+        try {
+            server = WebServer.builder().host(config.bind()).port(config.port())
+                    .contentEncoding(e -> e.addContentEncoding(new GzipRequests()))
+                    .routing(api::register).build().start();
+        } catch (RuntimeException e) {
+            telemetry.close();
+            throw e;
+        }
         LOG.log(Level.INFO, "deployer.ready http={0}:{1} database={2}", config.bind(),
                 Integer.toString(server.port()), db.sqlite() ? config.databaseUrl() : "postgresql");
-        return new Deployer(server);
+        return new Deployer(server, telemetry);
     }
 
     /** The configured token, or one generated once into {@code <data-dir>/admin.token} (0600). */
@@ -73,5 +84,6 @@ public final class Deployer implements AutoCloseable {
         if (server.isRunning()) {
             server.stop();
         }
+        telemetry.close();
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.protocol.SignatureException;
+import dev.bramble.protocol.TelemetryBatch;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
@@ -39,12 +40,16 @@ final class DeployerApi {
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d*)");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
+    private static final int TELEMETRY_MAX_BYTES = 32 << 20;
+
     private final Fleet fleet;
+    private final Telemetry telemetry;
     private final DeployerConfig config;
     private final String adminToken;
 
-    DeployerApi(Fleet fleet, DeployerConfig config, String adminToken) {
+    DeployerApi(Fleet fleet, Telemetry telemetry, DeployerConfig config, String adminToken) {
         this.fleet = fleet;
+        this.telemetry = telemetry;
         this.config = config;
         this.adminToken = adminToken;
     }
@@ -131,6 +136,33 @@ final class DeployerApi {
                     fleet.reportStatus(id, body(req).toString());
                     send(res, 200, Map.of("ok", true));
                 })
+                .post("/v1/devices/{id}/telemetry", this::telemetry)
+                .get("/v1/devices/{id}/logs", (req, res) -> {
+                    admin(req);
+                    String id = req.path().pathParameters().get("id");
+                    fleet.device(id);
+                    String function = req.query().first("function").orElseThrow(() -> ApiError.badRequest(
+                            "name the function: ?function=NAME"));
+                    long since = number(req.query().first("since").orElse(null), "since", 0);
+                    long after = number(req.query().first("after").orElse(null), "after", 0);
+                    long limit = number(req.query().first("limit").orElse(null), "limit", 1000);
+                    if (limit < 1 || limit > 10_000) {
+                        throw ApiError.badRequest("limit " + limit + " is not allowed; use 1 to 10000");
+                    }
+                    List<Map<String, Object>> lines = telemetry.logs(id, function, since, after, (int) limit);
+                    Map<String, Object> out = new LinkedHashMap<>();
+                    out.put("device", id);
+                    out.put("function", function);
+                    out.put("lines", lines);
+                    out.put("next", lines.isEmpty() ? after : lines.getLast().get("id"));
+                    send(res, 200, out);
+                })
+                .get("/v1/devices/{id}/metrics", (req, res) -> {
+                    admin(req);
+                    String id = req.path().pathParameters().get("id");
+                    fleet.device(id);
+                    send(res, 200, telemetry.metrics(id, req.query().first("function").orElse(null)));
+                })
                 .get("/v1/bundles/{sha256}", this::bundle)
                 .post("/v1/deployments", (req, res) -> {
                     admin(req);
@@ -210,6 +242,59 @@ final class DeployerApi {
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "upload.cleanup-failed file={0}", upload);
             }
+        }
+    }
+
+    /** A batch from a device's outbox, gzip-compressed or not; answered with how far its outbox is stored. */
+    private void telemetry(ServerRequest req, ServerResponse res) {
+        String id = ownDevice(req);
+        TelemetryBatch batch;
+        // Helidon has already undone Content-Encoding: gzip (GzipRequests); the bound is on the inflated bytes.
+        try (InputStream in = new Bounded(req.content().inputStream(), TELEMETRY_MAX_BYTES)) {
+            batch = JSON.readValue(in, TelemetryBatch.class);
+        } catch (Bounded.TooLarge e) {
+            throw new ApiError(413, "TooLarge", "the telemetry batch is over " + TELEMETRY_MAX_BYTES
+                    + " bytes uncompressed; send smaller batches");
+        } catch (IOException | UncheckedIOException e) {
+            throw ApiError.badRequest("the body is not a telemetry batch (JSON, optionally gzip): " + e.getMessage());
+        }
+        if (batch == null || batch.entries() == null) {
+            throw ApiError.badRequest("the body must be {\"outboxId\": ..., \"entries\": [...]}");
+        }
+        send(res, 200, telemetry.ingest(id, batch));
+    }
+
+    /** Reads at most a given number of bytes: a small gzip body must not inflate into the whole heap. */
+    private static final class Bounded extends java.io.FilterInputStream {
+        private long left;
+
+        Bounded(InputStream in, long max) {
+            super(in);
+            this.left = max;
+        }
+
+        static final class TooLarge extends IOException {
+            TooLarge() {
+                super("too large");
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0 && --left < 0) {
+                throw new TooLarge();
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0 && (left -= n) < 0) {
+                throw new TooLarge();
+            }
+            return n;
         }
     }
 

@@ -25,12 +25,14 @@ import java.util.Set;
  * @param adminToken       the CLI's bearer token; empty: one is generated into {@code <data-dir>/admin.token}
  * @param bundleMaxBytes   the largest upload
  * @param longPollSeconds  how long a device's desired-state request may wait for a change
+ * @param telemetryRetentionDays how long devices' log lines and metric snapshots are kept
  */
 record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, String databaseUser,
-                      String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds) {
+                      String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds,
+                      int telemetryRetentionDays) {
 
     private static final Set<String> KEYS = Set.of("data-dir", "http.bind", "http.port", "database.url",
-            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds");
+            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds", "telemetry.retention-days");
 
     static DeployerConfig load(Path file) {
         JsonNode root;
@@ -60,7 +62,8 @@ record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, S
                 (int) number(root, "http.port", 8700, 0, 65_535, problems), url, text(root, "database.user", ""),
                 text(root, "database.password", ""), token,
                 number(root, "bundles.max-bytes", 64L << 20, 1024, 4L << 30, problems),
-                (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems));
+                (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems),
+                (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems));
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException((file == null ? "configuration" : file.toString()) + ": "
                     + String.join("; ", problems));

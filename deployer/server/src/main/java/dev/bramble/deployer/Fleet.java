@@ -26,7 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,7 +44,6 @@ final class Fleet {
     private final Database db;
     private final Clock clock;
     private final Bundle.Limits limits;
-    private final ReentrantLock writes = new ReentrantLock();
     private final Object revisions = new Object();
 
     Fleet(Database db, Clock clock, Bundle.Limits limits) {
@@ -54,36 +52,12 @@ final class Fleet {
         this.limits = limits;
     }
 
-    @FunctionalInterface
-    interface Work<T> {
-        T run(Connection c) throws SQLException;
+    <T> T tx(Database.Work<T> work) {
+        return db.tx(work);
     }
 
-    <T> T tx(Work<T> work) {
-        writes.lock();
-        try (Connection c = db.connect()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("database write failed: " + e.getMessage(), e);
-        } finally {
-            writes.unlock();
-        }
-    }
-
-    <T> T read(Work<T> work) {
-        try (Connection c = db.connect()) {
-            return work.run(c);
-        } catch (SQLException e) {
-            throw new IllegalStateException("database read failed: " + e.getMessage(), e);
-        }
+    <T> T read(Database.Work<T> work) {
+        return db.read(work);
     }
 
     private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {

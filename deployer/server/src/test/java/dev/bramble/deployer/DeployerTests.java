@@ -344,4 +344,99 @@ abstract class DeployerTests {
         assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", "f", "version", "1", "target",
                 "everywhere")).json().path("message").asText()).contains("use device:ID, group:NAME or tag:K=V");
     }
+
+    static byte[] gzipJson(Object body) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+            JSON.writeValue(gz, body);
+        }
+        return out.toByteArray();
+    }
+
+    static Response upload(String[] device, dev.bramble.protocol.TelemetryBatch batch) throws IOException {
+        return call("POST", "/v1/devices/" + device[0] + "/telemetry", device[1], gzipJson(batch),
+                "Content-Type", "application/json", "Content-Encoding", "gzip");
+    }
+
+    @Test
+    void telemetryIsStoredOncePerSequenceNumberAndReadInTheDevicesOrder() throws Exception {
+        String[] device = enrol(unique("telemetry"));
+        String outbox = java.util.UUID.randomUUID().toString();
+        List<dev.bramble.protocol.TelemetryEntry> first = new java.util.ArrayList<>();
+        for (int i = 1; i <= 50; i++) {
+            first.add(dev.bramble.protocol.TelemetryEntry.log("fn", 1000 + i, "env", "req-" + i, "line " + i)
+                    .withSeq(i));
+        }
+        Response a = upload(device, new dev.bramble.protocol.TelemetryBatch(outbox, first));
+        assertThat(a.status()).as(a.text()).isEqualTo(200);
+        assertThat(a.json().path("ackedSeq").asLong()).isEqualTo(50);
+        assertThat(a.json().path("stored").asInt()).isEqualTo(50);
+
+        // The same batch again (its answer was lost), then one that overlaps it and goes on with a gap record.
+        Response again = upload(device, new dev.bramble.protocol.TelemetryBatch(outbox, first));
+        assertThat(again.json().path("stored").asInt()).isZero();
+        assertThat(again.json().path("duplicates").asInt()).isEqualTo(50);
+        List<dev.bramble.protocol.TelemetryEntry> second = new java.util.ArrayList<>(first.subList(40, 50));
+        second.add(dev.bramble.protocol.TelemetryEntry.gap(60, "fn", 1060, 9));
+        second.add(dev.bramble.protocol.TelemetryEntry.log("fn", 1061, "env", null, "line 61").withSeq(61));
+        second.add(dev.bramble.protocol.TelemetryEntry.metrics(1062, "{\"functions\":{\"fn\":{\"invocations\":3},"
+                + "\"other\":{\"invocations\":1}}}").withSeq(62));
+        Response b = upload(device, new dev.bramble.protocol.TelemetryBatch(outbox, second));
+        assertThat(b.json().path("ackedSeq").asLong()).isEqualTo(62);
+        assertThat(b.json().path("stored").asInt()).isEqualTo(3);
+        assertThat(b.json().path("duplicates").asInt()).isEqualTo(10);
+
+        JsonNode logs = call("GET", "/v1/devices/" + device[0] + "/logs?function=fn", ADMIN, null).json();
+        List<String> lines = new java.util.ArrayList<>();
+        logs.path("lines").forEach(l -> lines.add(l.path("kind").asText().equals("gap")
+                ? "gap " + l.path("dropped").asLong() : l.path("message").asText()));
+        List<String> expected = new java.util.ArrayList<>();
+        for (int i = 1; i <= 50; i++) {
+            expected.add("line " + i);
+        }
+        expected.add("gap 9");
+        expected.add("line 61");
+        assertThat(lines).containsExactlyElementsOf(expected);
+        long next = logs.path("next").asLong();
+        assertThat(call("GET", "/v1/devices/" + device[0] + "/logs?function=fn&after=" + next, ADMIN, null).json()
+                .path("lines")).isEmpty();
+        assertThat(call("GET", "/v1/devices/" + device[0] + "/logs?function=fn&since=1050", ADMIN, null).json()
+                .path("lines").get(0).path("message").asText()).isEqualTo("line 50");
+
+        JsonNode metrics = call("GET", "/v1/devices/" + device[0] + "/metrics?function=fn", ADMIN, null).json();
+        assertThat(metrics.path("snapshot").path("functions").path("fn").path("invocations").asInt()).isEqualTo(3);
+        assertThat(metrics.path("snapshot").path("functions").has("other")).isFalse();
+
+        // A wiped device starts a new outbox: its numbers count afresh.
+        Response fresh = upload(device, new dev.bramble.protocol.TelemetryBatch(java.util.UUID.randomUUID()
+                .toString(), List.of(dev.bramble.protocol.TelemetryEntry.log("fn", 2000, "env", null, "reborn")
+                .withSeq(1))));
+        assertThat(fresh.json().path("stored").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void badTelemetryIsRefusedWithWhatIsWrongAndADeviceOnlyWritesItsOwn() throws Exception {
+        String[] a = enrol(unique("telemetry"));
+        String[] b = enrol(unique("telemetry"));
+        var entry = dev.bramble.protocol.TelemetryEntry.log("fn", 1, null, null, "x");
+        Response backwards = upload(a, new dev.bramble.protocol.TelemetryBatch("box-1",
+                List.of(entry.withSeq(5), entry.withSeq(4))));
+        assertThat(backwards.status()).isEqualTo(400);
+        assertThat(backwards.json().path("problems").get(0).asText())
+                .contains("entries[1].seq: 4 must be above the previous entry's, 5");
+        Response badId = upload(a, new dev.bramble.protocol.TelemetryBatch("no spaces please", List.of()));
+        assertThat(badId.json().path("problems").get(0).asText()).contains("outboxId");
+        Response notJson = call("POST", "/v1/devices/" + a[0] + "/telemetry", a[1], "{".getBytes(),
+                "Content-Type", "application/json");
+        assertThat(notJson.status()).isEqualTo(400);
+        assertThat(notJson.json().path("message").asText()).contains("not a telemetry batch");
+        Response other = call("POST", "/v1/devices/" + b[0] + "/telemetry", a[1], gzipJson(
+                new dev.bramble.protocol.TelemetryBatch("box-1", List.of(entry.withSeq(1)))),
+                "Content-Encoding", "gzip");
+        assertThat(other.status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/devices/" + a[0] + "/logs?function=fn", a[1], null).status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/devices/" + a[0] + "/logs", ADMIN, null).json().path("message").asText())
+                .contains("?function=NAME");
+        assertThat(call("GET", "/v1/devices/nope/logs?function=fn", ADMIN, null).status()).isEqualTo(404);
+    }
 }
