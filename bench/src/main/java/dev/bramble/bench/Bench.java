@@ -18,12 +18,12 @@ import java.util.zip.ZipInputStream;
  * {@code Bench DIST_DIR RESULTS_FILE}.
  */
 public final class Bench {
-    private static final String NOOP_EVENT = "{}";
+    static final String NOOP_EVENT = "{}";
     private static final String POJO_EVENT = "{\"item\":\"bolt\",\"quantity\":3,\"unitPrice\":0.5}";
     private static final String HELLO_EVENT = "{\"version\":\"2.0\",\"rawPath\":\"/\",\"queryStringParameters\":"
             + "{\"name\":\"bench\"},\"headers\":{},\"requestContext\":{\"http\":{\"method\":\"GET\",\"path\":\"/\"}}}";
     private static final int COLD_RUNS = 10;
-    private static final int WRK_SECONDS = 8;
+    static final int WRK_SECONDS = 8;
 
     private final Path dist;
     private final Path work;
@@ -63,6 +63,10 @@ public final class Bench {
             fleetDeploy();
             return table();
         }
+        if (System.getProperty("bramble.bench.only", "").equals("telemetry")) {
+            rows.addAll(new TelemetryBench(this).run());
+            return table();
+        }
         startToReady();
         Daemon d = Daemon.start(this, work.resolve("data"));
         try {
@@ -86,6 +90,7 @@ public final class Bench {
         }
         mqttRoundTrip();
         fleetDeploy();
+        rows.addAll(new TelemetryBench(this).run());
         return table();
     }
 
@@ -130,23 +135,43 @@ public final class Bench {
      * a daemon whose agent follows it; from the deployment request to the first answer of the new version (download,
      * digest and signature checks, unpack, smoke test, switch, cold start), p50 of 10.
      */
-    private void fleetDeploy() throws Exception {
-        int port = freePort();
-        String admin = "bench-admin-token-0123456789";
-        Path config = work.resolve("deployer.yaml");
-        Files.writeString(config, "data-dir: " + work.resolve("deployer") + "\nhttp:\n  port: " + port
-                + "\nadmin:\n  token: " + admin + "\n");
+    static final String DEPLOYER_ADMIN = "bench-admin-token-0123456789";
+
+    /** Writes a deployer configuration (SQLite in {@code dir}) on a free port; returns the config file. */
+    Path deployerConfig(String dir) throws IOException {
+        Path config = work.resolve(dir + ".yaml");
+        Files.writeString(config, "data-dir: " + work.resolve(dir) + "\nhttp:\n  port: " + freePort()
+                + "\nadmin:\n  token: " + DEPLOYER_ADMIN + "\n");
+        return config;
+    }
+
+    /** The deployer's base URL in a configuration written by {@link #deployerConfig}. */
+    static String deployerBase(Path config) throws IOException {
+        String port = Files.readString(config).replaceAll("(?s).*port: (\\d+).*", "$1");
+        return "http://127.0.0.1:" + port;
+    }
+
+    /** Starts bramble-deployer from dist/bin, as an operator would, and waits until it answers. */
+    Process startDeployer(Path config) throws IOException, InterruptedException {
+        Path log = work.resolve(config.getFileName() + ".log");
         Process deployer = new ProcessBuilder(dist.resolve("bin/bramble-deployer").toString(), "--config",
-                config.toString()).redirectErrorStream(true).redirectOutput(work.resolve("deployer.log").toFile())
-                .start();
-        String base = "http://127.0.0.1:" + port;
-        try {
-            while (!Measure.healthy(base)) {
-                if (!deployer.isAlive()) {
-                    throw new IOException("bramble-deployer exited; see " + work.resolve("deployer.log"));
-                }
-                Thread.sleep(20);
+                config.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
+                log.toFile())).start();
+        while (!Measure.healthy(deployerBase(config))) {
+            if (!deployer.isAlive()) {
+                throw new IOException("bramble-deployer exited; see " + log);
             }
+            Thread.sleep(20);
+        }
+        return deployer;
+    }
+
+    private void fleetDeploy() throws Exception {
+        String admin = DEPLOYER_ADMIN;
+        Path config = deployerConfig("deployer");
+        String base = deployerBase(config);
+        Process deployer = startDeployer(config);
+        try {
             java.security.KeyPair key = dev.bramble.protocol.Signing.generate();
             Path trusted = Files.createDirectories(work.resolve("trusted-keys"));
             Files.writeString(trusted.resolve("bench.pub"), dev.bramble.protocol.Signing.pem(key.getPublic()));
@@ -391,11 +416,11 @@ public final class Bench {
         return work;
     }
 
-    private Path bundle(String name) {
+    Path bundle(String name) {
         return dist.resolve("examples").resolve(name + ".zip");
     }
 
-    private Path withManifest(Path zip, String name, String handler, String extra) throws IOException {
+    Path withManifest(Path zip, String name, String handler, String extra) throws IOException {
         Path root = unzip(zip, name + "-" + System.nanoTime());
         Files.writeString(root.resolve("function.json"), "{\"name\":\"" + name + "\",\"runtime\":\"java21\","
                 + "\"handler\":\"dev.bramble.examples.shapes." + handler + "\",\"memoryMb\":128,\"timeoutSeconds\":10"

@@ -8,13 +8,17 @@ import dev.bramble.daemon.env.Launcher;
 import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.http.HttpApi;
+import dev.bramble.daemon.invoke.FunctionStats;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.metrics.Metrics;
 import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.ManifestParser;
+import dev.bramble.protocol.TelemetryEntry;
 import dev.bramble.sandbox.Sandbox;
+import dev.bramble.sync.SyncAgent;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,6 +30,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * brambled's composition root: wires configuration, store, registry, environments, invoker and HTTP, starts them
@@ -42,6 +48,7 @@ public final class Daemon implements AutoCloseable {
     private final AsyncQueue queue;
     private final Triggers triggers;
     private final Agent agent;
+    private SyncAgent sync;
     private boolean stopped;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
@@ -50,7 +57,15 @@ public final class Daemon implements AutoCloseable {
         try {
             Files.createDirectories(config.dataDir());
             Database db = Database.open(config.dataDir());
-            LogStore logs = LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes());
+            Metrics metrics = new Metrics();
+            AtomicReference<Agent> agentRef = new AtomicReference<>();
+            sync = startSync(config, agentRef, metrics, clock);
+            if (sync != null) {
+                started.add(sync);
+            }
+            LogStore logs = sync == null ? LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes())
+                    : LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes(), e -> sync.outbox().append(
+                            TelemetryEntry.log(e.function(), e.epochMs(), e.stream(), e.requestId(), e.message())));
             started.add(logs);
             Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                     Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
@@ -71,7 +86,7 @@ public final class Daemon implements AutoCloseable {
                     clock);
             started.add(environments);
             ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
-            invoker = new Invoker(registry, environments, logs, clock, config.region(), config.accountId());
+            invoker = new Invoker(registry, environments, logs, metrics, clock, config.region(), config.accountId());
             queue = AsyncQueue.start(db, invoker, clock, new AsyncQueue.Settings(config.async().maxDepth(),
                     config.async().workers(), Duration.ofMillis(config.async().retryBaseMs())));
             started.add(queue);
@@ -83,11 +98,13 @@ public final class Daemon implements AutoCloseable {
                     a.pollWaitSeconds()), db, registry, environments, archives, invoker, config.dataDir(), clock);
             if (agent != null) {
                 started.add(agent);
+                agentRef.set(agent);
             }
+            instrument(metrics, invoker, queue, triggers, logs, sync);
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
                     config.adminToken(), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
                     config.agent().trustedKeys()), registry, environments,
-                    invoker, queue, triggers, agent, logs, sandbox, archives, clock);
+                    invoker, queue, triggers, agent, logs, sandbox, archives, metrics, sync, clock);
             started.add(http::stop);
         } catch (IOException e) {
             closeStarted();
@@ -107,6 +124,76 @@ public final class Daemon implements AutoCloseable {
         LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
                 config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** The sync agent, when there is a deployer to send to and sync is enabled; else null. */
+    private static SyncAgent startSync(DaemonConfig config, AtomicReference<Agent> agent, Metrics metrics,
+                                       Clock clock) {
+        DaemonConfig.Sync s = config.sync();
+        if (!s.enabled() || config.agent().deployerUrl().isEmpty()) {
+            return null;
+        }
+        return SyncAgent.start(new SyncAgent.Settings(config.dataDir().resolve("outbox.db"),
+                        (long) s.outboxMaxMb() << 20, s.batchMaxEntries(), (long) s.batchMaxKb() << 10,
+                        Duration.ofMillis(s.batchMaxAgeMs()), Duration.ofMillis(s.backoffMinMs()),
+                        Duration.ofMillis(s.backoffMaxMs()), s.bandwidthBytesPerSecond(),
+                        Duration.ofSeconds(s.metricsIntervalSeconds())),
+                () -> agent.get() == null ? Optional.empty() : agent.get().endpoint(), metrics::snapshotJson, clock);
+    }
+
+    /** Registers what the parts count anyway, read at scrape time. */
+    private static void instrument(Metrics m, Invoker invoker, AsyncQueue queue, Triggers triggers, LogStore logs,
+                                   SyncAgent sync) {
+        List<String> fn = List.of("function");
+        m.counter("bramble_invocations", "Invocations, by function", fn, () -> perFunction(invoker,
+                st -> st.snapshot().get("invocations")));
+        m.counter("bramble_errors", "Invocations that failed (threw, timed out, died, init failed)", fn,
+                () -> perFunction(invoker, st -> st.snapshot().get("errors")));
+        m.counter("bramble_throttles", "Invocations refused with 429 for want of an environment", fn,
+                () -> perFunction(invoker, st -> st.snapshot().get("throttles")));
+        m.counter("bramble_cold_starts", "Invocations that started an environment", fn,
+                () -> perFunction(invoker, st -> st.snapshot().get("coldStarts")));
+        m.counter("bramble_timeouts", "Invocations stopped at the function's timeout", fn,
+                () -> perFunction(invoker, st -> st.snapshot().get("timeouts")));
+        m.gauge("bramble_concurrent_executions", "Invocations running now", fn,
+                () -> perFunction(invoker, st -> st.running()));
+        m.gauge("bramble_max_memory_used_bytes", "Most memory an environment used during an invocation", fn,
+                () -> perFunction(invoker, st -> st.maxMemoryBytes()));
+        m.gauge("bramble_async_queue_depth", "Asynchronous invocations waiting or running", fn,
+                () -> perQueue(queue, AsyncQueue.FunctionQueue::depth));
+        m.gauge("bramble_async_queue_oldest_age_seconds", "How long the oldest queued invocation has waited", fn,
+                () -> perQueue(queue, q -> q.oldestAgeMs() / 1000.0));
+        m.gauge("bramble_dead_letters", "Asynchronous invocations kept in the dead-letter store", fn,
+                () -> perQueue(queue, AsyncQueue.FunctionQueue::deadLetters));
+        m.counter("bramble_trigger_events", "Trigger events by outcome: received, invoked, failed, dropped",
+                List.of("trigger", "outcome"), () -> {
+                    List<Metrics.Sample> out = new ArrayList<>();
+                    triggers.counters().forEach((id, counts) -> counts.forEach((outcome, n) ->
+                            out.add(Metrics.Sample.of(((Number) n).doubleValue(), id, outcome))));
+                    return out;
+                });
+        m.counter("bramble_log_lines_dropped", "Log lines the local log store could not keep up with", List.of(),
+                () -> List.of(Metrics.Sample.of(logs.dropped())));
+        if (sync != null) {
+            m.gauge("bramble_outbox_entries", "Telemetry entries waiting for the deployer", List.of(),
+                    () -> List.of(Metrics.Sample.of(sync.outbox().backlog().entries())));
+            m.counter("bramble_outbox_dropped", "Telemetry entries dropped at the outbox's cap", List.of(),
+                    () -> List.of(Metrics.Sample.of(sync.outbox().backlog().dropped())));
+        }
+    }
+
+    private static List<Metrics.Sample> perFunction(Invoker invoker,
+                                                    java.util.function.ToDoubleFunction<FunctionStats> value) {
+        List<Metrics.Sample> out = new ArrayList<>();
+        invoker.stats().forEach((f, st) -> out.add(Metrics.Sample.of(value.applyAsDouble(st), f)));
+        return out;
+    }
+
+    private static List<Metrics.Sample> perQueue(AsyncQueue queue,
+                                                 java.util.function.ToDoubleFunction<AsyncQueue.FunctionQueue> value) {
+        List<Metrics.Sample> out = new ArrayList<>();
+        queue.byFunction().forEach((f, q) -> out.add(Metrics.Sample.of(value.applyAsDouble(q), f)));
+        return out;
     }
 
     /**

@@ -56,6 +56,7 @@ import java.util.function.Function;
  * @param daemonHeapMb             the daemon's own heap, applied by the launcher from the next start
  * @param agent                    the deployment agent; off without a deployer URL
  * @param allowUnsigned            local deployments may be unsigned (development only)
+ * @param sync                     telemetry to the deployer: the outbox and the uploader
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
@@ -64,7 +65,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                            String region, String accountId, String adminToken, Sandboxing sandbox,
                            Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
                            int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb,
-                           AgentSettings agent, boolean allowUnsigned) {
+                           AgentSettings agent, boolean allowUnsigned, Sync sync) {
 
     /**
      * Containment settings.
@@ -136,6 +137,23 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      */
     public record AgentSettings(String deployerUrl, String enrolmentToken, String deviceName, Path trustedKeys,
                                 int keepVersions, int pollWaitSeconds) {
+    }
+
+    /**
+     * Telemetry: log lines and metric snapshots through the outbox to the deployer.
+     *
+     * @param enabled                 on when the agent has a deployer; off keeps nothing
+     * @param outboxMaxMb             the outbox's disk cap; the oldest entries are dropped beyond it
+     * @param batchMaxEntries         entries per upload at most
+     * @param batchMaxKb              uncompressed kilobytes per upload at most
+     * @param batchMaxAgeMs           an upload leaves once its oldest entry waited this long
+     * @param backoffMinMs            first wait after a failed upload; doubles per failure
+     * @param backoffMaxMs            longest wait between attempts
+     * @param bandwidthBytesPerSecond compressed bytes per second at most, 0 for no cap
+     * @param metricsIntervalSeconds  how often a metrics snapshot is stored, 0 for never
+     */
+    public record Sync(boolean enabled, int outboxMaxMb, int batchMaxEntries, int batchMaxKb, int batchMaxAgeMs,
+                       int backoffMinMs, int backoffMaxMs, long bandwidthBytesPerSecond, int metricsIntervalSeconds) {
     }
 
     /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
@@ -234,6 +252,22 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "public keys (*.pub, PEM) whose signatures the agent accepts"),
             new Option("agent.keep-versions", 3, "1..100", "versions kept per function for instant rollback"),
             new Option("agent.poll-wait-seconds", 25, "1..300", "how long a desired-state request waits for a change"),
+            new Option("sync.enabled", true, "true or false",
+                    "send function logs and metric snapshots to agent.deployer-url through the outbox"),
+            new Option("sync.outbox-max-mb", 64, "1..65536",
+                    "disk cap of the telemetry outbox; the oldest entries are dropped beyond it, with a gap record "
+                            + "(default: the device profile's)"),
+            new Option("sync.batch-max-entries", 2_000, "1..20000", "log lines and snapshots per upload at most"),
+            new Option("sync.batch-max-kb", 512, "1..16384", "uncompressed kilobytes per upload at most"),
+            new Option("sync.batch-max-age-ms", 2_000, "0..3600000",
+                    "an upload leaves once its oldest entry has waited this long, full or not"),
+            new Option("sync.backoff-min-ms", 1_000, "10..600000", "first wait after a failed upload; doubles"),
+            new Option("sync.backoff-max-ms", 60_000, "10..86400000",
+                    "longest wait between upload attempts (half of it random jitter)"),
+            new Option("sync.bandwidth-bytes-per-second", 0L, "0..1000000000",
+                    "compressed upload bytes per second at most; 0 for no cap"),
+            new Option("sync.metrics-interval-seconds", 60, "0..86400",
+                    "how often a metrics snapshot goes into the outbox; 0 for never"),
             new Option("coap.bind", "0.0.0.0", "an IP address or host name", "address of the CoAP listener"),
             new Option("coap.port", -1, "-1..65535", "CoAP UDP port (5683 is the standard); -1 leaves CoAP off"),
             new Option("coap.max-payload-bytes", 1_048_576, "64..6291456",
@@ -284,6 +318,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
         r.profileDefault("functions.default-memory-mb", p.defaultMemoryMb());
         r.profileDefault("functions.default-tmp-mb", p.defaultTmpMb());
         r.profileDefault("daemon.heap-mb", p.daemonHeapMb());
+        r.profileDefault("sync.outbox-max-mb", p.outboxMb());
         if (!p.childJvmOptions().isEmpty()) {
             r.profileDefault("runtime.jvm-options", p.childJvmOptions());
         }
@@ -335,7 +370,17 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.matching("agent.device-name", "[A-Za-z0-9_.-]{1,64}"),
                         Path.of(r.string("agent.trusted-keys")), r.integer("agent.keep-versions", 1, 100),
                         r.integer("agent.poll-wait-seconds", 1, 300)),
-                r.bool("security.allow-unsigned"));
+                r.bool("security.allow-unsigned"),
+                new Sync(r.bool("sync.enabled"), r.integer("sync.outbox-max-mb", 1, 65_536),
+                        r.integer("sync.batch-max-entries", 1, 20_000), r.integer("sync.batch-max-kb", 1, 16_384),
+                        r.integer("sync.batch-max-age-ms", 0, 3_600_000),
+                        r.integer("sync.backoff-min-ms", 10, 600_000), r.integer("sync.backoff-max-ms", 10, 86_400_000),
+                        r.longValue("sync.bandwidth-bytes-per-second", 0, 1_000_000_000),
+                        r.integer("sync.metrics-interval-seconds", 0, 86_400)));
+        if (config.sync().backoffMinMs() > config.sync().backoffMaxMs()) {
+            r.problems.add("sync.backoff-min-ms (" + config.sync().backoffMinMs() + ") must not be above "
+                    + "sync.backoff-max-ms (" + config.sync().backoffMaxMs() + ")");
+        }
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
@@ -350,7 +395,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox, async, mqtt, coap, device, maxEnvironmentsTotal,
-                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent, allowUnsigned);
+                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent, allowUnsigned, sync);
     }
 
     /** The help text for every option. */

@@ -7,8 +7,9 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A durable queue of telemetry entries with a disk cap. {@link #append} never blocks: one writer thread numbers and
- * stores entries in batches. When the stored entries pass the cap the oldest are dropped first, and each stream
+ * A durable queue of telemetry entries with a disk cap. One writer thread numbers and stores entries in batches;
+ * {@link #append} only queues (in memory, a few thousand entries at most: what a SIGKILL can lose) and waits for
+ * room at most 100 ms when a burst outruns the disk. When the stored entries pass the cap the oldest are dropped first, and each stream
  * that lost entries gets a gap record in their place saying how many; entries that could not even be queued are
  * counted the same way. Entries stay until {@link #ack acknowledged}.
  */
@@ -29,7 +30,10 @@ public interface Outbox extends AutoCloseable {
     /** What an entry costs besides its text, in the cap's accounting: its row, index and page share. */
     int ENTRY_OVERHEAD = 48;
 
-    /** Queues an entry; it gets its sequence number when stored. Never blocks. */
+    /**
+     * Queues an entry; it gets its sequence number when stored. Waits at most 100 ms for room in the queue, then
+     * drops the entry and counts it in a gap record of its stream.
+     */
     void append(TelemetryEntry entry);
 
     /** Stored entries after {@code afterSeq}, oldest first: at most {@code maxEntries}, and {@code maxBytes} (at least one). */

@@ -32,7 +32,13 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class SqliteOutbox implements Outbox {
     private static final System.Logger LOG = System.getLogger(SqliteOutbox.class.getName());
-    private static final int QUEUE = 65_536;
+    /**
+     * Entries queued in memory at most: what a SIGKILL or power cut can lose without a trace. Small, so that loss
+     * stays a few milliseconds of the writer's work; a producer faster than the disk waits instead (see append).
+     */
+    static final int QUEUE = 8_192;
+    /** How long an append waits for room before the entry is dropped and counted in a gap record. */
+    static final long APPEND_WAIT_MS = 100;
     private static final int BATCH = 4_096;
     private static final String COLUMNS = "seq, stream, kind, ts, log_stream, request_id, body, dropped";
     private static final TelemetryEntry.Kind[] KINDS = TelemetryEntry.Kind.values();
@@ -122,7 +128,7 @@ final class SqliteOutbox implements Outbox {
             long[] missed = overflow.get(entry.stream());
             // A stream that lost entries to a full queue says so, in its own order, before its next entry.
             if (missed != null) {
-                if (!queue.offer(TelemetryEntry.gap(0, entry.stream(), missed[1], missed[0]))) {
+                if (!offer(TelemetryEntry.gap(0, entry.stream(), missed[1], missed[0]))) {
                     missed[0]++;
                     missed[1] = entry.ts();
                     dropped.incrementAndGet();
@@ -131,7 +137,7 @@ final class SqliteOutbox implements Outbox {
                 enqueued.incrementAndGet();
                 overflow.remove(entry.stream());
             }
-            if (queue.offer(entry)) {
+            if (offer(entry)) {
                 enqueued.incrementAndGet();
             } else {
                 overflow.put(entry.stream(), new long[] {1, entry.ts()});
@@ -139,6 +145,16 @@ final class SqliteOutbox implements Outbox {
             }
         } finally {
             appendLock.unlock();
+        }
+    }
+
+    /** Queues, waiting a little for room: a burst slows its producer instead of losing entries. */
+    private boolean offer(TelemetryEntry e) {
+        try {
+            return queue.offer(e) || queue.offer(e, APPEND_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

@@ -35,7 +35,7 @@ import java.util.zip.ZipOutputStream;
         description = "Keys, bundles, publishing, rollouts and devices for a Bramble fleet.",
         subcommands = {Bramble.Keys.class, Bramble.BundleCmd.class, Bramble.Signers.class, Bramble.Publish.class,
                 Bramble.Functions.class, Bramble.Deploy.class, Bramble.Rollout.class, Bramble.Rollback.class,
-                Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class,
+                Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class, Bramble.MetricsCmd.class,
                 Bramble.DeviceCmd.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the operation failed; the message says why", "2:usage",
@@ -543,21 +543,71 @@ public final class Bramble {
         }
     }
 
-    @Command(name = "logs", description = "A function's log lines on a device.")
+    @Command(name = "logs", description = {"A function's log lines on a device, from the deployer (what the device "
+            + "has uploaded), or straight from the device when --device is its URL (offline).",
+            "Lines the device had to drop at its outbox's cap show as one line saying how many."})
     static final class Logs implements Callable<Integer> {
-        @Parameters(paramLabel = "FUNCTION")
+        @Parameters(paramLabel = "FUNCTION", arity = "0..1", description = "the function (or --function)")
+        String positional;
+        @Option(names = "--function", description = "the function")
         String function;
-        @Option(names = "--device", required = true, description = "the device's URL")
+        @Option(names = "--device", required = true, description = "a device id (via the deployer), or a device's "
+                + "URL http(s)://host:port (straight to it)")
         String device;
-        @Option(names = "--limit", defaultValue = "100")
+        @Option(names = "--since", defaultValue = "1h", description = "how far back: 30s, 10m, 2h, 7d, or an ISO "
+                + "instant like 2026-11-22T08:00:00Z (default ${DEFAULT-VALUE})")
+        String since;
+        @Option(names = {"-f", "--follow"}, description = "keep printing new lines as they arrive (Ctrl-C to stop)")
+        boolean follow;
+        @Option(names = "--limit", defaultValue = "1000", description = "lines per request, 1..10000")
         int limit;
+        @Option(names = "--poll-ms", defaultValue = "1000", hidden = true)
+        long pollMs;
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
             Bramble root = root(spec);
-            JsonNode r = new Api(device, null).get("/v1/functions/" + function + "/logs?limit=" + limit);
+            String fn = function != null ? function : positional;
+            if (fn == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "name the function: --function NAME");
+            }
+            long sinceMs = sinceMillis(spec, since, System.currentTimeMillis());
+            if (device.startsWith("http://") || device.startsWith("https://")) {
+                return fromDevice(root, fn, sinceMs);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            long after = 0;
+            while (true) {
+                JsonNode r = root.deployerApi().get("/v1/devices/" + device + "/logs?function=" + fn + "&since="
+                        + sinceMs + "&after=" + after + "&limit=" + limit);
+                for (JsonNode l : r.path("lines")) {
+                    out.println(root.json ? l.toString() : line(l));
+                }
+                out.flush();
+                after = r.path("next").asLong(after);
+                if (r.path("lines").size() == limit) {
+                    continue; // more right away
+                }
+                if (!follow) {
+                    return 0;
+                }
+                Thread.sleep(pollMs);
+            }
+        }
+
+        private static String line(JsonNode l) {
+            String time = java.time.Instant.ofEpochMilli(l.path("timestamp").asLong()).toString();
+            if ("gap".equals(l.path("kind").asText())) {
+                return time + " -- " + l.path("dropped").asLong() + " entries dropped on the device (outbox full) --";
+            }
+            return time + " " + l.path("message").asText();
+        }
+
+        private int fromDevice(Bramble root, String fn, long sinceMs) {
+            JsonNode r = new Api(device, null).get("/v1/functions/" + fn + "/logs?limit=" + limit + "&since="
+                    + sinceMs);
             StringBuilder sb = new StringBuilder();
             for (Iterator<JsonNode> it = r.path("events").elements(); it.hasNext(); ) {
                 JsonNode e = it.next();
@@ -565,6 +615,73 @@ public final class Bramble {
             }
             root.print(r, sb.toString());
             return 0;
+        }
+    }
+
+    /** {@code 30s}, {@code 10m}, {@code 2h}, {@code 7d}, or an ISO-8601 instant, as epoch milliseconds. */
+    static long sinceMillis(CommandLine.Model.CommandSpec spec, String since, long now) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([smhd])").matcher(since);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            long unit = switch (m.group(2)) {
+                case "s" -> 1_000L;
+                case "m" -> 60_000L;
+                case "h" -> 3_600_000L;
+                default -> 86_400_000L;
+            };
+            return Math.max(0, now - n * unit);
+        }
+        try {
+            return java.time.Instant.parse(since).toEpochMilli();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--since '" + since + "' is not allowed; "
+                    + "use 30s, 10m, 2h, 7d or an instant like 2026-11-22T08:00:00Z");
+        }
+    }
+
+    @Command(name = "metrics", description = "The latest metrics a device has uploaded (counters since its daemon "
+            + "started), for every function or one.")
+    static final class MetricsCmd implements Callable<Integer> {
+        @Option(names = "--device", required = true, description = "the device id")
+        String device;
+        @Option(names = "--function", description = "only this function")
+        String function;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Bramble root = root(spec);
+            JsonNode r = root.deployerApi().get("/v1/devices/" + device + "/metrics"
+                    + (function == null ? "" : "?function=" + function));
+            StringBuilder sb = new StringBuilder();
+            JsonNode snap = r.path("snapshot");
+            if (snap.isMissingNode() || snap.isNull()) {
+                sb.append("no metrics from ").append(device).append(" yet\n");
+            } else {
+                sb.append("device ").append(device).append(" at ").append(r.path("timestamp").asText()).append('\n');
+                if (function == null) {
+                    section(sb, "daemon", snap.path("daemon"));
+                }
+                snap.path("functions").properties().forEach(e -> section(sb, e.getKey(), e.getValue()));
+            }
+            root.print(r, sb.toString());
+            return 0;
+        }
+
+        private static void section(StringBuilder sb, String name, JsonNode values) {
+            sb.append(name).append('\n');
+            if (values == null || values.isNull()) {
+                sb.append("  (nothing recorded)\n");
+                return;
+            }
+            values.properties().forEach(e -> {
+                JsonNode v = e.getValue();
+                String text = v.isObject() ? "count=" + v.path("count").asLong() + " sum=" + v.path("sum").asDouble()
+                        : v.isNumber() && v.asDouble() == Math.rint(v.asDouble()) ? Long.toString(v.asLong())
+                        : v.asText();
+                sb.append(String.format("  %-36s %s%n", e.getKey(), text));
+            });
         }
     }
 

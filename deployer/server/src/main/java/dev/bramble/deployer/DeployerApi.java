@@ -298,11 +298,18 @@ final class DeployerApi {
         }
     }
 
-    private void desired(ServerRequest req, ServerResponse res) throws InterruptedException {
+    private void desired(ServerRequest req, ServerResponse res) {
         String id = ownDevice(req);
         long after = number(req.query().first("after").orElse(null), "after", -1);
         int wait = (int) Math.min(config.longPollSeconds(), number(req.query().first("wait").orElse(null), "wait", 0));
-        Fleet.Desired d = fleet.awaitDesired(id, after, Duration.ofSeconds(Math.max(0, wait)));
+        Fleet.Desired d;
+        try {
+            d = fleet.awaitDesired(id, after, Duration.ofSeconds(Math.max(0, wait)));
+        } catch (InterruptedException e) {
+            // The deployer is stopping: the device asks again, here or at another replica.
+            Thread.currentThread().interrupt();
+            throw new ApiError(503, "Unavailable", "the deployer is stopping; ask again");
+        }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("deviceId", id);
         out.put("revision", d.revision());

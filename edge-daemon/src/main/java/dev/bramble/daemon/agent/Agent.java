@@ -81,6 +81,7 @@ public final class Agent implements AutoCloseable {
     private final Invoker invoker;
     private final Clock clock;
     private final Path incoming;
+    private volatile dev.bramble.sync.SyncAgent.Endpoint endpoint;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final Thread thread;
     private volatile boolean closed;
@@ -331,6 +332,28 @@ public final class Agent implements AutoCloseable {
     // --- identity and work records ----------------------------------------------------------------------------
 
     private record Identity(String deviceId, String token) {
+    }
+
+    /**
+     * Where telemetry goes and with which credentials, once the device is enrolled; empty before. Nothing here
+     * talks to the network: enrolment is the agent's own loop.
+     */
+    public Optional<dev.bramble.sync.SyncAgent.Endpoint> endpoint() {
+        dev.bramble.sync.SyncAgent.Endpoint e = endpoint;
+        if (e != null) {
+            return Optional.of(e);
+        }
+        try (Connection c = database.connect();
+             PreparedStatement s = c.prepareStatement("SELECT device_id, token FROM agent_identity WHERE id = 1");
+             ResultSet rs = s.executeQuery()) {
+            if (rs.next()) {
+                endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(), rs.getString(1),
+                        rs.getString(2));
+            }
+        } catch (SQLException ex) {
+            LOG.log(Level.WARNING, "agent.identity-read-failed error={0}", ex.toString());
+        }
+        return Optional.ofNullable(endpoint);
     }
 
     private Identity identity() throws IOException, InterruptedException {

@@ -482,6 +482,44 @@ public final class AsyncQueue implements AutoCloseable {
         return m;
     }
 
+    /**
+     * One function's share of the queue.
+     *
+     * @param depth         invocations waiting or running
+     * @param oldestAgeMs   how long the oldest has waited, 0 when none
+     * @param deadLetters   invocations that ended in the dead-letter store and are still kept
+     */
+    public record FunctionQueue(long depth, long oldestAgeMs, long deadLetters) {
+    }
+
+    /** Each function's share of the queue and of the dead letters. */
+    public Map<String, FunctionQueue> byFunction() {
+        Map<String, long[]> rows = new java.util.TreeMap<>();
+        lock.lock();
+        try (Statement s = connection.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT function, COUNT(*), MIN(enqueued_at) FROM async_queue "
+                    + "GROUP BY function")) {
+                while (rs.next()) {
+                    long[] r = rows.computeIfAbsent(rs.getString(1), k -> new long[3]);
+                    r[0] = rs.getLong(2);
+                    r[1] = Math.max(0, clock.millis() - rs.getLong(3));
+                }
+            }
+            try (ResultSet rs = s.executeQuery("SELECT function, COUNT(*) FROM dead_letters GROUP BY function")) {
+                while (rs.next()) {
+                    rows.computeIfAbsent(rs.getString(1), k -> new long[3])[2] = rs.getLong(2);
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("asynchronous queue read failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+        Map<String, FunctionQueue> out = new LinkedHashMap<>();
+        rows.forEach((f, r) -> out.put(f, new FunctionQueue(r[0], r[1], r[2])));
+        return out;
+    }
+
     /** Invocations stored and not yet ended. */
     public int depth() {
         lock.lock();

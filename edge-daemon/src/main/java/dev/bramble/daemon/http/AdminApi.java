@@ -21,7 +21,9 @@ import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.SignatureException;
 import dev.bramble.protocol.Signing;
+import dev.bramble.daemon.metrics.Metrics;
 import dev.bramble.sandbox.Sandbox;
+import dev.bramble.sync.SyncAgent;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
@@ -73,12 +75,16 @@ final class AdminApi {
     private final Agent agent;
     private final LogStore logs;
     private final Sandbox sandbox;
+    private final Metrics metrics;
+    private final SyncAgent sync;
     private final Clock clock;
     private final Facts facts;
 
     AdminApi(FunctionRegistry registry, Environments environments, ClassDataArchives archives, Invoker invoker,
-             AsyncQueue queue, Triggers triggers, Agent agent, LogStore logs, Sandbox sandbox, Clock clock,
-             Facts facts) {
+             AsyncQueue queue, Triggers triggers, Agent agent, LogStore logs, Sandbox sandbox, Metrics metrics,
+             SyncAgent sync, Clock clock, Facts facts) {
+        this.metrics = metrics;
+        this.sync = sync;
         this.agent = agent;
         this.queue = queue;
         this.triggers = triggers;
@@ -95,6 +101,7 @@ final class AdminApi {
     void register(HttpRouting.Builder routing) {
         routing.get("/v1/health", (req, res) -> Json.send(res, 200, Map.of("status", "ok")))
                 .get("/v1/status", this::status)
+                .get("/metrics", this::metrics)
                 .get("/v1/functions", this::functions)
                 .get("/v1/functions/{name}", this::function)
                 .get("/v1/functions/{name}/logs", this::logs)
@@ -122,7 +129,16 @@ final class AdminApi {
         out.putAll(triggers.status());
         out.put("agent", agent == null ? Map.of("state", "off", "reason", "agent.deployer-url is not configured")
                 : agent.status());
+        out.put("sync", sync != null ? sync.status() : Map.of("link", "off", "reason", agent == null
+                ? "agent.deployer-url is not configured" : "sync.enabled is false"));
         Json.send(res, 200, out);
+    }
+
+    /** Prometheus text exposition of the daemon's metrics. */
+    private void metrics(ServerRequest req, ServerResponse res) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(16 * 1024);
+        metrics.write(out);
+        res.header(io.helidon.http.HeaderNames.CONTENT_TYPE, metrics.contentType()).send(out.toByteArray());
     }
 
     private void functions(ServerRequest req, ServerResponse res) {

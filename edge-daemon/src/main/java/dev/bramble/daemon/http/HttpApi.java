@@ -12,7 +12,9 @@ import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.protocol.BundleException;
+import dev.bramble.daemon.metrics.Metrics;
 import dev.bramble.sandbox.Sandbox;
+import dev.bramble.sync.SyncAgent;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
@@ -61,11 +63,12 @@ public final class HttpApi {
     /** Starts the listener. */
     public static HttpApi start(Settings settings, FunctionRegistry registry, Environments environments,
                                 Invoker invoker, AsyncQueue queue, Triggers triggers, Agent agent, LogStore logs,
-                                Sandbox sandbox, ClassDataArchives archives, Clock clock) {
+                                Sandbox sandbox, ClassDataArchives archives, Metrics metrics, SyncAgent sync,
+                                Clock clock) {
         InvokeApi invoke = new InvokeApi(invoker, queue);
         FunctionUrls urls = new FunctionUrls(invoker, clock, settings.accountId());
         AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, agent, logs, sandbox,
-                clock,
+                metrics, sync, clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
                         settings.bundleMaxBytes(), settings.allowUnsigned(), settings.trustedKeys()));
         WebServer server = WebServer.builder()

@@ -16,6 +16,20 @@ public final class FunctionStats {
     final LongAdder initErrors = new LongAdder();
     final LongAdder throttles = new LongAdder();
     final LongAdder provisionedInvocations = new LongAdder();
+    /** Invocations running now. */
+    final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+    /** The most memory one invocation's environment used, bytes. */
+    final java.util.concurrent.atomic.AtomicLong maxMemoryBytes = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Invocations running now. */
+    public int running() {
+        return running.get();
+    }
+
+    /** The most memory an environment of this function used during an invocation since the daemon started, bytes. */
+    public long maxMemoryBytes() {
+        return maxMemoryBytes.get();
+    }
 
     /** The counters by name. */
     public Map<String, Long> snapshot() {

@@ -8,6 +8,7 @@ import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.metrics.Metrics;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -30,10 +31,12 @@ public final class Invoker {
     private final Clock clock;
     private final String arnPrefix;
     private final Map<String, FunctionStats> stats = new ConcurrentHashMap<>();
+    private final Metrics metrics;
 
-    public Invoker(FunctionRegistry registry, Environments environments, LogStore logs, Clock clock, String region,
-                   String accountId) {
+    public Invoker(FunctionRegistry registry, Environments environments, LogStore logs, Metrics metrics, Clock clock,
+                   String region, String accountId) {
         this.registry = registry;
+        this.metrics = metrics;
         this.environments = environments;
         this.logs = logs;
         this.clock = clock;
@@ -82,13 +85,18 @@ public final class Invoker {
         lines.add(log(v, stream, request.requestId(), "START RequestId: " + request.requestId() + " Version: "
                 + v.version()));
         Environment.Result result;
+        s.running.incrementAndGet();
         try {
             result = env.invoke(request.requestId(), arn(v.function(), request.qualifier()),
                     request.clientContext(), request.payload(), request.tail());
         } catch (RuntimeException e) {
             environments.release(lease, false);
             throw e;
+        } finally {
+            s.running.decrementAndGet();
         }
+        metrics.invoked(v.function(), result.outcome().durationNanos(), result.initNanos());
+        s.maxMemoryBytes.accumulateAndGet(result.peakBytes(), Math::max);
         // Released before the closing log lines are written: the next request need not wait for them.
         environments.release(lease, result.outcome().reusable());
         lines.addAll(result.tail());
@@ -173,5 +181,10 @@ public final class Invoker {
     /** Counters of a function. */
     public FunctionStats stats(String function) {
         return stats.computeIfAbsent(function, k -> new FunctionStats());
+    }
+
+    /** Counters of every function invoked since the daemon started. */
+    public Map<String, FunctionStats> stats() {
+        return Map.copyOf(stats);
     }
 }

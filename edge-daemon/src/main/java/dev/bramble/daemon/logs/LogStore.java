@@ -44,22 +44,38 @@ public final class LogStore implements AutoCloseable {
     private final java.util.Map<String, Integer> sincePrune = new java.util.HashMap<>();
     private volatile boolean closing;
 
-    private LogStore(Database database, int retainLines, int maxLineBytes) {
+    /** Where every line also goes (the telemetry outbox); it must not block. */
+    private final java.util.function.Consumer<LogEvent> forward;
+
+    private LogStore(Database database, int retainLines, int maxLineBytes,
+                     java.util.function.Consumer<LogEvent> forward) {
         this.database = database;
+        this.forward = forward;
         this.retainLines = retainLines;
         this.maxLineBytes = maxLineBytes;
         this.writer = Thread.ofPlatform().name("bramble-log-writer").daemon(true).unstarted(this::drain);
     }
 
     public static LogStore start(Database database, int retainLines, int maxLineBytes) {
-        LogStore store = new LogStore(database, retainLines, maxLineBytes);
+        return start(database, retainLines, maxLineBytes, e -> { });
+    }
+
+    /**
+     * Starts the store; every line is also handed to {@code forward} as it is appended, in the order appended (the
+     * telemetry outbox, whose own queue never blocks).
+     */
+    public static LogStore start(Database database, int retainLines, int maxLineBytes,
+                                 java.util.function.Consumer<LogEvent> forward) {
+        LogStore store = new LogStore(database, retainLines, maxLineBytes, forward);
         store.writer.start();
         return store;
     }
 
     /** Queues a line. Never blocks. */
     public void append(String function, String stream, String requestId, long epochMs, String message) {
-        if (!queue.offer(new LogEvent(0, function, stream, requestId, epochMs, cut(message)))) {
+        LogEvent event = new LogEvent(0, function, stream, requestId, epochMs, cut(message));
+        forward.accept(event);
+        if (!queue.offer(event)) {
             dropped.incrementAndGet();
         } else {
             enqueued.incrementAndGet();

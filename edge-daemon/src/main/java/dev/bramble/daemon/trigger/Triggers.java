@@ -134,6 +134,13 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         }
     }
 
+    /** Each trigger's counters (received, invoked, failed, dropped) by trigger id. */
+    public Map<String, Map<String, Object>> counters() {
+        Map<String, Map<String, Object>> out = new java.util.TreeMap<>();
+        stats.forEach((id, st) -> out.put(id, st.snapshot()));
+        return out;
+    }
+
     TriggerStats stats(String id) {
         return stats.computeIfAbsent(id, k -> new TriggerStats());
     }

@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
  * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
- * Keys, applied in this order ({@code id} is echoed back): {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
+ * Keys, applied in this order ({@code id} is echoed back; {@code logPrefix} starts each log line): {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
  * exit}. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
@@ -40,8 +40,9 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             report.put("id", e.get("id"));
         }
         if (e.get("logLines") instanceof Number n) {
+            String prefix = e.get("logPrefix") instanceof String p ? p + " " : "";
             for (int i = 0; i < n.intValue(); i++) {
-                System.out.println("line " + i);
+                System.out.println(prefix + "line " + i);
             }
             report.put("logLines", n.intValue());
         }
