@@ -423,7 +423,8 @@ public final class Bench {
     Path withManifest(Path zip, String name, String handler, String extra) throws IOException {
         Path root = unzip(zip, name + "-" + System.nanoTime());
         Files.writeString(root.resolve("function.json"), "{\"name\":\"" + name + "\",\"runtime\":\"java21\","
-                + "\"handler\":\"dev.bramble.examples.shapes." + handler + "\",\"memoryMb\":128,\"timeoutSeconds\":10"
+                + "\"handler\":\"" + (handler.contains(".") ? "" : "dev.bramble.examples.shapes.") + handler
+                + "\",\"memoryMb\":128,\"timeoutSeconds\":10"
                 + extra + "}");
         Path out = work.resolve(root.getFileName() + ".zip");
         Zips.zip(root, out);

@@ -101,6 +101,8 @@ final class Uploader {
             }
             List<TelemetryEntry> batch = outbox.read(ackedSeq, maxEntries, maxBytes);
             if (batch.isEmpty()) {
+                // Only acknowledged entries the writer has not deleted yet: look again shortly.
+                pause(Duration.ofMillis(50));
                 continue;
             }
             send(endpoint.get(), batch);
