@@ -36,6 +36,11 @@ final class DaemonProcess implements AutoCloseable {
 
     /** A world-readable directory holding the daemon's and the runtime's classpaths. */
     record Install(Path root, String daemonClasspath, String runtimeClasspath) {
+        /** A copy under /tmp: /tmp itself is world-writable, so an unprivileged user can read it too. */
+        static Install inTmp() throws IOException {
+            return copy(Files.createTempDirectory(Path.of("/tmp"), "bramble-install-"));
+        }
+
         static Install copy(Path root) throws IOException {
             Files.createDirectories(root);
             open(root);
@@ -125,6 +130,24 @@ final class DaemonProcess implements AutoCloseable {
             return Files.readString(log);
         } catch (IOException e) {
             return "(no log: " + e + ")";
+        }
+    }
+
+    /** GET /v1/status. */
+    com.fasterxml.jackson.databind.JsonNode status() throws IOException, InterruptedException {
+        return TestDaemon.JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base()
+                + "/v1/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    /** POST a body; an interrupted call is an IOException, like the daemon dying under it. */
+    HttpResponse<String> post(String path, byte[] body) throws IOException {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + path))
+                    .timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
         }
     }
 

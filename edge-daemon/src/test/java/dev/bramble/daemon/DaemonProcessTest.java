@@ -35,7 +35,7 @@ class DaemonProcessTest {
     @BeforeAll
     static void copyInstall() throws IOException {
         // /tmp itself is world-writable; the copy there is readable by the unprivileged user too.
-        install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"), "bramble-install-"));
+        install = DaemonProcess.Install.inTmp();
     }
 
     @Test
@@ -52,19 +52,19 @@ class DaemonProcessTest {
                 """.formatted(ProcessHandle.current().pid());
         List<ProcessHandle> children = new ArrayList<>();
         try (DaemonProcess first = DaemonProcess.start(install, data, yaml, List.of(), false)) {
-            post(first, "/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
-            post(first, "/v1/deployments", Files.readAllBytes(Bundles.withManifest(Bundles.example("misbehave"), dir,
+            first.post("/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
+            first.post("/v1/deployments", Files.readAllBytes(Bundles.withManifest(Bundles.example("misbehave"), dir,
                     Bundles.misbehave("misbehave", "\"timeoutSeconds\": 60"))));
-            assertThat(post(first, "/2015-03-31/functions/echo/invocations", "{}".getBytes()).statusCode())
+            assertThat(first.post("/2015-03-31/functions/echo/invocations", "{}".getBytes()).statusCode())
                     .isEqualTo(200);
             Thread.ofVirtual().start(() -> {
                 try {
-                    post(first, "/2015-03-31/functions/misbehave/invocations", "{\"sleepMs\":50000}".getBytes());
+                    first.post("/2015-03-31/functions/misbehave/invocations", "{\"sleepMs\":50000}".getBytes());
                 } catch (IOException | RuntimeException expected) {
                     // the daemon dies under this call
                 }
             });
-            await().atMost(20, SECONDS).until(() -> status(first).get("environments").size() == 2);
+            await().atMost(20, SECONDS).until(() -> first.status().get("environments").size() == 2);
             ProcessHandle daemon = first.process().toHandle();
             daemon.descendants().forEach(children::add);
             assertThat(children.stream().filter(p -> p.info().command().orElse("").endsWith("java"))).hasSize(2);
@@ -79,7 +79,7 @@ class DaemonProcessTest {
                     assertThat(left.filter(Files::isDirectory)).isEmpty();
                 }
             }
-            HttpResponse<String> echo = post(second, "/2015-03-31/functions/echo/invocations", "{\"again\":1}"
+            HttpResponse<String> echo = second.post("/2015-03-31/functions/echo/invocations", "{\"again\":1}"
                     .getBytes());
             assertThat(echo.statusCode()).isEqualTo(200);
             assertThat(echo.body()).contains("\"again\":1");
@@ -95,12 +95,12 @@ class DaemonProcessTest {
         Files.createDirectories(data);
         DaemonProcess.open(data);
         try (DaemonProcess d = DaemonProcess.start(install, data, "", asNobody, false)) {
-            JsonNode iso = status(d).get("isolation");
+            JsonNode iso = d.status().get("isolation");
             assertThat(iso.get("mode").asText()).isEqualTo("degraded");
             assertThat(iso.get("missing").toString()).contains("tmpfs: needs root").contains("identity: needs root");
             assertThat(d.log()).contains("daemon.isolation mode=degraded");
-            post(d, "/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
-            HttpResponse<String> echo = post(d, "/2015-03-31/functions/echo/invocations", "{\"as\":\"nobody\"}"
+            d.post("/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
+            HttpResponse<String> echo = d.post("/2015-03-31/functions/echo/invocations", "{\"as\":\"nobody\"}"
                     .getBytes());
             assertThat(echo.statusCode()).as(d.log()).isEqualTo(200);
             assertThat(echo.body()).contains("\"as\":\"nobody\"");
@@ -116,19 +116,5 @@ class DaemonProcessTest {
         }
     }
 
-    private static JsonNode status(DaemonProcess d) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return TestDaemon.JSON.readTree(r.body());
-    }
 
-    private static HttpResponse<String> post(DaemonProcess d, String path, byte[] body) throws IOException {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + path)).timeout(Duration.ofSeconds(90))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-    }
 }

@@ -191,8 +191,7 @@ class DeploymentResilienceTest {
 
     @Test
     void aDaemonKilledInTheMiddleOfADeploymentEndsItAfterItsRestart() throws Exception {
-        DaemonProcess.Install install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"),
-                "bramble-install-"));
+        DaemonProcess.Install install = DaemonProcess.Install.inTmp();
         Path data = install.root().resolve("data");
         String yaml = agentYaml("pi-killed") + """
                 runtime:

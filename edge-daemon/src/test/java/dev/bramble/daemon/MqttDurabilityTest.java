@@ -36,8 +36,7 @@ class MqttDurabilityTest {
 
     @Test
     void queuedMessagesAndMessagesSentWhileDownRunAfterAKillNine() throws Exception {
-        DaemonProcess.Install install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"),
-                "bramble-install-"));
+        DaemonProcess.Install install = DaemonProcess.Install.inTmp();
         Path data = install.root().resolve("data");
         Mosquitto.Inbox inbox = new Mosquitto.Inbox();
         try (Mosquitto broker = Mosquitto.start(tmp.resolve("broker"))) {

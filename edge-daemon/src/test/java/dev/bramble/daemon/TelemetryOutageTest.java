@@ -57,7 +57,7 @@ class TelemetryOutageTest {
 
     @BeforeAll
     static void copyInstall() throws IOException {
-        install = DaemonProcess.Install.copy(Files.createTempDirectory(Path.of("/tmp"), "bramble-install-"));
+        install = DaemonProcess.Install.inTmp();
     }
 
     @Test
@@ -97,13 +97,14 @@ class TelemetryOutageTest {
         Map<String, Long> committedAtKill;
         String deviceId;
         try (DaemonProcess first = DaemonProcess.start(install, data, yaml, List.of(), false)) {
-            await("enrolled").atMost(30, SECONDS).until(() -> !status(first).path("agent").path("deviceId").asText()
+            await("enrolled").atMost(30, SECONDS).until(() -> !first.status().path("agent").path("deviceId").asText()
                     .isEmpty());
-            deviceId = status(first).path("agent").path("deviceId").asText();
+            deviceId = first.status().path("agent").path("deviceId").asText();
             deployer.close(); // the outage begins
             for (String f : FUNCTIONS) {
-                post(first, "/v1/deployments", Files.readAllBytes(Bundles.withManifest(Bundles.example("misbehave"),
-                        dir, Bundles.misbehave(f, "\"timeoutSeconds\": 60"))));
+                HttpResponse<String> r = first.post("/v1/deployments", Files.readAllBytes(Bundles.withManifest(
+                        Bundles.example("misbehave"), dir, Bundles.misbehave(f, "\"timeoutSeconds\": 60"))));
+                assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
             }
             // Three writers; the daemon is killed once each has finished half of its invocations.
             Map<String, AtomicInteger> done = new ConcurrentHashMap<>();
@@ -145,9 +146,9 @@ class TelemetryOutageTest {
                     invoke(second, f, k);
                 }
             }
-            await("the outbox to hold every line").atMost(60, SECONDS).until(() -> status(second).path("sync")
+            await("the outbox to hold every line").atMost(60, SECONDS).until(() -> second.status().path("sync")
                     .path("backlog").path("queued").asLong() == 0);
-            JsonNode sync = status(second).path("sync");
+            JsonNode sync = second.status().path("sync");
             assertThat(sync.path("link").asText()).isEqualTo("offline");
             assertThat(sync.path("lastError").path("code").asText()).isEqualTo("UNREACHABLE");
 
@@ -190,7 +191,7 @@ class TelemetryOutageTest {
             // What the SIGKILL took: the outbox's memory queue and the pipes of the children it killed, no more.
             assertThat(lost).isLessThanOrEqualTo(8_192 + FUNCTIONS.size() * (65_536 / "mN-NN line NNNN\n".length()));
             await("the device to see its backlog acknowledged").atMost(30, SECONDS).until(() ->
-                    status(second).path("sync").path("backlog").path("entries").asLong() == 0);
+                    second.status().path("sync").path("backlog").path("entries").asLong() == 0);
             System.out.printf("outage test: %d of %d lines written over 3 functions delivered %d ms after the deployer "
                     + "came back; %d lines of completed invocations were not yet committed at the SIGKILL%n",
                     total, written, deliveredMs, lost);
@@ -257,16 +258,7 @@ class TelemetryOutageTest {
         }
     }
 
-    private static JsonNode status(DaemonProcess d) throws IOException, InterruptedException {
-        return TestDaemon.JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status"))
-                .build(), HttpResponse.BodyHandlers.ofString()).body());
-    }
 
-    private static void post(DaemonProcess d, String path, byte[] body) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + path))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
-    }
 
     private static JsonNode call(String method, int port, String path, String json) {
         try {
