@@ -103,6 +103,23 @@ class TelemetryTest {
         assertThat(metrics).contains("cold_starts").doesNotContain("daemon_resident_bytes");
         assertThat(cli(0, "metrics", "--device", device)).contains("daemon_resident_bytes");
 
+        // --follow prints lines as they arrive, until stopped.
+        StringWriter followed = new StringWriter();
+        Thread follower = Thread.ofVirtual().start(() -> dev.bramble.cli.Bramble.run(new String[]{"--deployer",
+                "http://127.0.0.1:" + deployer.port(), "--token", ADMIN, "logs", "--device", device, "--function",
+                "hello", "--since", "10m", "--follow", "--poll-ms", "100"}, new PrintWriter(followed, true),
+                new PrintWriter(new StringWriter(), true)));
+        await("the follower to catch up").atMost(30, SECONDS).until(() -> followed.toString().lines()
+                .filter(l -> l.contains("END RequestId")).count() == 3);
+        String requestId = daemon.invoke("hello", "{\"name\": \"later\"}").header("X-Amzn-RequestId")
+                .orElseThrow();
+        await("a new line followed").atMost(30, SECONDS).until(() -> followed.toString()
+                .contains("END RequestId: " + requestId));
+        follower.interrupt();
+        follower.join(10_000);
+        assertThat(follower.isAlive()).isFalse();
+        assertThat(followed.toString().lines().filter(l -> l.contains("END RequestId"))).hasSize(4);
+
         assertThat(cli(2, "logs", "--device", device, "--function", "hello", "--since", "yesterday"))
                 .contains("--since 'yesterday' is not allowed; use 30s, 10m, 2h, 7d");
     }

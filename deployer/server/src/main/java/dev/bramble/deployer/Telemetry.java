@@ -244,19 +244,8 @@ final class Telemetry implements AutoCloseable {
     /** Deletes telemetry received longer ago than the retention, at start and every hour. */
     private void retain() {
         while (!closing) {
-            long before = clock.millis() - retention.toMillis();
             try {
-                int n = db.tx(c -> {
-                    int deleted = 0;
-                    for (String table : List.of("telemetry_logs", "telemetry_metrics")) {
-                        try (PreparedStatement s = c.prepareStatement("DELETE FROM " + table
-                                + " WHERE received_at < ?")) {
-                            s.setLong(1, before);
-                            deleted += s.executeUpdate();
-                        }
-                    }
-                    return deleted;
-                });
+                int n = retainOnce();
                 if (n > 0) {
                     LOG.log(Level.INFO, "telemetry.retention deleted={0} retention_days={1}", n, retention.toDays());
                 }
@@ -269,6 +258,24 @@ final class Telemetry implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * Deletes log lines and snapshots received before the retention; returns how many. Each outbox's acknowledged
+     * number stays, so an entry sent again after its line was deleted is still a duplicate.
+     */
+    int retainOnce() {
+        long before = clock.millis() - retention.toMillis();
+        return db.tx(c -> {
+            int deleted = 0;
+            for (String table : List.of("telemetry_logs", "telemetry_metrics")) {
+                try (PreparedStatement s = c.prepareStatement("DELETE FROM " + table + " WHERE received_at < ?")) {
+                    s.setLong(1, before);
+                    deleted += s.executeUpdate();
+                }
+            }
+            return deleted;
+        });
     }
 
     @Override

@@ -1,0 +1,72 @@
+package dev.bramble.deployer;
+
+import dev.bramble.protocol.Bundle;
+import dev.bramble.protocol.TelemetryBatch;
+import dev.bramble.protocol.TelemetryEntry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Retention on a real SQLite file, with the deployer's clock moved forward. */
+class TelemetryRetentionTest {
+    @TempDir
+    Path dir;
+
+    /** A clock the test moves. */
+    private static final class MovableClock extends Clock {
+        final AtomicLong millis = new AtomicLong(Instant.parse("2026-11-22T10:00:00Z").toEpochMilli());
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+        }
+    }
+
+    @Test
+    void telemetryOlderThanTheRetentionIsDeletedAndItsNumbersStayAcknowledged() {
+        MovableClock clock = new MovableClock();
+        Database db = Database.open("jdbc:sqlite:" + dir.resolve("deployer.db"), "", "");
+        Fleet fleet = new Fleet(db, clock, Bundle.Limits.DEFAULT);
+        Fleet.Enrolled device = fleet.enrol(fleet.createEnrolmentToken(null, Map.of(), 1, Duration.ofHours(1)), "pi");
+        Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(1));
+        TelemetryEntry old = TelemetryEntry.log("fn", clock.millis(), "env", null, "old line").withSeq(1);
+        telemetry.ingest(device.deviceId(), new TelemetryBatch("box", List.of(old,
+                TelemetryEntry.metrics(clock.millis(), "{}").withSeq(2))));
+
+        clock.millis.addAndGet(Duration.ofHours(23).toMillis());
+        assertThat(telemetry.retainOnce()).isZero();
+        telemetry.ingest(device.deviceId(), new TelemetryBatch("box", List.of(
+                TelemetryEntry.log("fn", clock.millis(), "env", null, "new line").withSeq(3))));
+
+        clock.millis.addAndGet(Duration.ofHours(2).toMillis());
+        assertThat(telemetry.retainOnce()).isEqualTo(2);
+        assertThat(telemetry.logs(device.deviceId(), "fn", 0, 0, 100)).extracting(m -> m.get("message"))
+                .containsExactly("new line");
+        assertThat(telemetry.metrics(device.deviceId(), null).get("snapshot")).isNull();
+        // The deleted line sent again (its answer lost long ago) is still known: not stored a second time.
+        assertThat(telemetry.ingest(device.deviceId(), new TelemetryBatch("box", List.of(old))).duplicates())
+                .isEqualTo(1);
+        assertThat(telemetry.logs(device.deviceId(), "fn", 0, 0, 100)).hasSize(1);
+    }
+}
