@@ -14,7 +14,8 @@ import java.util.function.Supplier;
 
 /**
  * The sync agent: an {@link Outbox} that the daemon appends log lines and metric snapshots to, and an uploader that
- * delivers it to the deployer whenever the link allows. Nothing that appends ever waits on the network or the disk.
+ * delivers it to the deployer whenever the link allows. Nothing that appends ever waits on the network; it waits on
+ * the disk only when a burst outruns the outbox's writer, 100 ms at most per entry.
  */
 public final class SyncAgent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SyncAgent.class.getName());

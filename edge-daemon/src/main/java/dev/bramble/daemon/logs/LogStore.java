@@ -20,10 +20,11 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Stores function log lines. Appending only queues the line; one writer thread batches lines into transactions,
- * so the invoke path never waits on the disk. Each function keeps {@code retainLines} lines, oldest deleted first
- * (pruned once a twentieth of that is new, so at most 5 % more stand at any moment); a line longer than {@code maxLineBytes} is cut with a marker. When the queue is full (the disk
- * cannot keep up), lines are dropped and counted, never blocking an invocation.
+ * Stores function log lines, and hands each to a forward (the telemetry outbox) as it comes. Appending only queues
+ * the line; one writer thread batches lines into transactions, so the invoke path never waits on this store's disk.
+ * Each function keeps {@code retainLines} lines, oldest deleted first (pruned once a twentieth of that is new, so at
+ * most 5 % more stand at any moment); a line longer than {@code maxLineBytes} is cut with a marker. When the queue
+ * is full (the disk cannot keep up), lines are dropped from this store and counted.
  */
 public final class LogStore implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LogStore.class.getName());
@@ -44,7 +45,7 @@ public final class LogStore implements AutoCloseable {
     private final java.util.Map<String, Integer> sincePrune = new java.util.HashMap<>();
     private volatile boolean closing;
 
-    /** Where every line also goes (the telemetry outbox); it must not block. */
+    /** Where every line also goes (the telemetry outbox); it may wait briefly, never on the network. */
     private final java.util.function.Consumer<LogEvent> forward;
 
     private LogStore(Database database, int retainLines, int maxLineBytes,
@@ -62,7 +63,7 @@ public final class LogStore implements AutoCloseable {
 
     /**
      * Starts the store; every line is also handed to {@code forward} as it is appended, in the order appended (the
-     * telemetry outbox, whose own queue never blocks).
+     * telemetry outbox, which waits at most 100 ms, and only when a burst outruns its disk).
      */
     public static LogStore start(Database database, int retainLines, int maxLineBytes,
                                  java.util.function.Consumer<LogEvent> forward) {
@@ -71,7 +72,7 @@ public final class LogStore implements AutoCloseable {
         return store;
     }
 
-    /** Queues a line. Never blocks. */
+    /** Queues a line. The local store never blocks; the forward may, briefly (see {@link #start}). */
     public void append(String function, String stream, String requestId, long epochMs, String message) {
         LogEvent event = new LogEvent(0, function, stream, requestId, epochMs, cut(message));
         forward.accept(event);
