@@ -106,9 +106,12 @@ class TelemetryOutageTest {
                         Bundles.example("misbehave"), dir, Bundles.misbehave(f, "\"timeoutSeconds\": 60"))));
                 assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
             }
-            // Three writers; the daemon is killed once each has finished half of its invocations.
+            // Three writers meet once each has finished half of its invocations, go on together, and the daemon is
+            // killed as soon as one of them has finished one more: every function has invocations in flight.
             Map<String, AtomicInteger> done = new ConcurrentHashMap<>();
             CountDownLatch half = new CountDownLatch(FUNCTIONS.size());
+            CountDownLatch go = new CountDownLatch(1);
+            CountDownLatch onePast = new CountDownLatch(1);
             List<Thread> writers = new ArrayList<>();
             for (String f : FUNCTIONS) {
                 AtomicInteger n = new AtomicInteger();
@@ -123,11 +126,20 @@ class TelemetryOutageTest {
                         n.incrementAndGet();
                         if (k == INVOCATIONS / 2 - 1) {
                             half.countDown();
+                            try {
+                                go.await();
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        } else if (k == INVOCATIONS / 2) {
+                            onePast.countDown();
                         }
                     }
                 }));
             }
             assertThat(half.await(120, SECONDS)).isTrue();
+            go.countDown();
+            assertThat(onePast.await(60, SECONDS)).isTrue();
             first.process().toHandle().destroyForcibly(); // SIGKILL, with invocations in flight
             assertThat(first.process().waitFor(30, SECONDS)).isTrue();
             for (Thread t : writers) {
