@@ -2,6 +2,8 @@ package dev.bramble.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.bramble.protocol.TelemetryBatch;
+import dev.bramble.protocol.TelemetryEntry;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,7 +13,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -123,22 +124,16 @@ final class TelemetryBench {
         long seq = 0;
         long t0 = System.nanoTime();
         while (seq < lines) {
-            List<Map<String, Object>> entries = new ArrayList<>();
+            List<TelemetryEntry> entries = new ArrayList<>();
             for (int i = 0; i < 2_000 && seq < lines; i++) {
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("seq", ++seq);
-                e.put("stream", "chatty");
-                e.put("kind", "log");
-                e.put("ts", System.currentTimeMillis());
-                e.put("logStream", "2026/11/22/[1]0123456789abcdef");
-                e.put("requestId", "5f1a7c2e-0000-4000-8000-00000000" + (seq % 10_000));
-                e.put("body", "b" + seq / LINES_PER_INVOCATION + " line " + seq % LINES_PER_INVOCATION);
-                e.put("dropped", 0);
-                entries.add(e);
+                seq++;
+                entries.add(TelemetryEntry.log("chatty", System.currentTimeMillis(), "2026/11/22/[1]0123456789abcdef",
+                        "5f1a7c2e-0000-4000-8000-00000000" + (seq % 10_000), "b" + seq / LINES_PER_INVOCATION
+                                + " line " + seq % LINES_PER_INVOCATION).withSeq(seq));
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
-                JSON.writeValue(gz, Map.of("outboxId", outbox, "entries", entries));
+                JSON.writeValue(gz, new TelemetryBatch(outbox, entries));
             }
             HttpResponse<String> r = Measure.HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/devices/"
                             + device.path("deviceId").asText() + "/telemetry"))

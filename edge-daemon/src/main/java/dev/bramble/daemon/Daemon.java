@@ -48,7 +48,6 @@ public final class Daemon implements AutoCloseable {
     private final AsyncQueue queue;
     private final Triggers triggers;
     private final Agent agent;
-    private SyncAgent sync;
     private boolean stopped;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
@@ -59,13 +58,13 @@ public final class Daemon implements AutoCloseable {
             Database db = Database.open(config.dataDir());
             Metrics metrics = new Metrics();
             AtomicReference<Agent> agentRef = new AtomicReference<>();
-            sync = startSync(config, agentRef, metrics, clock);
+            SyncAgent sync = startSync(config, agentRef, metrics, clock);
             if (sync != null) {
                 started.add(sync);
             }
-            LogStore logs = sync == null ? LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes())
-                    : LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes(), e -> sync.outbox().append(
-                            TelemetryEntry.log(e.function(), e.epochMs(), e.stream(), e.requestId(), e.message())));
+            LogStore logs = LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes(), sync == null
+                    ? e -> { } : e -> sync.outbox().append(TelemetryEntry.log(e.function(), e.epochMs(), e.stream(),
+                    e.requestId(), e.message())));
             started.add(logs);
             Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                     Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
@@ -146,19 +145,19 @@ public final class Daemon implements AutoCloseable {
                                    SyncAgent sync) {
         List<String> fn = List.of("function");
         m.counter("bramble_invocations", "Invocations, by function", fn, () -> perFunction(invoker,
-                st -> st.snapshot().get("invocations")));
+                FunctionStats::invocations));
         m.counter("bramble_errors", "Invocations that failed (threw, timed out, died, init failed)", fn,
-                () -> perFunction(invoker, st -> st.snapshot().get("errors")));
+                () -> perFunction(invoker, FunctionStats::errors));
         m.counter("bramble_throttles", "Invocations refused with 429 for want of an environment", fn,
-                () -> perFunction(invoker, st -> st.snapshot().get("throttles")));
+                () -> perFunction(invoker, FunctionStats::throttles));
         m.counter("bramble_cold_starts", "Invocations that started an environment", fn,
-                () -> perFunction(invoker, st -> st.snapshot().get("coldStarts")));
+                () -> perFunction(invoker, FunctionStats::coldStarts));
         m.counter("bramble_timeouts", "Invocations stopped at the function's timeout", fn,
-                () -> perFunction(invoker, st -> st.snapshot().get("timeouts")));
+                () -> perFunction(invoker, FunctionStats::timeouts));
         m.gauge("bramble_concurrent_executions", "Invocations running now", fn,
-                () -> perFunction(invoker, st -> st.running()));
+                () -> perFunction(invoker, FunctionStats::running));
         m.gauge("bramble_max_memory_used_bytes", "Most memory an environment used during an invocation", fn,
-                () -> perFunction(invoker, st -> st.maxMemoryBytes()));
+                () -> perFunction(invoker, FunctionStats::maxMemoryBytes));
         m.gauge("bramble_async_queue_depth", "Asynchronous invocations waiting or running", fn,
                 () -> perQueue(queue, AsyncQueue.FunctionQueue::depth));
         m.gauge("bramble_async_queue_oldest_age_seconds", "How long the oldest queued invocation has waited", fn,

@@ -212,18 +212,12 @@ final class DeployerApi {
             throw new UncheckedIOException(e);
         }
         try {
-            long n = 0;
-            try (InputStream in = req.content().inputStream(); OutputStream out = Files.newOutputStream(upload)) {
-                byte[] buf = new byte[64 * 1024];
-                int r;
-                while ((r = in.read(buf)) > 0) {
-                    n += r;
-                    if (n > config.bundleMaxBytes()) {
-                        throw new ApiError(413, "TooLarge", "the bundle is over " + config.bundleMaxBytes()
-                                + " bytes (bundles.max-bytes)");
-                    }
-                    out.write(buf, 0, r);
-                }
+            try (InputStream in = new Bounded(req.content().inputStream(), config.bundleMaxBytes());
+                 OutputStream out = Files.newOutputStream(upload)) {
+                in.transferTo(out);
+            } catch (Bounded.TooLarge e) {
+                throw new ApiError(413, "TooLarge", "the bundle is over " + config.bundleMaxBytes()
+                        + " bytes (bundles.max-bytes)");
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -264,7 +258,7 @@ final class DeployerApi {
         send(res, 200, telemetry.ingest(id, batch));
     }
 
-    /** Reads at most a given number of bytes: a small gzip body must not inflate into the whole heap. */
+    /** Reads at most a given number of bytes (an upload; a gzip body that must not inflate into the whole heap). */
     private static final class Bounded extends java.io.FilterInputStream {
         private long left;
 

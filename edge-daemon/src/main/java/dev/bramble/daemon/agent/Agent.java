@@ -343,25 +343,30 @@ public final class Agent implements AutoCloseable {
         if (e != null) {
             return Optional.of(e);
         }
-        try (Connection c = database.connect();
-             PreparedStatement s = c.prepareStatement("SELECT device_id, token FROM agent_identity WHERE id = 1");
-             ResultSet rs = s.executeQuery()) {
-            if (rs.next()) {
-                endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(), rs.getString(1),
-                        rs.getString(2));
-            }
+        try {
+            stored().ifPresent(id -> endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(),
+                    id.deviceId(), id.token()));
         } catch (SQLException ex) {
             LOG.log(Level.WARNING, "agent.identity-read-failed error={0}", ex.toString());
         }
         return Optional.ofNullable(endpoint);
     }
 
-    private Identity identity() throws IOException, InterruptedException {
+    /** The identity enrolment stored, if any. */
+    private Optional<Identity> stored() throws SQLException {
         try (Connection c = database.connect();
              PreparedStatement s = c.prepareStatement("SELECT device_id, token FROM agent_identity WHERE id = 1");
              ResultSet rs = s.executeQuery()) {
-            if (rs.next()) {
-                return new Identity(rs.getString(1), rs.getString(2));
+            return rs.next() ? Optional.of(new Identity(rs.getString(1), rs.getString(2))) : Optional.empty();
+        }
+    }
+
+    /** The stored identity, or a new one from enrolment with agent.enrolment-token. */
+    private Identity identity() throws IOException, InterruptedException {
+        try {
+            Optional<Identity> id = stored();
+            if (id.isPresent()) {
+                return id.get();
             }
         } catch (SQLException e) {
             throw new IOException("agent state: " + e.getMessage(), e);

@@ -21,6 +21,26 @@ public final class FunctionStats {
     /** The most memory one invocation's environment used, bytes. */
     final java.util.concurrent.atomic.AtomicLong maxMemoryBytes = new java.util.concurrent.atomic.AtomicLong();
 
+    public long invocations() {
+        return invocations.sum();
+    }
+
+    public long errors() {
+        return errors.sum();
+    }
+
+    public long throttles() {
+        return throttles.sum();
+    }
+
+    public long coldStarts() {
+        return coldStarts.sum();
+    }
+
+    public long timeouts() {
+        return timeouts.sum();
+    }
+
     /** Invocations running now. */
     public int running() {
         return running.get();

@@ -3,6 +3,7 @@ package dev.bramble.daemon.metrics;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.bramble.sandbox.Usage;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -19,8 +20,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +62,8 @@ public final class Metrics {
                 .callback(cb -> cb.call(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()))
                 .register(registry);
         GaugeWithCallback.builder().name("bramble_daemon_resident_bytes").help("The daemon's resident memory (RSS)")
-                .callback(cb -> cb.call(residentBytes())).register(registry);
+                .callback(cb -> cb.call(Usage.ofProcess(ProcessHandle.current().pid()).memoryBytes()))
+                .register(registry);
     }
 
     /** Records one invocation's duration, and its initialisation when it was a cold start. */
@@ -142,18 +142,5 @@ public final class Metrics {
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static long residentBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-        return 0;
     }
 }

@@ -324,12 +324,12 @@ final class LinuxSandbox implements Sandbox {
 
         @Override
         public Usage usage() {
-            return cgroup != null ? cgroup.usage() : ProcStatus.usage(process.pid());
+            return cgroup != null ? cgroup.usage() : Usage.ofProcess(process.pid());
         }
 
         @Override
         public long memoryPeakBytes() {
-            return cgroup != null ? cgroup.memoryPeak() : ProcStatus.usage(process.pid()).memoryPeakBytes();
+            return cgroup != null ? cgroup.memoryPeak() : Usage.ofProcess(process.pid()).memoryPeakBytes();
         }
 
         @Override
@@ -341,37 +341,6 @@ final class LinuxSandbox implements Sandbox {
             }
             boolean sigkill = !process.isAlive() && process.exitValue() == 137;
             return cgroup.oomKills() > 0 || sigkill && cgroup.limitHits() > 0;
-        }
-    }
-
-    /** Usage from {@code /proc/PID/status}, for processes without a cgroup. */
-    static final class ProcStatus {
-        private ProcStatus() {
-        }
-
-        static Usage usage(long pid) {
-            long rss = 0;
-            long hwm = 0;
-            long threads = 0;
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-                    if (line.startsWith("VmRSS:")) {
-                        rss = kb(line);
-                    } else if (line.startsWith("VmHWM:")) {
-                        hwm = kb(line);
-                    } else if (line.startsWith("Threads:")) {
-                        threads = Long.parseLong(line.replaceAll("[^0-9]", ""));
-                    }
-                }
-            } catch (IOException | NumberFormatException e) {
-                // The process is gone: nothing in use.
-            }
-            return new Usage(rss, Math.max(rss, hwm), 0, 0, threads);
-        }
-
-        private static long kb(String line) {
-            String digits = line.replaceAll("[^0-9]", "");
-            return digits.isEmpty() ? 0 : Long.parseLong(digits) * 1024;
         }
     }
 }
