@@ -40,7 +40,18 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Daemon.class.getName());
 
-    private final List<AutoCloseable> started = new ArrayList<>();
+    /**
+     * The whole stop must end before systemd's SIGKILL (the unit's TimeoutStopSec, 30 s): a step still running when
+     * its share is used up is named in the log and left behind.
+     */
+    static final Duration STOP_BUDGET = Duration.ofSeconds(25);
+
+    /** A part the daemon started, by the name its stop reports. */
+    private record Step(String name, AutoCloseable part) {
+    }
+
+    private final List<Step> started = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
     private final HttpApi http;
     private final FunctionRegistry registry;
     private final Invoker invoker;
@@ -48,7 +59,6 @@ public final class Daemon implements AutoCloseable {
     private final AsyncQueue queue;
     private final Triggers triggers;
     private final Agent agent;
-    private boolean stopped;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
         Instant startedAt = clock.instant();
@@ -60,12 +70,12 @@ public final class Daemon implements AutoCloseable {
             AtomicReference<Agent> agentRef = new AtomicReference<>();
             SyncAgent sync = startSync(config, agentRef, metrics, clock);
             if (sync != null) {
-                started.add(sync);
+                started.add(new Step("sync", sync));
             }
             LogStore logs = LogStore.start(db, config.logRetainLines(), config.logMaxLineBytes(), sync == null
                     ? e -> { } : e -> sync.outbox().append(TelemetryEntry.log(e.function(), e.epochMs(), e.stream(),
                     e.requestId(), e.message())));
-            started.add(logs);
+            started.add(new Step("logs", logs));
             Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                     Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
             registry = FunctionRegistry.open(db, config.dataDir(), limits, new ManifestParser.Defaults(
@@ -83,20 +93,20 @@ public final class Daemon implements AutoCloseable {
                             Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb(),
                             config.maxEnvironmentsTotal()),
                     clock);
-            started.add(environments);
+            started.add(new Step("environments", environments));
             ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
             invoker = new Invoker(registry, environments, logs, metrics, clock, config.region(), config.accountId());
             queue = AsyncQueue.start(db, invoker, clock, new AsyncQueue.Settings(config.async().maxDepth(),
                     config.async().workers(), Duration.ofMillis(config.async().retryBaseMs())));
-            started.add(queue);
+            started.add(new Step("async-queue", queue));
             triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
-            started.add(triggers);
+            started.add(new Step("triggers", triggers));
             DaemonConfig.AgentSettings a = config.agent();
             agent = a.deployerUrl().isEmpty() ? null : Agent.start(new Agent.Settings(a.deployerUrl()
                     .replaceAll("/+$", ""), a.enrolmentToken(), a.deviceName(), a.trustedKeys(), a.keepVersions(),
                     a.pollWaitSeconds()), db, registry, environments, archives, invoker, config.dataDir(), clock);
             if (agent != null) {
-                started.add(agent);
+                started.add(new Step("agent", agent));
                 agentRef.set(agent);
             }
             instrument(metrics, invoker, queue, triggers, logs, sync);
@@ -104,7 +114,7 @@ public final class Daemon implements AutoCloseable {
                     config.adminToken(), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
                     config.agent().trustedKeys()), registry, environments,
                     invoker, queue, triggers, agent, logs, sandbox, archives, metrics, sync, clock);
-            started.add(http::stop);
+            started.add(new Step("http", http::stop));
         } catch (IOException e) {
             closeStarted();
             throw new UncheckedIOException("cannot prepare " + config.dataDir(), e);
@@ -267,26 +277,55 @@ public final class Daemon implements AutoCloseable {
         return triggers;
     }
 
-    /** Stops HTTP, then triggers and the queue, then every environment, then the log writer. Idempotent. */
+    /**
+     * Stops HTTP, then triggers and the queue, then every environment, then the log writer, within
+     * {@link #STOP_BUDGET}. Idempotent.
+     */
     @Override
-    public synchronized void close() {
-        if (stopped) {
+    public void close() {
+        if (!stopped.compareAndSet(false, true)) {
             return;
         }
-        stopped = true;
+        long t0 = System.nanoTime();
         LOG.log(Level.INFO, "daemon.stopping");
-        closeStarted();
-        LOG.log(Level.INFO, "daemon.stopped");
+        List<String> late = closeStarted();
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (late.isEmpty()) {
+            LOG.log(Level.INFO, "daemon.stopped ms={0}", ms);
+        } else {
+            LOG.log(Level.WARNING, "daemon.stopped-incomplete ms={0} unfinished={1}", ms, late);
+        }
     }
 
-    private void closeStarted() {
+    /**
+     * Stops every started part in reverse order, each on a platform thread of its own, waiting for each at most
+     * what is left of the budget. Returns the names of the parts that did not finish in time.
+     */
+    private List<String> closeStarted() {
+        long deadline = System.nanoTime() + STOP_BUDGET.toNanos();
+        List<String> late = new ArrayList<>();
         for (int i = started.size() - 1; i >= 0; i--) {
+            Step step = started.get(i);
+            Thread t = Thread.ofPlatform().name("bramble-stop-" + step.name()).daemon(true).start(() -> {
+                try {
+                    step.part().close();
+                } catch (Exception e) {
+                    LOG.log(Level.ERROR, "daemon.stop-step-failed step={0} error={1}", step.name(), e.toString());
+                }
+            });
             try {
-                started.get(i).close();
-            } catch (Exception e) {
-                LOG.log(Level.ERROR, "daemon.stop-step-failed step={0} error={1}", i, e.toString());
+                if (!t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                    LOG.log(Level.WARNING, "daemon.stop-step-late step={0} budget_ms={1}", step.name(),
+                            STOP_BUDGET.toMillis());
+                    late.add(step.name());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                late.add(step.name());
+                break;
             }
         }
         started.clear();
+        return late;
     }
 }

@@ -25,6 +25,10 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        // Before anything logs: the JDK reads this once, when logging starts.
+        if (System.getProperty("java.util.logging.manager") == null) {
+            System.setProperty("java.util.logging.manager", StopLogManager.class.getName());
+        }
         System.exit(run(args));
     }
 
@@ -149,6 +153,7 @@ public final class Main {
             }
             daemon.close();
             sandbox.close();
+            StopLogManager.resetAfterStop();
             stopped.countDown();
         }, "brambled-shutdown"));
         if (ready != null) {

@@ -88,6 +88,14 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(Install install, Path dataDir, String yaml, List<String> asUser, boolean expectFailure)
             throws IOException {
+        return start(install, dataDir, yaml, asUser, List.of(testJava()), expectFailure);
+    }
+
+    /**
+     * Starts brambled as above, with {@code java} (an executable and its JVM options) as the command that runs it.
+     */
+    static DaemonProcess start(Install install, Path dataDir, String yaml, List<String> asUser, List<String> java,
+                               boolean expectFailure) throws IOException {
         int port = freePort();
         Path config = install.root().resolve("brambled-" + port + ".yaml");
         Files.writeString(config, TestDaemon.merge("""
@@ -102,8 +110,8 @@ final class DaemonProcess implements AutoCloseable {
         readable(config);
         Path log = install.root().resolve("brambled-" + port + ".log");
         List<String> command = new ArrayList<>(asUser);
-        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", install.daemonClasspath(), "dev.bramble.daemon.Main", "--config", config.toString()));
+        command.addAll(java);
+        command.addAll(List.of("-cp", install.daemonClasspath(), "dev.bramble.daemon.Main", "--config", config.toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         DaemonProcess d = new DaemonProcess(p, port, log);
         if (!expectFailure) {
@@ -115,6 +123,11 @@ final class DaemonProcess implements AutoCloseable {
             });
         }
         return d;
+    }
+
+    /** The java of the JVM running the tests. */
+    static String testJava() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     Process process() {

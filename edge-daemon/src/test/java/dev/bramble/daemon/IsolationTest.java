@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,7 +38,11 @@ class IsolationTest {
         d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("mb",
                 "\"memoryMb\": 96, \"tmpMb\": 16, \"timeoutSeconds\": 10, \"cpus\": 0.25")));
         d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("other",
-                "\"tmpMb\": 16")));
+                "\"tmpMb\": 16, \"environment\": {\"CANARY\": \"it's from the bundle; $HOME `id`\", "
+                        + "\"JAVA_TOOL_OPTIONS\": \"-Dcanary=1\"}")));
+        // Room for a JVM and 255 forked processes, so the pids limit, not the memory limit, is what stops them.
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("forker",
+                "\"memoryMb\": 384, \"timeoutSeconds\": 10")));
     }
 
     @AfterAll
@@ -89,7 +94,7 @@ class IsolationTest {
 
     @Test
     void forksAreStoppedAtPidsMax() {
-        TestDaemon.Response r = d.invoke("mb", "{\"forks\":1000}");
+        TestDaemon.Response r = d.invoke("forker", "{\"forks\":1000}");
         if (r.header("X-Amz-Function-Error").isPresent()) {
             // At the limit the JVM itself may fail to start a thread (each child process has a reaper thread): the
             // invocation fails, and the limit is what it names.
@@ -100,7 +105,7 @@ class IsolationTest {
             assertThat(forks.get("started").asInt()).isBetween(1, 255);
             assertThat(forks.get("error").asText()).contains("Resource temporarily unavailable");
         }
-        assertThat(d.invoke("mb", "{}").header("X-Amz-Function-Error")).isEmpty();
+        assertThat(d.invoke("forker", "{}").header("X-Amz-Function-Error")).isEmpty();
     }
 
     @Test
@@ -158,5 +163,58 @@ class IsolationTest {
 
     private JsonNode cpu(String function) {
         return d.get("/v1/functions/" + function).json().at("/environments/0/cpu");
+    }
+
+    @Test
+    void aBundlesVariablesReachOnlyItsOwnUnprivilegedJvmNeverARootStepOfTheLaunchChain() throws IOException {
+        JsonNode r = d.invoke("other", "{\"getenv\": \"CANARY\"}").json();
+        // Quotes, $ and backquotes arrive as written: the shell that applies them expands nothing.
+        assertThat(r.get("getenv").asText()).isEqualTo("it's from the bundle; $HOME `id`");
+        long pid = -1;
+        for (JsonNode e : d.get("/v1/status").json().get("environments")) {
+            if (e.get("function").asText().equals("other")) {
+                pid = e.get("pid").asLong();
+            }
+        }
+        List<ProcessHandle> chain = new java.util.ArrayList<>();
+        ProcessHandle.of(pid).ifPresent(chain::add);
+        ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(chain::add));
+        int rootSteps = 0;
+        int functionJvms = 0;
+        for (ProcessHandle p : chain) {
+            Path proc = Path.of("/proc", Long.toString(p.pid()));
+            String environ;
+            int uid;
+            try {
+                environ = Files.readString(proc.resolve("environ")).replace('\0', '\n');
+                uid = (Integer) Files.getAttribute(proc, "unix:uid");
+            } catch (IOException gone) {
+                continue; // a step that exec'd or ended meanwhile
+            }
+            if (uid == 0) {
+                rootSteps++;
+                assertThat(environ).as("environment of root step %s", p.info().commandLine().orElse("?"))
+                        .doesNotContain("CANARY").doesNotContain("JAVA_TOOL_OPTIONS")
+                        .contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin\n");
+                // The fixed environment, and the working directory the joining shell exports: nothing else.
+                assertThat(environ.lines().map(l -> l.substring(0, l.indexOf('='))))
+                        .isSubsetOf("PATH", "LANG", "PWD");
+            } else if (p.info().command().orElse("").endsWith("java")) {
+                functionJvms++;
+                assertThat(environ).contains("CANARY=it's from the bundle; $HOME `id`\n")
+                        .contains("JAVA_TOOL_OPTIONS=-Dcanary=1\n");
+            }
+        }
+        assertThat(rootSteps).as("bwrap runs as root in the chain").isPositive();
+        assertThat(functionJvms).isEqualTo(1);
+    }
+
+    @Test
+    void aBundleSettingALoaderVariableIsRefusedAtDeployAndNamed() {
+        TestDaemon.Response r = d.deploy(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave(
+                "preload", "\"environment\": {\"LD_PRELOAD\": \"/opt/function/lib/evil.so\"}")), "");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.text()).contains("environment.LD_PRELOAD: changes how the loader or the JVM starts");
+        assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
     }
 }

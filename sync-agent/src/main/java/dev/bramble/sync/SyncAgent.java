@@ -61,7 +61,8 @@ public final class SyncAgent implements AutoCloseable {
         this.outbox = outbox;
         this.clock = clock;
         this.uploader = new Uploader(outbox, settings, endpoints, clock);
-        this.snapshots = Thread.ofVirtual().name("bramble-metrics-snapshots").unstarted(() -> snapshotLoop(metrics));
+        this.snapshots = Thread.ofPlatform().name("bramble-metrics-snapshots").daemon(true)
+                .unstarted(() -> snapshotLoop(metrics));
     }
 
     /**

@@ -69,7 +69,7 @@ final class Uploader {
         this.maxEntries = settings.batchMaxEntries();
         this.maxBytes = settings.batchMaxBytes();
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        this.thread = Thread.ofVirtual().name("bramble-uploader").unstarted(this::run);
+        this.thread = Thread.ofPlatform().name("bramble-uploader").daemon(true).unstarted(this::run);
     }
 
     void start() {

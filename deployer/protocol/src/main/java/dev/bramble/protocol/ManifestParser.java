@@ -44,7 +44,15 @@ public final class ManifestParser {
     private static final Pattern HANDLER = Pattern.compile(IDENT + "(\\." + IDENT + ")*(::" + IDENT + ")?");
     private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
     private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
-            "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "JAVA_TOOL_OPTIONS", "TMPDIR", "HOME");
+            "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "TMPDIR", "HOME");
+    /**
+     * Variables that change how the dynamic loader, the C library or the JVM starts. They would turn a bundle into
+     * code run before the runtime; refused. {@code JAVA_TOOL_OPTIONS} is allowed, as on Lambda: it reaches only the
+     * function's own JVM, inside its sandbox.
+     */
+    private static final Set<String> STARTUP_ENV = Set.of("GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH",
+            "HOSTALIASES", "RESOLV_HOST_CONF", "MALLOC_TRACE", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTIONS",
+            "CLASSPATH", "JAVA_HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
             "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async", "testEvents");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
@@ -206,9 +214,16 @@ public final class ManifestParser {
                 } else if (RESERVED_ENV.contains(key) || key.startsWith("AWS_LAMBDA_") || key.startsWith("BRAMBLE_")) {
                     problem("environment." + key + ": reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and "
                             + new TreeSet<>(RESERVED_ENV) + " cannot be set");
+                } else if (key.startsWith("LD_") || STARTUP_ENV.contains(key)) {
+                    problem("environment." + key + ": changes how the loader or the JVM starts, so it is refused: "
+                            + "LD_* and " + new TreeSet<>(STARTUP_ENV) + " cannot be set (JAVA_TOOL_OPTIONS can)");
                 }
                 if (!e.getValue().isTextual()) {
                     problem("environment." + key + ": expected a string, got " + e.getValue());
+                    continue;
+                }
+                if (e.getValue().textValue().indexOf('\0') >= 0) {
+                    problem("environment." + key + ": contains a NUL character, which no variable can hold");
                     continue;
                 }
                 bytes += (key + e.getValue().textValue()).getBytes(StandardCharsets.UTF_8).length;

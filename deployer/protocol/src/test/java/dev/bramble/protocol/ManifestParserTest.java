@@ -53,7 +53,7 @@ class ManifestParserTest {
                         "tmpMb: 0 is outside the allowed range 1..10240",
                         "cpus: expected a number of cores from 0.05 to 64.0, got 100",
                         "environment.1BAD: not a valid variable name; use a letter, then letters, digits or '_'",
-                        "environment.PATH: reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and [HOME, JAVA_TOOL_OPTIONS,"
+                        "environment.PATH: reserved for the runtime; AWS_LAMBDA_*, BRAMBLE_* and [HOME,"
                                 + " LAMBDA_RUNTIME_DIR, LAMBDA_TASK_ROOT, LANG, PATH, TMPDIR, TZ, _HANDLER, _X_AMZN_TRACE_ID]"
                                 + " cannot be set",
                         "environment.OK: expected a string, got 3",
@@ -75,5 +75,30 @@ class ManifestParserTest {
     void notJsonOrNotAnObjectIsSaidPlainly() {
         assertThatThrownBy(() -> parse("{nope")).hasMessageContaining("function.json is not valid JSON");
         assertThatThrownBy(() -> parse("[1]")).hasMessageContaining("must be a JSON object, got array");
+    }
+
+    @Test
+    void variablesThatChangeHowTheLoaderOrTheJvmStartsAreRefusedByName() {
+        assertThatThrownBy(() -> parse("""
+                {"name":"f","runtime":"java21","handler":"a.B","environment":{"LD_PRELOAD":"lib/evil.so",
+                 "LD_LIBRARY_PATH":"lib","GCONV_PATH":"lib","_JAVA_OPTIONS":"-Xmx1g","JDK_JAVA_OPTIONS":"-Xmx1g",
+                 "CLASSPATH":"x","NUL":"a\\u0000b"}}"""))
+                .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems())
+                        .hasSize(7)
+                        .anySatisfy(p -> assertThat(p).startsWith("environment.LD_PRELOAD: changes how the loader or "
+                                + "the JVM starts, so it is refused: LD_* and [").endsWith("(JAVA_TOOL_OPTIONS can)"))
+                        .anySatisfy(p -> assertThat(p).startsWith("environment.LD_LIBRARY_PATH: changes how"))
+                        .anySatisfy(p -> assertThat(p).startsWith("environment.GCONV_PATH: changes how"))
+                        .anySatisfy(p -> assertThat(p).startsWith("environment._JAVA_OPTIONS: not a valid variable name"))
+                        .anySatisfy(p -> assertThat(p).startsWith("environment.JDK_JAVA_OPTIONS: changes how"))
+                        .anySatisfy(p -> assertThat(p).startsWith("environment.CLASSPATH: changes how"))
+                        .contains("environment.NUL: contains a NUL character, which no variable can hold"));
+    }
+
+    @Test
+    void javaToolOptionsIsAllowedAsOnLambda() {
+        Manifest m = parse("""
+                {"name":"f","runtime":"java21","handler":"a.B","environment":{"JAVA_TOOL_OPTIONS":"-Xss512k"}}""");
+        assertThat(m.environment()).containsEntry("JAVA_TOOL_OPTIONS", "-Xss512k");
     }
 }

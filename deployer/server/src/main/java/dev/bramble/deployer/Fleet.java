@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -44,7 +45,12 @@ final class Fleet {
     private final Database db;
     private final Clock clock;
     private final Bundle.Limits limits;
-    private final Object revisions = new Object();
+    /**
+     * Long-polls wait here, on Helidon's virtual threads: a lock and condition park them, where a monitor's wait
+     * would pin a carrier each on JDK 21 (docs/decisions/0006).
+     */
+    private final java.util.concurrent.locks.ReentrantLock revisionLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition revisionChanged = revisionLock.newCondition();
 
     Fleet(Database db, Clock clock, Bundle.Limits limits) {
         this.db = db;
@@ -417,8 +423,11 @@ final class Fleet {
             if (d.revision() > after || left <= 0) {
                 return d;
             }
-            synchronized (revisions) {
-                revisions.wait(Math.max(1, Math.min(1_000, left / 1_000_000)));
+            revisionLock.lock();
+            try {
+                revisionChanged.await(Math.max(1, Math.min(1_000, left / 1_000_000)), TimeUnit.MILLISECONDS);
+            } finally {
+                revisionLock.unlock();
             }
         }
     }
@@ -428,8 +437,11 @@ final class Fleet {
     }
 
     private void changed() {
-        synchronized (revisions) {
-            revisions.notifyAll();
+        revisionLock.lock();
+        try {
+            revisionChanged.signalAll();
+        } finally {
+            revisionLock.unlock();
         }
     }
 

@@ -45,7 +45,7 @@ final class Telemetry implements AutoCloseable {
         this.db = db;
         this.clock = clock;
         this.retention = retention;
-        this.retainer = Thread.ofVirtual().name("bramble-telemetry-retention").unstarted(this::retain);
+        this.retainer = Thread.ofPlatform().name("bramble-telemetry-retention").daemon(true).unstarted(this::retain);
     }
 
     Telemetry start() {

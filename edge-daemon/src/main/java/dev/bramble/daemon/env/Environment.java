@@ -13,7 +13,6 @@ import dev.bramble.sandbox.Usage;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -27,20 +26,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One execution environment: a child JVM running one function version, its channel and its log stream.
- * It serves one invocation at a time; its pool guarantees that. States follow {@link #TRANSITIONS}.
+ * It serves one invocation at a time, or as many as its function's {@code perEnvironment} concurrency; its pool
+ * guarantees that. States follow {@link #TRANSITIONS}. Invocations wait on futures only: the child's pipes are read
+ * and written on platform threads ({@link ChannelPeer}, {@link LogPump}).
  */
 public final class Environment {
     private static final System.Logger LOG = System.getLogger(Environment.class.getName());
@@ -65,12 +62,10 @@ public final class Environment {
     private final String stream;
     private final FunctionVersion version;
     private final ContainedProcess process;
-    private final Channel.Writer out;
-    private final Channel.Reader in;
+    private final ChannelPeer channel;
     private final LogPump pump;
     private final Path tmp;
     private final LogStore logs;
-    private final ScheduledExecutorService timers;
     private final Clock clock;
     private final Instant startedAt;
     private final AtomicLong invocations = new AtomicLong();
@@ -80,53 +75,49 @@ public final class Environment {
     private volatile boolean provisioned;
     private long initNanos;
     private final java.util.concurrent.atomic.AtomicBoolean initReported = new java.util.concurrent.atomic.AtomicBoolean();
-    /** Answers awaited when the runtime runs several invocations at once; null when it runs one at a time. */
-    private final ConcurrentHashMap<String, CompletableFuture<Channel.Result>> pending;
-    private final ReentrantLock writing = new ReentrantLock();
     /** Invocations running now; guarded by the lock of {@link Environments}. */
     int inFlight;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        LogStore logs, ScheduledExecutorService timers, Clock clock) {
+                        LogStore logs, Executor io, Clock clock) {
         this.logs = logs;
         this.stream = stream;
         this.version = version;
         this.process = process;
-        this.out = new Channel.Writer(process.stdin());
-        this.in = new Channel.Reader(process.stdout());
+        this.channel = new ChannelPeer(process.stdout(), process.stdin(), stream,
+                line -> logs.append(version.function(), stream, null, clock.millis(), line), io);
         this.pump = pump;
         this.tmp = tmp;
-        this.timers = timers;
         this.clock = clock;
         this.startedAt = clock.instant();
         this.lastUsed = startedAt;
-        this.pending = version.manifest().concurrency().perEnvironment() > 1 ? new ConcurrentHashMap<>() : null;
     }
 
     /**
      * Starts a child JVM and waits until its handler is loaded. The environment is returned {@code BUSY}, for
      * the invocation that asked for it.
      *
+     * @param io runs the writes to the child's channel: platform threads only
      * @throws InitFailedException with Lambda's error object when the handler cannot be loaded
      */
     static Environment start(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir,
-                             Duration initTimeout, ScheduledExecutorService timers, Clock clock)
+                             Duration initTimeout, Executor io, Clock clock)
             throws InitFailedException {
         try {
-            return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, timers, clock);
+            return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, io, clock);
         } catch (InitFailedException e) {
             // A class-data archive the JVM finds unusable can stop it before main(); it must never fail a call.
             if (e.exited() && launcher.discardArchive(v)) {
                 LOG.log(Level.WARNING, "archive.discarded function={0} reason=jvm-exited-during-init stream={1}",
                         v.label(), e.stream());
-                return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, timers, clock);
+                return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, io, clock);
             }
             throw e;
         }
     }
 
     private static Environment startOnce(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs,
-                                         Path runDir, Duration initTimeout, ScheduledExecutorService timers,
+                                         Path runDir, Duration initTimeout, Executor io,
                                          Clock clock) throws InitFailedException {
         String stream = streamName(v, clock);
         long t0 = System.nanoTime();
@@ -142,28 +133,21 @@ public final class Environment {
         }
         LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
         pump.start();
-        Environment env = new Environment(stream, v, process, pump, tmp, logs, timers, clock);
+        Environment env = new Environment(stream, v, process, pump, tmp, logs, io, clock);
+        env.channel.start();
         env.awaitReady(t0, initTimeout);
         return env;
     }
 
     private void awaitReady(long t0, Duration initTimeout) throws InitFailedException {
-        ScheduledFuture<?> timer = timers.schedule(process::kill, initTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        Channel.Frame frame;
-        try {
-            in.awaitPreamble(line -> logs.append(version.function(), stream, null, clock.millis(), line));
-            frame = in.read();
-        } catch (IOException e) {
-            frame = null;
-        } finally {
-            timer.cancel(false);
-        }
+        long left = initTimeout.toMillis() - (System.nanoTime() - t0) / 1_000_000;
+        Channel.Frame frame = channel.awaitFirst(Math.max(1, left)).orElse(null);
         initNanos = System.nanoTime() - t0;
+        if (frame == null && initNanos >= initTimeout.toNanos()) {
+            process.kill();
+        }
         if (frame instanceof Channel.Ready) {
             transition(State.BUSY);
-            if (pending != null) {
-                Thread.ofVirtual().name("bramble-answers-" + stream).start(this::readAnswers);
-            }
             LOG.log(Level.DEBUG, "env.ready function={0} stream={1} pid={2} init_ms={3}", version.label(), stream,
                     process.pid(), initNanos / 1_000_000);
             return;
@@ -199,15 +183,25 @@ public final class Environment {
         LogPump.Capture capture = pump.begin(requestId);
         long t0 = System.nanoTime();
         Channel.Invoke invoke = new Channel.Invoke(requestId, deadline, invokedArn, clientContext, payload);
-        TimeoutGuard guard = new TimeoutGuard();
-        Channel.Frame frame = pending == null ? exchange(invoke, timeoutMs, guard)
-                : exchangeConcurrently(invoke, timeoutMs, guard);
+        Channel.Result answer = null;
+        boolean timedOut = false;
+        try {
+            answer = channel.send(invoke).get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            timedOut = true;
+            process.kill();
+        } catch (ExecutionException e) {
+            // the channel ended: the child is exiting
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         long nanos = System.nanoTime() - t0;
         Outcome outcome;
-        if (frame instanceof Channel.Result r && r.requestId().equals(requestId)) {
+        if (answer != null) {
             // A runtime that says this was its last answer (a fatal JVM error) is not reused.
-            outcome = new Outcome.Completed(r.payload(), !r.ok(), r.durationNanos(), !r.last() && process.isAlive());
-        } else if (guard.fired) {
+            outcome = new Outcome.Completed(answer.payload(), !answer.ok(), answer.durationNanos(),
+                    !answer.last() && process.isAlive());
+        } else if (timedOut) {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {
             // The child is exiting (System.exit, a crash, the OOM killer): let it finish, since a JVM may still
@@ -224,60 +218,6 @@ public final class Environment {
         return new Result(outcome, lines, capture, firstInvocation ? initNanos : -1, peakBytes);
     }
 
-    /** One invocation at a time: write, then read the answer on this thread. */
-    private Channel.Frame exchange(Channel.Invoke invoke, long timeoutMs, TimeoutGuard guard) {
-        ScheduledFuture<?> timer = timers.schedule(guard, timeoutMs, TimeUnit.MILLISECONDS);
-        try {
-            out.write(invoke);
-            return in.read();
-        } catch (IOException e) {
-            return null;
-        } finally {
-            timer.cancel(false);
-        }
-    }
-
-    /** Several invocations at once: the reader thread hands each answer to the invocation it belongs to. */
-    private Channel.Frame exchangeConcurrently(Channel.Invoke invoke, long timeoutMs, TimeoutGuard guard) {
-        CompletableFuture<Channel.Result> answer = new CompletableFuture<>();
-        pending.put(invoke.requestId(), answer);
-        try {
-            writing.lock();
-            try {
-                out.write(invoke);
-            } finally {
-                writing.unlock();
-            }
-            return answer.get(timeoutMs, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            guard.run();
-            return null;
-        } catch (IOException | ExecutionException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } finally {
-            pending.remove(invoke.requestId());
-        }
-    }
-
-    /** Reads answers for {@link #exchangeConcurrently}; at the end of the stream, fails whatever is still waiting. */
-    private void readAnswers() {
-        try {
-            while (true) {
-                if (in.read() instanceof Channel.Result r) {
-                    CompletableFuture<Channel.Result> waiting = pending.get(r.requestId());
-                    if (waiting != null) {
-                        waiting.complete(r);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            pending.values().forEach(f -> f.completeExceptionally(e));
-        }
-    }
-
     /**
      * What {@link #invoke} returns.
      *
@@ -288,16 +228,6 @@ public final class Environment {
      * @param peakBytes the environment's peak memory use so far
      */
     public record Result(Outcome outcome, List<String> tail, LogPump.Capture log, long initNanos, long peakBytes) {
-    }
-
-    private final class TimeoutGuard implements Runnable {
-        private volatile boolean fired;
-
-        @Override
-        public void run() {
-            fired = true;
-            process.kill();
-        }
     }
 
     private Exit awaitExit() {

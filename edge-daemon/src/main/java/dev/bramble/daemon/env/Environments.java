@@ -18,9 +18,16 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -38,6 +45,8 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Environments implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Environments.class.getName());
+    /** Longer than one environment's own stop takes at worst: grace, SIGKILL, the wait for its exit. */
+    static final Duration STOP_WAIT = Duration.ofSeconds(12);
 
     /**
      * Pool settings.
@@ -77,6 +86,12 @@ public final class Environments implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final Map<String, FunctionPool> pools = new HashMap<>();
     private final ScheduledExecutorService timers;
+    /**
+     * Platform threads for what blocks on a child: writes to its channel and its stop (signals, waits for its exit,
+     * its cgroup's removal). Threads come and go with the work (docs/decisions/0006).
+     */
+    private final ExecutorService io = Executors.newCachedThreadPool(Thread.ofPlatform().name("bramble-env-io-", 0)
+            .daemon(true).stackSize(ChannelPeer.STACK_BYTES).factory());
     private long usedMb;
     private int waiting;
     private boolean closed;
@@ -90,8 +105,7 @@ public final class Environments implements AutoCloseable {
         // Every invocation schedules its timeout and almost always cancels it: drop cancelled ones at once.
         executor.setRemoveOnCancelPolicy(true);
         this.timers = executor;
-        this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), timers,
-                clock);
+        this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), io, clock);
         clearRunDir(runDir);
         long period = Math.max(100, Math.min(settings.idleTtl().toMillis() / 4, 1_000));
         timers.scheduleWithFixedDelay(this::reapSafely, period, period, TimeUnit.MILLISECONDS);
@@ -536,24 +550,51 @@ public final class Environments implements AutoCloseable {
         return v.label() + "@" + v.sha256();
     }
 
-    private static void stopAll(List<Environment> envs, String why) {
+    /**
+     * Stops environments in parallel and waits for them, at most {@link #STOP_WAIT}: a stop is itself bounded
+     * (SIGTERM, a grace, SIGKILL of the cgroup), so one still running after that is named, not waited for.
+     */
+    private void stopAll(List<Environment> envs, String why) {
         if (envs.isEmpty()) {
             return;
         }
-        List<Thread> stoppers = envs.stream().map(e -> Thread.ofVirtual().start(e::stop)).toList();
-        for (Thread t : stoppers) {
+        List<Future<?>> stops = new ArrayList<>();
+        for (Environment e : envs) {
+            stops.add(submitStop(e));
+        }
+        long deadline = System.nanoTime() + STOP_WAIT.toNanos();
+        List<String> late = new ArrayList<>();
+        for (int i = 0; i < stops.size(); i++) {
             try {
-                t.join();
+                stops.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                late.add(envs.get(i).stream());
+            } catch (ExecutionException e) {
+                LOG.log(Level.WARNING, "env.stop-failed stream={0} error={1}", envs.get(i).stream(), e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
-        LOG.log(Level.INFO, "env.stopped count={0} reason={1}", envs.size(), why);
+        if (!late.isEmpty()) {
+            LOG.log(Level.WARNING, "env.stop-late count={0} reason={1} waited_ms={2} streams={3}", late.size(), why,
+                    STOP_WAIT.toMillis(), late);
+        }
+        LOG.log(Level.INFO, "env.stopped count={0} reason={1}", envs.size() - late.size(), why);
     }
 
     private void stopAllLater(List<Environment> envs) {
-        envs.forEach(e -> Thread.ofVirtual().start(e::stop));
+        envs.forEach(this::submitStop);
+    }
+
+    private Future<?> submitStop(Environment e) {
+        try {
+            return io.submit(e::stop);
+        } catch (RejectedExecutionException closing) {
+            // the pool is closed: stop here, on this thread
+            e.stop();
+            return CompletableFuture.completedFuture(null);
+        }
     }
 
     /** Stops every environment, busy ones too. Idempotent. */
@@ -572,6 +613,7 @@ public final class Environments implements AutoCloseable {
         }
         stopAll(all, "daemon-stopping");
         timers.shutdownNow();
+        io.shutdown();
     }
 
     private static void clearRunDir(Path runDir) {

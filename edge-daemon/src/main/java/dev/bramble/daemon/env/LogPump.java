@@ -13,11 +13,14 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Reads a child's stderr, which carries everything the function prints, and stores it line by line in its
  * environment's log stream. Lines between an invocation's start and the runtime's end-of-log marker belong to
- * that invocation and are also captured for {@code X-Amz-Log-Type: Tail}.
+ * that invocation and are also captured for {@code X-Amz-Log-Type: Tail}. The read blocks on a pipe for as long as
+ * the child lives, so it runs on a platform thread of its own, never a virtual one
+ * (docs/decisions/0006-blocking-io-off-virtual-threads.md).
  */
 final class LogPump {
     private final BufferedReader reader;
@@ -39,7 +42,8 @@ final class LogPump {
     }
 
     void start() {
-        Thread.ofVirtual().name("bramble-log-" + stream).start(this::run);
+        Thread.ofPlatform().name("bramble-log-" + stream).daemon(true).stackSize(ChannelPeer.STACK_BYTES)
+                .start(this::run);
     }
 
     /** Starts capturing an invocation's lines. */
@@ -97,6 +101,8 @@ final class LogPump {
         private final LogPump pump;
         private final ArrayDeque<String> lines = new ArrayDeque<>();
         private final CountDownLatch done = new CountDownLatch(1);
+        /** A lock, not a monitor: {@link #finish} runs on an invocation's virtual thread and may wait on the log store. */
+        private final ReentrantLock lock = new ReentrantLock();
         private int bytes;
         private boolean closed;
         private List<String> trailer;
@@ -107,12 +113,17 @@ final class LogPump {
         }
 
         /** The runtime's end marker (or the end of the stream) was read: nothing more belongs to this invocation. */
-        private synchronized void close() {
-            closed = true;
-            if (trailer != null) {
-                trailer.forEach(this::store);
+        private void close() {
+            lock.lock();
+            try {
+                closed = true;
+                if (trailer != null) {
+                    trailer.forEach(this::store);
+                }
+                done.countDown();
+            } finally {
+                lock.unlock();
             }
-            done.countDown();
         }
 
         /**
@@ -120,11 +131,16 @@ final class LogPump {
          * after the function's own lines: now, if the end marker was read, else the moment it is. The caller need
          * not wait for the function's output to drain.
          */
-        public synchronized void finish(List<String> closing) {
-            if (closed) {
-                closing.forEach(this::store);
-            } else {
-                trailer = List.copyOf(closing);
+        public void finish(List<String> closing) {
+            lock.lock();
+            try {
+                if (closed) {
+                    closing.forEach(this::store);
+                } else {
+                    trailer = List.copyOf(closing);
+                }
+            } finally {
+                lock.unlock();
             }
         }
 
@@ -132,11 +148,16 @@ final class LogPump {
             pump.store.append(pump.function, pump.stream, requestId, pump.clock.millis(), line);
         }
 
-        private synchronized void add(String line) {
-            lines.addLast(line);
-            bytes += line.length() + 1;
-            while (bytes > TAIL_BYTES && lines.size() > 1) {
-                bytes -= lines.removeFirst().length() + 1;
+        private void add(String line) {
+            lock.lock();
+            try {
+                lines.addLast(line);
+                bytes += line.length() + 1;
+                while (bytes > TAIL_BYTES && lines.size() > 1) {
+                    bytes -= lines.removeFirst().length() + 1;
+                }
+            } finally {
+                lock.unlock();
             }
         }
 
@@ -150,8 +171,11 @@ final class LogPump {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            synchronized (this) {
+            lock.lock();
+            try {
                 return List.copyOf(lines);
+            } finally {
+                lock.unlock();
             }
         }
     }

@@ -70,6 +70,8 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
     private final MqttBridge mqtt;
     private final Scheduler scheduler;
     private final CoapListener coap;
+    /** A lock, not a monitor: a deployment's virtual thread may run this (docs/decisions/0006). */
+    private final java.util.concurrent.locks.ReentrantLock reconciling = new java.util.concurrent.locks.ReentrantLock();
     private volatile List<Active> active = List.of();
 
     private Triggers(FunctionRegistry registry, AsyncQueue queue, Environments environments, Invoker invoker,
@@ -103,34 +105,39 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
     }
 
     /** Brings subscriptions, schedules and CoAP paths in line with the live versions. */
-    synchronized void reconcile() {
-        List<Active> next = new ArrayList<>();
-        for (FunctionState f : registry.functions()) {
-            Integer live = f.aliases().get(FunctionRegistry.LIVE);
-            FunctionVersion v = live == null ? null : f.versions().get(live);
-            if (v != null) {
-                v.manifest().triggers().forEach(t -> next.add(new Active(v, t)));
-            }
-        }
-        List<String> before = active.stream().map(a -> a.source() + "@" + a.version().version()).toList();
-        active = List.copyOf(next);
-        Map<String, Integer> filters = new TreeMap<>();
-        List<Scheduler.Schedule> schedules = new ArrayList<>();
-        for (Active a : next) {
-            switch (a.trigger()) {
-                case Trigger.Mqtt m -> filters.merge(m.topic(), m.qos(), Math::max);
-                case Trigger.Schedule s -> schedules.add(new Scheduler.Schedule(a.version().function(), s));
-                case Trigger.Coap c -> {
+    void reconcile() {
+        reconciling.lock();
+        try {
+            List<Active> next = new ArrayList<>();
+            for (FunctionState f : registry.functions()) {
+                Integer live = f.aliases().get(FunctionRegistry.LIVE);
+                FunctionVersion v = live == null ? null : f.versions().get(live);
+                if (v != null) {
+                    v.manifest().triggers().forEach(t -> next.add(new Active(v, t)));
                 }
             }
-        }
-        if (mqtt != null) {
-            mqtt.subscriptions(filters);
-        }
-        scheduler.update(schedules);
-        List<String> after = next.stream().map(a -> a.source() + "@" + a.version().version()).toList();
-        if (!after.equals(before)) {
-            LOG.log(Level.INFO, "triggers.active triggers={0}", after);
+            List<String> before = active.stream().map(a -> a.source() + "@" + a.version().version()).toList();
+            active = List.copyOf(next);
+            Map<String, Integer> filters = new TreeMap<>();
+            List<Scheduler.Schedule> schedules = new ArrayList<>();
+            for (Active a : next) {
+                switch (a.trigger()) {
+                    case Trigger.Mqtt m -> filters.merge(m.topic(), m.qos(), Math::max);
+                    case Trigger.Schedule s -> schedules.add(new Scheduler.Schedule(a.version().function(), s));
+                    case Trigger.Coap c -> {
+                    }
+                }
+            }
+            if (mqtt != null) {
+                mqtt.subscriptions(filters);
+            }
+            scheduler.update(schedules);
+            List<String> after = next.stream().map(a -> a.source() + "@" + a.version().version()).toList();
+            if (!after.equals(before)) {
+                LOG.log(Level.INFO, "triggers.active triggers={0}", after);
+            }
+        } finally {
+            reconciling.unlock();
         }
     }
 

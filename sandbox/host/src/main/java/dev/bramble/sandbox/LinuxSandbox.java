@@ -37,6 +37,21 @@ final class LinuxSandbox implements Sandbox {
     static final String JOIN = "n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; "
             + "n=$((n-1)); done; exec \"$@\"";
 
+    /**
+     * The whole environment of every step of the launch chain that runs with privileges (the cgroup join, bwrap,
+     * setpriv): fixed, so nothing a bundle sets (a loader variable, say) can reach a process running as root.
+     */
+    static final java.util.Map<String, String> CHAIN_ENVIRONMENT = java.util.Map.of(
+            "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "LANG", "C.UTF-8");
+    /**
+     * The last step, run as the process's own user after privileges are dropped: exports the spec's variables from
+     * the file named by $0, then execs the command. The variables never appear on a command line.
+     */
+    static final String APPLY_ENVIRONMENT = "set -a; . \"$0\" || exit 125; set +a; exec \"$@\"";
+    /** Where a process finds its variables' file: in its private /tmp, bound read-only from the host. */
+    static final String ENVIRONMENT_FILE = ".bramble-environment";
+    private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
     private final CgroupTree cgroups;
     private final Path bwrap;
     private final Path setpriv;
@@ -124,9 +139,11 @@ final class LinuxSandbox implements Sandbox {
         String name = spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + sequence.incrementAndGet();
         Cgroup cg = cgroups == null ? null : cgroups.create(name, spec.limits());
         try {
-            ProcessBuilder pb = new ProcessBuilder(command(spec, cg)).directory(spec.workDir().toFile());
+            boolean privileged = cg != null || bwrap != null || setpriv != null && spec.identity().isPresent();
+            Optional<Path> variables = privileged ? Optional.of(writeEnvironment(spec)) : Optional.empty();
+            ProcessBuilder pb = new ProcessBuilder(command(spec, cg, variables)).directory(spec.workDir().toFile());
             pb.environment().clear();
-            pb.environment().putAll(spec.environment());
+            pb.environment().putAll(privileged ? CHAIN_ENVIRONMENT : spec.environment());
             Future<Process> started = spawner.submit(pb::start);
             return new Child(started.get(), cg);
         } catch (ExecutionException e) {
@@ -142,8 +159,41 @@ final class LinuxSandbox implements Sandbox {
         }
     }
 
+    /**
+     * Writes the spec's variables as a shell file only its user can read, in {@link LaunchSpec#hostTmp()}. Values
+     * are single-quoted, so the shell that reads them expands nothing.
+     */
+    private static Path writeEnvironment(LaunchSpec spec) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (java.util.Map.Entry<String, String> e : new java.util.TreeMap<>(spec.environment()).entrySet()) {
+            if (!VARIABLE.matcher(e.getKey()).matches() || e.getValue().indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("environment variable '" + e.getKey() + "' of " + spec.name()
+                        + ": names are [A-Za-z_][A-Za-z0-9_]* and values hold no NUL");
+            }
+            sb.append(e.getKey()).append("='").append(e.getValue().replace("'", "'\\''")).append("'\n");
+        }
+        Path file = spec.hostTmp().resolve(ENVIRONMENT_FILE);
+        Files.deleteIfExists(file);
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("r--------")));
+        Files.writeString(file, sb);
+        if (spec.identity().isPresent()) {
+            Files.setAttribute(file, "unix:uid", spec.identity().get().uid());
+            Files.setAttribute(file, "unix:gid", spec.identity().get().gid());
+        }
+        return file;
+    }
+
     /** The exec chain for a spec; package-private so a test can read it. */
     List<String> command(LaunchSpec spec, Cgroup cg) {
+        return command(spec, cg, Optional.empty());
+    }
+
+    /**
+     * The exec chain for a spec whose variables are in {@code variables} (a file {@link #writeEnvironment} made),
+     * applied by the last step only; without it, the spec's variables are the whole chain's.
+     */
+    List<String> command(LaunchSpec spec, Cgroup cg, Optional<Path> variables) {
         List<String> cmd = new ArrayList<>();
         if (cg != null) {
             List<Path> procs = cg.procsFiles();
@@ -183,6 +233,7 @@ final class LinuxSandbox implements Sandbox {
             for (Path w : spec.writable()) {
                 cmd.addAll(List.of("--bind", w.toString(), w.toString()));
             }
+            variables.ifPresent(f -> cmd.addAll(List.of("--ro-bind", f.toString(), "/tmp/" + ENVIRONMENT_FILE)));
             cmd.addAll(List.of("--proc", "/proc", "--chdir", spec.workDir().toString(), "--"));
         }
         Optional<Identity> id = spec.identity();
@@ -190,6 +241,8 @@ final class LinuxSandbox implements Sandbox {
             cmd.addAll(List.of(setpriv.toString(), "--reuid=" + id.get().uid(), "--regid=" + id.get().gid(),
                     "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"));
         }
+        variables.ifPresent(f -> cmd.addAll(List.of("/bin/sh", "-c", APPLY_ENVIRONMENT,
+                bwrap != null ? "/tmp/" + ENVIRONMENT_FILE : f.toString())));
         cmd.addAll(spec.command());
         return cmd;
     }
@@ -296,29 +349,37 @@ final class LinuxSandbox implements Sandbox {
             tree.forEach(ProcessHandle::destroyForcibly);
         }
 
+        /**
+         * Waits through {@link Process#onExit()}, not {@link Process#waitFor}: a future parks a virtual thread,
+         * while waitFor's monitor pins its carrier on JDK 21.
+         */
         @Override
         public void stop(Duration grace) {
-            try {
-                if (process.isAlive() && !process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-                    process.destroy();
-                    if (!process.waitFor(Math.min(grace.toMillis(), 500), TimeUnit.MILLISECONDS)) {
-                        LOG.log(Level.INFO, "sandbox.kill pid={0} reason=grace-expired grace_ms={1}", pid(),
-                                grace.toMillis());
-                    }
+            if (process.isAlive() && !exited(grace.toMillis())) {
+                process.destroy();
+                if (!exited(Math.min(grace.toMillis(), 500))) {
+                    LOG.log(Level.INFO, "sandbox.kill pid={0} reason=grace-expired grace_ms={1}", pid(),
+                            grace.toMillis());
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
             kill();
-            try {
-                process.onExit().get(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
+            if (!exited(5_000)) {
                 LOG.log(Level.WARNING, "sandbox.kill pid={0} still-alive-after_ms=5000", pid());
             }
             if (cgroup != null) {
                 cgroup.remove();
+            }
+        }
+
+        private boolean exited(long ms) {
+            try {
+                process.onExit().get(ms, TimeUnit.MILLISECONDS);
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !process.isAlive();
+            } catch (ExecutionException | TimeoutException e) {
+                return !process.isAlive();
             }
         }
 

@@ -17,12 +17,15 @@ import java.util.Map;
 /**
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
  * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
- * Keys, applied in this order ({@code id} is echoed back; {@code logPrefix} starts each log line): {@code logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw,
- * exit}. It answers with what happened, including the exception a step met (for example the IOException of a
+ * Keys, applied in this order ({@code id} is echoed back; {@code logPrefix} starts each log line): {@code chatterMs,
+ * getenv, logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw, exit}. {@code chatterMs} starts, once per
+ * JVM, a thread that writes a line to stderr every that many milliseconds for as long as the JVM runs. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
 public class Misbehave implements RequestHandler<Map<String, Object>, Map<String, Object>> {
     private static final long MB = 1 << 20;
+    private static final java.util.concurrent.atomic.AtomicBoolean CHATTERING =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     @Override
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
@@ -38,6 +41,14 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         Map<String, Object> report = new LinkedHashMap<>();
         if (e.get("id") != null) {
             report.put("id", e.get("id"));
+        }
+        if (e.get("chatterMs") instanceof Number n && CHATTERING.compareAndSet(false, true)) {
+            long every = Math.max(1, n.longValue());
+            Thread.ofPlatform().daemon(true).name("chatter").start(() -> chatter(every));
+            report.put("chatterMs", every);
+        }
+        if (e.get("getenv") instanceof String name) {
+            report.put("getenv", String.valueOf(System.getenv(name)));
         }
         if (e.get("logLines") instanceof Number n) {
             String prefix = e.get("logPrefix") instanceof String p ? p + " " : "";
@@ -151,6 +162,17 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             return Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString();
         } catch (IOException | RuntimeException ex) {
             return "unknown";
+        }
+    }
+
+    private static void chatter(long everyMs) {
+        for (long i = 0; ; i++) {
+            System.err.println("chatter " + i);
+            try {
+                Thread.sleep(everyMs);
+            } catch (InterruptedException ex) {
+                return;
+            }
         }
     }
 }
