@@ -83,6 +83,7 @@ public final class Daemon implements AutoCloseable {
             if (sandbox.separateIdentities()) {
                 protectState(config.dataDir());
             }
+            protectDatabases(config.dataDir());
             Launcher launcher = new Launcher(new Launcher.Settings(config.javaCommand(), config.runtimeClasspath(),
                     config.jvmOptions(), config.region(), config.sandbox().mbPerCpu(), config.sandbox().pidsMax(),
                     Runtime.getRuntime().availableProcessors(), config.dataDir(), config.classDataArchives()), sandbox,
@@ -214,8 +215,16 @@ public final class Daemon implements AutoCloseable {
         for (String name : List.of("bundles", "incoming")) {
             Files.setPosixFilePermissions(dataDir.resolve(name), PosixFilePermissions.fromString("rwx------"));
         }
+    }
+
+    /**
+     * The daemon's SQLite files (state, telemetry outbox, with their WAL and shared-memory files) are its alone,
+     * whoever else has an account on the device: they hold function configuration, payloads and logs.
+     */
+    private static void protectDatabases(java.nio.file.Path dataDir) throws IOException {
         try (var files = Files.list(dataDir)) {
-            for (java.nio.file.Path p : files.filter(f -> f.getFileName().toString().startsWith("state.db")).toList()) {
+            for (java.nio.file.Path p : files.filter(f -> f.getFileName().toString().startsWith("state.db")
+                    || f.getFileName().toString().startsWith("outbox.db")).toList()) {
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
             }
         }

@@ -210,7 +210,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "refuse to start unless cgroups, a private /tmp and separate identities all work"),
             new Option("sandbox.cgroup-root", "/sys/fs/cgroup", "a directory", "where cgroupfs is mounted (v1 or v2)"),
             new Option("sandbox.cgroup-name", "bramble", "a directory name",
-                    "cgroup v1: the daemon's subtree under each controller (v2 uses its own delegated cgroup)"),
+                    "cgroup v1: the daemon's subtree under each controller (v2 uses its own delegated cgroup); "
+                            + "one daemon per name on a host, a second is refused"),
             new Option("sandbox.bwrap", "/usr/bin/bwrap", "an executable", "bubblewrap, for the private /tmp"),
             new Option("sandbox.setpriv", "/usr/bin/setpriv", "an executable", "setpriv, for function identities"),
             new Option("sandbox.uid-base", 61_000, "1000..2000000000", "first uid (and gid) given to a function"),

@@ -116,5 +116,40 @@ class DaemonProcessTest {
         }
     }
 
-
+    @Test
+    void aSecondDaemonWithTheSameCgroupNameIsRefusedAndTheFirstKeepsItsEnvironments() throws Exception {
+        assumeTrue(Daemons.isRoot(), "cgroups need root; CI runs this as root");
+        String yaml = """
+                runtime:
+                  class-data-archives: false
+                sandbox:
+                  cgroup-name: bramble-twin-%d
+                """.formatted(ProcessHandle.current().pid());
+        try (DaemonProcess first = DaemonProcess.start(install, install.root().resolve("twin-a"), yaml, List.of(),
+                false)) {
+            first.post("/v1/deployments", Files.readAllBytes(Bundles.example("echo")));
+            assertThat(first.post("/2015-03-31/functions/echo/invocations", "{}".getBytes()).statusCode())
+                    .isEqualTo(200);
+            long envPid = first.status().get("environments").get(0).get("pid").asLong();
+            try (DaemonProcess second = DaemonProcess.start(install, install.root().resolve("twin-b"), yaml,
+                    List.of(), true)) {
+                assertThat(second.process().waitFor(30, SECONDS)).isTrue();
+                assertThat(second.process().exitValue()).isEqualTo(3);
+                assertThat(second.log()).contains("sandbox.cgroup-name 'bramble-twin-")
+                        .contains("are in use by another brambled (pid " + first.process().pid() + ")")
+                        .contains("give each daemon on a host a sandbox.cgroup-name of its own");
+            }
+            // The refused daemon touched nothing: the first one's environment lives and answers.
+            assertThat(ProcessHandle.of(envPid).map(ProcessHandle::isAlive)).contains(true);
+            JsonNode env = first.status().get("environments").get(0);
+            assertThat(env.get("pid").asLong()).isEqualTo(envPid);
+            assertThat(first.post("/2015-03-31/functions/echo/invocations", "{\"twin\":1}".getBytes()).body())
+                    .contains("\"twin\":1");
+        }
+        // Once the first has stopped, the name is free again.
+        try (DaemonProcess again = DaemonProcess.start(install, install.root().resolve("twin-b"), yaml, List.of(),
+                false)) {
+            assertThat(again.healthy()).isTrue();
+        }
+    }
 }

@@ -239,4 +239,41 @@ class InvokeApiTest {
         }
         throw new AssertionError("no log line of request " + id);
     }
+
+    @Test
+    void dotSegmentsCannotMoveARequestFromTheInvokeApiToAnAdminRoute() throws Exception {
+        java.net.URI base = java.net.URI.create(d.base());
+        for (String path : java.util.List.of("/2015-03-31/functions/x/../../../v1/status",
+                "/2015-03-31/functions/x/%2e%2e/%2E%2E/../v1/status", "/fn/x/..%2f..%2fv1/status",
+                "/v1/./status")) {
+            // A raw socket: an HTTP client library might normalise the path before it is sent.
+            try (java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort())) {
+                s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close"
+                        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.setSoTimeout(10_000);
+                String answer = rawResponse(s.getInputStream());
+                assertThat(answer).as(path).startsWith("HTTP/1.1 400").doesNotContain("\"isolation\"");
+                if (answer.contains("InvalidRequestException")) {
+                    assertThat(answer).contains("has '.' or '..' segments");
+                }
+            }
+        }
+        assertThat(d.get("/v1/status").status()).isEqualTo(200);
+    }
+
+    /** One HTTP/1.1 response read off a socket: the head, then Content-Length bytes of body. */
+    private static String rawResponse(java.io.InputStream in) throws java.io.IOException {
+        java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+        }
+        String h = head.toString(StandardCharsets.ISO_8859_1);
+        Matcher m = Pattern.compile("(?im)^content-length:\\s*(\\d+)").matcher(h);
+        byte[] body = m.find() ? in.readNBytes(Integer.parseInt(m.group(1))) : new byte[0];
+        return h + new String(body, StandardCharsets.UTF_8);
+    }
 }

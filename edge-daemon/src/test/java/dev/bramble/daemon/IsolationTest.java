@@ -41,6 +41,8 @@ class IsolationTest {
                 "\"tmpMb\": 16, \"environment\": {\"CANARY\": \"it's from the bundle; $HOME `id`\", "
                         + "\"JAVA_TOOL_OPTIONS\": \"-Dcanary=1\"}")));
         // Room for a JVM and 255 forked processes, so the pids limit, not the memory limit, is what stops them.
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("writer",
+                "\"memoryMb\": 256, \"tmpMb\": 8")));
         d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("forker",
                 "\"memoryMb\": 384, \"timeoutSeconds\": 10")));
     }
@@ -216,5 +218,22 @@ class IsolationTest {
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.text()).contains("environment.LD_PRELOAD: changes how the loader or the JVM starts");
         assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
+    }
+
+    @Test
+    void writesOutsideTmpAreRefusedAndDevShmIsPrivateBoundedAndNotTheHosts() throws IOException {
+        JsonNode w = d.invoke("writer", "{\"writeTo\": [\"/dev/shm\", \"/var/tmp\", \"/etc\"], \"writeMb\": 40}")
+                .json().get("writeTo");
+        // /dev/shm is a private tmpfs of the /tmp quota (8 MB here); the rest of the file system is read-only.
+        assertThat(w.at("/~1dev~1shm/error").asText()).contains("No space left on device");
+        assertThat(w.at("/~1dev~1shm/writtenMb").asInt()).isBetween(1, 8);
+        assertThat(w.at("/~1var~1tmp/error").asText()).contains("Read-only file system");
+        assertThat(w.at("/~1etc/error").asText()).contains("Read-only file system");
+        String shmFile = w.at("/~1dev~1shm/path").asText();
+        assertThat(Path.of(shmFile)).as("the host's /dev/shm").doesNotExist();
+        assertThat(Path.of("/var/tmp").resolve(Path.of(shmFile).getFileName())).doesNotExist();
+        JsonNode other = d.invoke("other", "{\"readFile\": \"" + shmFile + "\"}").json();
+        assertThat(other.at("/readFile/error").asText()).contains("NoSuchFileException");
+        assertThat(d.invoke("writer", "{}").status()).isEqualTo(200);
     }
 }

@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -83,6 +84,16 @@ class TelemetryTest {
                 .contains("bramble_concurrent_executions{function=\"hello\"} 0.0")
                 .containsPattern("bramble_max_memory_used_bytes\\{function=\"hello\"} [1-9]")
                 .containsPattern("bramble_daemon_resident_bytes [1-9]");
+
+        // The outbox holds function logs and payloads: no other user of the device may read it.
+        try (var files = Files.list(tmp.resolve("device"))) {
+            List<Path> dbs = files.filter(f -> f.getFileName().toString().matches("(state|outbox)\\.db.*")).toList();
+            assertThat(dbs).extracting(f -> f.getFileName().toString()).contains("state.db", "outbox.db");
+            for (Path db : dbs) {
+                assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(db)))
+                        .as("%s", db).isEqualTo("rw-------");
+            }
+        }
 
         String device = daemon.get("/v1/status").json().path("agent").path("deviceId").asText();
         await("the link up and the backlog sent").atMost(30, SECONDS).until(() -> {

@@ -75,6 +75,15 @@ public final class HttpApi {
                 .host(settings.bind())
                 .port(settings.port())
                 .routing(routing -> {
+                    routing.addFilter((chain, req, res) -> {
+                        if (hasDotSegment(req.path().rawPath())) {
+                            error(res, 400, "InvalidRequestException", "the path '" + req.path().rawPath()
+                                    + "' has '.' or '..' segments; request the resource's own path", List.of(),
+                                    Map.of());
+                            return;
+                        }
+                        chain.proceed();
+                    });
                     invoke.register(routing);
                     urls.register(routing);
                     admin.register(routing);
@@ -83,6 +92,22 @@ public final class HttpApi {
                 .build()
                 .start();
         return new HttpApi(server);
+    }
+
+    /**
+     * Whether a path has "." or ".." segments, plain or percent-encoded. Routes are matched after the server
+     * normalises a path, so "/2015-03-31/functions/x/../../../v1/deployments" would reach an admin route through
+     * the Invoke API's prefix: such a request is refused before routing.
+     */
+    static boolean hasDotSegment(String rawPath) {
+        String p = rawPath.replaceAll("(?i)%2e", ".").replaceAll("(?i)%2f", "/").replaceAll("(?i)%5c", "/")
+                .replace('\\', '/');
+        for (String segment : p.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static void errors(HttpRouting.Builder routing) {

@@ -119,6 +119,11 @@ final class CgroupTree {
         return version;
     }
 
+    /** Names the daemon's subtree on this host: v1, its name under each controller; v2, its cgroup's path. */
+    String subtree() {
+        return (version == Version.V1 ? "v1-" : "v2-") + base;
+    }
+
     /**
      * Prepares the subtree: creates it, and on v2 moves the daemon ({@code selfPid}) into a leaf and enables the
      * controllers for the environments. Then removes environments a previous run left, killing what ran in them.

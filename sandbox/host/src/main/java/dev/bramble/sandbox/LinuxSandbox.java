@@ -52,15 +52,21 @@ final class LinuxSandbox implements Sandbox {
     static final String ENVIRONMENT_FILE = ".bramble-environment";
     private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /** Where a daemon's claim on its cgroups is held: a lock the kernel lets go of when the daemon dies. */
+    static final Path CLAIMS = Path.of("/run/bramble-sandbox");
+
     private final CgroupTree cgroups;
+    private final java.nio.channels.FileChannel claim;
     private final Path bwrap;
     private final Path setpriv;
     private final Isolation isolation;
     private final ExecutorService spawner;
     private final AtomicLong sequence = new AtomicLong();
 
-    private LinuxSandbox(CgroupTree cgroups, Path bwrap, Path setpriv, Isolation isolation) {
+    private LinuxSandbox(CgroupTree cgroups, java.nio.channels.FileChannel claim, Path bwrap, Path setpriv,
+                         Isolation isolation) {
         this.cgroups = cgroups;
+        this.claim = claim;
         this.bwrap = bwrap;
         this.setpriv = setpriv;
         this.isolation = isolation;
@@ -71,7 +77,7 @@ final class LinuxSandbox implements Sandbox {
     }
 
     static LinuxSandbox unconfined() {
-        return new LinuxSandbox(null, null, null, new Isolation("degraded", "none",
+        return new LinuxSandbox(null, null, null, null, new Isolation("degraded", "none",
                 List.of("cgroups: not requested", "tmpfs: not requested", "identity: not requested")));
     }
 
@@ -79,15 +85,21 @@ final class LinuxSandbox implements Sandbox {
         List<String> missing = new ArrayList<>();
         boolean root = currentUid() == 0;
         CgroupTree cgroups = null;
+        java.nio.channels.FileChannel claim = null;
         try {
             String self = Files.readString(Path.of("/proc/self/cgroup"));
             cgroups = CgroupTree.detect(s.cgroupRoot(), s.cgroupName(), self).orElse(null);
             if (cgroups == null) {
                 missing.add("cgroups: no cgroup v1 controllers or v2 hierarchy at " + s.cgroupRoot());
             } else {
+                // Before the start-up clean-up, which kills whatever runs in these cgroups.
+                claim = claim(cgroups.subtree(), s.cgroupName());
                 cgroups.prepare(ProcessHandle.current().pid());
             }
         } catch (IOException | RuntimeException e) {
+            if (e instanceof SandboxException inUse) {
+                throw inUse;
+            }
             missing.add("cgroups: cannot manage " + s.cgroupRoot() + " (" + e.getMessage() + ")");
             cgroups = null;
         }
@@ -116,7 +128,38 @@ final class LinuxSandbox implements Sandbox {
                     "isolation is required (sandbox.require-isolation) but not available: " + String.join("; ",
                             missing), null);
         }
-        return new LinuxSandbox(cgroups, bwrap, setpriv, isolation);
+        return new LinuxSandbox(cgroups, claim, bwrap, setpriv, isolation);
+    }
+
+    /**
+     * Claims a cgroup subtree for this daemon, or refuses: two daemons sharing one would kill each other's
+     * environments at start-up and list dead ones as idle. The claim is a lock on a file named after the subtree,
+     * which the kernel releases when the daemon dies, however it dies.
+     */
+    static java.nio.channels.FileChannel claim(String subtree, String cgroupName) throws IOException {
+        Files.createDirectories(CLAIMS);
+        Path file = CLAIMS.resolve(subtree.replaceAll("[^A-Za-z0-9_.-]", "_") + ".lock");
+        java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException sameJvm) {
+            lock = null;
+        }
+        if (lock == null) {
+            String holder = Files.readString(file).strip();
+            channel.close();
+            throw new SandboxException(SandboxException.Code.CGROUP_IN_USE, "sandbox.cgroup-name '" + cgroupName
+                    + "': its cgroups (" + subtree + ") are in use by another brambled"
+                    + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; give each daemon on a host a "
+                    + "sandbox.cgroup-name of its own", null);
+        }
+        channel.truncate(0);
+        channel.write(java.nio.ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII)), 0);
+        return channel;
     }
 
     @Override
@@ -201,9 +244,14 @@ final class LinuxSandbox implements Sandbox {
             procs.forEach(p -> cmd.add(p.toString()));
         }
         if (bwrap != null) {
+            // The host's file system read-only; its devices as they are (functions talk to serial ports and GPIO);
+            // the only writable places are private tmpfs: /tmp, and /dev/shm instead of the host's, both within the
+            // /tmp quota each and charged to the environment's memory cgroup, both gone with the environment.
+            String tmpBytes = Long.toString((long) spec.limits().tmpMb() << 20);
             cmd.addAll(List.of(bwrap.toString(), "--die-with-parent", "--new-session", "--unshare-pid",
-                    "--unshare-ipc", "--dev-bind", "/", "/",
-                    "--perms", "1777", "--size", Long.toString((long) spec.limits().tmpMb() << 20), "--tmpfs", "/tmp"));
+                    "--unshare-ipc", "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev",
+                    "--perms", "1777", "--size", tmpBytes, "--tmpfs", "/dev/shm",
+                    "--perms", "1777", "--size", tmpBytes, "--tmpfs", "/tmp"));
             List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
             for (Path h : spec.hidden()) {
                 Path at = hideAt(h);
@@ -275,6 +323,13 @@ final class LinuxSandbox implements Sandbox {
         spawner.shutdownNow();
         if (cgroups != null) {
             cgroups.removeIfEmpty();
+        }
+        if (claim != null) {
+            try {
+                claim.close();
+            } catch (IOException e) {
+                // released with the process anyway
+            }
         }
     }
 

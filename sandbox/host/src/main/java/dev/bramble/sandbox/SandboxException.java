@@ -10,7 +10,9 @@ public final class SandboxException extends RuntimeException {
         /** A cgroup could not be created or a limit could not be written. */
         CGROUP_SETUP_FAILED,
         /** The process could not be started. */
-        LAUNCH_FAILED
+        LAUNCH_FAILED,
+        /** Another daemon on this host runs its environments in the same cgroups. */
+        CGROUP_IN_USE
     }
 
     private final Code code;

@@ -18,7 +18,7 @@ import java.util.Map;
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
  * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
  * Keys, applied in this order ({@code id} is echoed back; {@code logPrefix} starts each log line): {@code chatterMs,
- * getenv, logLines, readFile, tmpWriteMb, forks, allocMb, spinMs, sleepMs, throw, exit}. {@code chatterMs} starts, once per
+ * getenv, logLines, readFile, tmpWriteMb, writeTo (with writeMb), forks, allocMb, spinMs, sleepMs, throw, exit}. {@code chatterMs} starts, once per
  * JVM, a thread that writes a line to stderr every that many milliseconds for as long as the JVM runs. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
@@ -65,7 +65,14 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             }
         }
         if (e.get("tmpWriteMb") instanceof Number n) {
-            report.put("tmpWriteMb", writeTmp(n.intValue()));
+            report.put("tmpWriteMb", writeTmp(Path.of(System.getProperty("java.io.tmpdir")), n.intValue()));
+        }
+        if (e.get("writeTo") instanceof List<?> dirs) {
+            // Each place a function might try to keep files: {"writeTo": ["/dev/shm", "/var/tmp"], "writeMb": 1}
+            int mb = e.get("writeMb") instanceof Number n ? n.intValue() : 1;
+            Map<String, Object> out = new LinkedHashMap<>();
+            dirs.forEach(d -> out.put(String.valueOf(d), writeTmp(Path.of(String.valueOf(d)), mb)));
+            report.put("writeTo", out);
         }
         if (e.get("forks") instanceof Number n) {
             report.put("forks", fork(n.intValue()));
@@ -123,8 +130,8 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         }
     }
 
-    private static Map<String, Object> writeTmp(int mb) {
-        Path file = Path.of(System.getProperty("java.io.tmpdir"), "misbehave-" + ProcessHandle.current().pid());
+    private static Map<String, Object> writeTmp(Path dir, int mb) {
+        Path file = dir.resolve("misbehave-" + ProcessHandle.current().pid());
         long written = 0;
         try (OutputStream out = Files.newOutputStream(file)) {
             byte[] chunk = new byte[1 << 20];
