@@ -236,4 +236,42 @@ class IsolationTest {
         assertThat(other.at("/readFile/error").asText()).contains("NoSuchFileException");
         assertThat(d.invoke("writer", "{}").status()).isEqualTo(200);
     }
+
+    @Test
+    void aFunctionAskingForEveryCoreLeavesTheDaemonRoomAndTheDaemonAnswersWhileItSpins() throws Exception {
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("greedy",
+                "\"cpus\": 64, \"timeoutSeconds\": 10")));
+        assertThat(d.invoke("greedy", "{}").status()).isEqualTo(200);
+        long pid = -1;
+        for (JsonNode e : d.get("/v1/status").json().get("environments")) {
+            if (e.get("function").asText().equals("greedy")) {
+                pid = e.get("pid").asLong();
+            }
+        }
+        // The environment's own cgroup, as the kernel reports it (v1 here, v2 on a Pi).
+        String cgroups = Files.readString(Path.of("/proc", Long.toString(pid), "cgroup"));
+        int cores = Runtime.getRuntime().availableProcessors();
+        long quotaMillis;
+        java.util.Optional<String> v1 = cgroups.lines().filter(l -> l.matches("\\d+:[^:]*\\bcpu\\b[^:]*:.*"))
+                .findFirst();
+        if (v1.isPresent()) {
+            Path dirPath = Path.of("/sys/fs/cgroup/cpu" + v1.get().substring(v1.get().lastIndexOf(':') + 1));
+            quotaMillis = Long.parseLong(Files.readString(dirPath.resolve("cpu.cfs_quota_us")).strip()) / 100;
+        } else {
+            String own = cgroups.lines().filter(l -> l.startsWith("0::")).findFirst().orElseThrow().substring(3);
+            String[] max = Files.readString(Path.of("/sys/fs/cgroup" + own, "cpu.max")).strip().split(" ");
+            quotaMillis = Long.parseLong(max[0]) * 1000 / Long.parseLong(max[1]);
+        }
+        assertThat(quotaMillis).isEqualTo(cores * 1000L - Math.min(500, cores * 250L));
+        // While it spins at that quota, the daemon still answers at once.
+        Thread spinner = Thread.ofPlatform().start(() -> d.invoke("greedy", "{\"spinMs\": 3000}"));
+        try {
+            Thread.sleep(500);
+            long t0 = System.nanoTime();
+            assertThat(d.get("/v1/health").status()).isEqualTo(200);
+            assertThat((System.nanoTime() - t0) / 1_000_000).as("health while a function spins, ms").isLessThan(1_000);
+        } finally {
+            spinner.join(15_000);
+        }
+    }
 }

@@ -74,10 +74,21 @@ public final class Launcher {
         this.runtimeKey = runtimeKey(settings.java(), stage.classpath());
     }
 
-    /** The CPU share of a function: its {@code cpus}, else its memory over {@code mbPerCpu}, capped by the cores. */
+    /** The CPU share of a function: its {@code cpus}, else its memory over {@code mbPerCpu}, capped (see below). */
     int cpuMillis(Manifest m) {
-        double cores = m.cpus().orElse(m.memoryMb() / (double) settings.mbPerCpu());
-        return (int) Math.max(MIN_CPU_MILLIS, Math.min(settings.cores() * 1000L, Math.round(cores * 1000)));
+        return cpuMillis(m.cpus().orElse(m.memoryMb() / (double) settings.mbPerCpu()), settings.cores());
+    }
+
+    /**
+     * A share of {@code cores} cores, in thousandths of a core: at least {@link #MIN_CPU_MILLIS}, and never the
+     * whole device. A quarter of a core per core, half a core at most, stays the daemon's, so a function spinning
+     * at its quota cannot starve the daemon's API, triggers and other functions (a 256 MB function would otherwise
+     * get both cores of a 2-core board).
+     */
+    static int cpuMillis(double cpus, int cores) {
+        long device = cores * 1000L;
+        long cap = device - Math.min(500, device / 4);
+        return (int) Math.max(MIN_CPU_MILLIS, Math.min(cap, Math.round(cpus * 1000)));
     }
 
     LaunchSpec spec(FunctionVersion v, String stream, Path hostTmp) throws IOException {
