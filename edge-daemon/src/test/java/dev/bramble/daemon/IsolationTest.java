@@ -274,4 +274,17 @@ class IsolationTest {
             spinner.join(15_000);
         }
     }
+
+    @Test
+    void aFunctionsCodeAndManifestAreClosedToOtherUsersOfTheDevice() throws IOException {
+        assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
+        JsonNode me = d.invoke("other", "{}").json();
+        Path functionDir = d.dataDir().resolve("functions/other");
+        // function.json carries the environment's values: only root and the function's own group may enter.
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(functionDir)))
+                .isEqualTo("rwxr-x---");
+        assertThat(Files.getAttribute(functionDir, "unix:gid")).isEqualTo(me.get("uid").asInt());
+        assertThat(Files.getAttribute(functionDir, "unix:uid")).isEqualTo(0);
+        assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
+    }
 }

@@ -96,6 +96,9 @@ public final class Launcher {
         Optional<Identity> identity = sandbox.separateIdentities() ? Optional.of(identities.of(v.function()))
                 : Optional.empty();
         Path tmp = sandbox.privateTmp() ? Path.of("/tmp") : hostTmp;
+        if (identity.isPresent()) {
+            restrictToFunction(v.codeDir().getParent(), identity.get());
+        }
         if (identity.isPresent() && !sandbox.privateTmp()) {
             Files.setAttribute(hostTmp, "unix:uid", identity.get().uid());
             Files.setAttribute(hostTmp, "unix:gid", identity.get().gid());
@@ -149,6 +152,16 @@ public final class Launcher {
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
                 new Limits(m.memoryMb(), cpuMillis(m), settings.pidsMax(), m.tmpMb()), identity, readOnly,
                 writable, List.of(settings.dataDir()), hostTmp);
+    }
+
+    /**
+     * A function's directory of versions (code and {@code function.json}, whose environment values may be secrets)
+     * is root's and its function's group's alone: other users of the device and other functions cannot enter it.
+     */
+    private static void restrictToFunction(Path functionDir, Identity identity) throws IOException {
+        Files.setAttribute(functionDir, "unix:gid", identity.gid());
+        Files.setPosixFilePermissions(functionDir, java.nio.file.attribute.PosixFilePermissions.fromString(
+                "rwxr-x---"));
     }
 
     /**
