@@ -117,9 +117,18 @@ class DeploymentResilienceTest {
                  "memoryMb": 96, "description": "%s"}""".formatted(description));
     }
 
+    /**
+     * Starts a rollout. A device enrols from its agent's first poll, after the daemon is up: until then the target
+     * matches no device and the deployer says so, so this waits for the deployment to be accepted.
+     */
     private String deploy(String version, String target) {
-        return admin("POST", "/v1/deployments", Map.of("function", "hello", "version", version, "target", target))
-                .path("id").asText();
+        java.util.concurrent.atomic.AtomicReference<JsonNode> last = new java.util.concurrent.atomic.AtomicReference<>();
+        await("the deployment accepted").atMost(30, SECONDS).until(() -> {
+            last.set(admin("POST", "/v1/deployments", Map.of("function", "hello", "version", version, "target",
+                    target)));
+            return last.get().hasNonNull("id");
+        });
+        return last.get().path("id").asText();
     }
 
     private String deploymentState(String id) {

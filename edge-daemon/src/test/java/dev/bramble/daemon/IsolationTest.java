@@ -287,4 +287,24 @@ class IsolationTest {
         assertThat(Files.getAttribute(functionDir, "unix:uid")).isEqualTo(0);
         assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
     }
+
+    @Test
+    void aJvmStarvedPastTheInitTimeoutIsKilledAndReportedAsAnInitTimeout() {
+        // A twentieth of a core cannot start a JVM within a second.
+        try (TestDaemon slow = TestDaemon.start(dir.resolve("slow-init"), """
+                pool:
+                  init-timeout-seconds: 1
+                runtime:
+                  class-data-archives: false
+                """, Clock.systemUTC(), true)) {
+            slow.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("starved",
+                    "\"cpus\": 0.05")));
+            TestDaemon.Response r = slow.invoke("starved", "{}");
+            assertThat(r.header("X-Amz-Function-Error")).contains("Unhandled");
+            assertThat(r.json().get("errorType").asText()).isEqualTo("Runtime.ExitError");
+            assertThat(r.json().get("errorMessage").asText()).contains("Init timed out after 1.00 seconds");
+            assertThat(slow.get("/v1/status").json().get("environments")).isEmpty();
+        }
+        assertThat(d.invoke("other", "{}").status()).isEqualTo(200);
+    }
 }

@@ -67,6 +67,11 @@ final class ChannelPeer {
         return Optional.empty();
     }
 
+    /** Whether the child's side of the channel has ended (closed, or a malformed frame). */
+    boolean ended() {
+        return ended != null;
+    }
+
     /**
      * Sends an invocation. The future completes with its answer, or exceptionally when the channel ends or the
      * write fails; it never completes if the child simply does not answer, so the caller waits with its deadline.
@@ -118,7 +123,10 @@ final class ChannelPeer {
         } catch (RuntimeException e) {
             ended = new IOException("channel reader failed: " + e, e);
         } finally {
-            IOException e = ended != null ? ended : new IOException("channel ended");
+            if (ended == null) {
+                ended = new IOException("channel ended");
+            }
+            IOException e = ended;
             first.completeExceptionally(e);
             pending.values().forEach(f -> f.completeExceptionally(e));
         }

@@ -140,10 +140,12 @@ public final class Environment {
     }
 
     private void awaitReady(long t0, Duration initTimeout) throws InitFailedException {
-        long left = initTimeout.toMillis() - (System.nanoTime() - t0) / 1_000_000;
-        Channel.Frame frame = channel.awaitFirst(Math.max(1, left)).orElse(null);
+        long left = initTimeout.toNanos() - (System.nanoTime() - t0);
+        Channel.Frame frame = channel.awaitFirst(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left) + 1)).orElse(null);
         initNanos = System.nanoTime() - t0;
-        if (frame == null && initNanos >= initTimeout.toNanos()) {
+        // No first frame while the channel is still open: the init deadline passed.
+        boolean timedOut = frame == null && !channel.ended();
+        if (timedOut) {
             process.kill();
         }
         if (frame instanceof Channel.Ready) {
@@ -160,7 +162,6 @@ public final class Environment {
             message = "handler failed to initialise";
         } else {
             Exit exit = awaitExit();
-            boolean timedOut = initNanos >= initTimeout.toNanos();
             message = timedOut ? "init timed out after " + initTimeout.toSeconds() + " s" : "runtime exited: "
                     + exit.describe();
             error = errorJson("Runtime.ExitError", timedOut
