@@ -25,7 +25,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
@@ -100,11 +99,9 @@ public final class Environments implements AutoCloseable {
                         Clock clock) {
         this.settings = settings;
         this.clock = clock;
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform()
-                .name("bramble-env-timers").daemon(true).unstarted(r));
-        // Every invocation schedules its timeout and almost always cancels it: drop cancelled ones at once.
-        executor.setRemoveOnCancelPolicy(true);
-        this.timers = executor;
+        // Only the reaper runs here: an invocation's timeout is the deadline of its own wait (ChannelPeer).
+        this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("bramble-env-reaper")
+                .daemon(true).factory());
         this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), io, clock);
         clearRunDir(runDir);
         long period = Math.max(100, Math.min(settings.idleTtl().toMillis() / 4, 1_000));

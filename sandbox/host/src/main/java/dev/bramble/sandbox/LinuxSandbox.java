@@ -227,11 +227,6 @@ final class LinuxSandbox implements Sandbox {
         return file;
     }
 
-    /** The exec chain for a spec; package-private so a test can read it. */
-    List<String> command(LaunchSpec spec, Cgroup cg) {
-        return command(spec, cg, Optional.empty());
-    }
-
     /**
      * The exec chain for a spec whose variables are in {@code variables} (a file {@link #writeEnvironment} made),
      * applied by the last step only; without it, the spec's variables are the whole chain's.
