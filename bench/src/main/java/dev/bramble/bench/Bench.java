@@ -63,6 +63,10 @@ public final class Bench {
             fleetDeploy();
             return table();
         }
+        if (System.getProperty("bramble.bench.only", "").equals("containment")) {
+            containmentCost();
+            return table();
+        }
         if (System.getProperty("bramble.bench.only", "").equals("telemetry")) {
             rows.addAll(new TelemetryBench(this).run());
             return table();
@@ -88,10 +92,56 @@ public final class Bench {
         } finally {
             d.stop();
         }
+        containmentCost();
         mqttRoundTrip();
         fleetDeploy();
         rows.addAll(new TelemetryBench(this).run());
         return table();
+    }
+
+    /**
+     * What containment costs: the same cold start and warm call on a daemon with every piece of the sandbox
+     * (cgroups and freezer, bwrap, setpriv, nft) and on one with none, measured alike in the same run.
+     */
+    private void containmentCost() throws Exception {
+        if (!System.getProperty("user.name").equals("root")) {
+            rows.add(new Row("containment cost (cold start, warm p50)", "not measured: needs root", "—", "—",
+                    "≤ 1.10×", "—"));
+            return;
+        }
+        String none = "sandbox:\n  cgroup-root: /nonexistent\n  bwrap: /nonexistent\n  setpriv: /nonexistent\n"
+                + "  nft: /nonexistent\n";
+        double[] contained = coldAndWarm(Daemon.start(this, work.resolve("contained-data")));
+        double[] bare = coldAndWarm(Daemon.start(this, work.resolve("uncontained-data"), none.replace(
+                "sandbox:\n", "sandbox:\n  cgroup-name: bramble-bench-uncontained\n")));
+        double cold = contained[0] / bare[0];
+        double warm = contained[1] / bare[1];
+        rows.add(new Row("containment cost: cold start hello p50; warm Invoke API noop p50 (1 connection)",
+                fmt(contained[0]) + " ms; " + fmt(contained[1]) + " µs", "the same daemon without a sandbox: "
+                + fmt(bare[0]) + " ms; " + fmt(bare[1]) + " µs", fmt(cold) + "×; " + fmt(warm) + "×",
+                "≤ 1.10× each", cold <= 1.10 && warm <= 1.10 ? "yes" : "no"));
+    }
+
+    /** Cold start p50 (ms) of hello and warm p50 (µs) of noop on this daemon, which it then stops. */
+    private double[] coldAndWarm(Daemon d) throws Exception {
+        try {
+            d.deploy(bundle("hello"));
+            d.deploy(withManifest(bundle("shapes"), "noop", "NoopHandler", ""));
+            d.awaitArchive("hello");
+            List<Double> cold = new ArrayList<>();
+            for (int i = 0; i < COLD_RUNS; i++) {
+                d.recycleAll(List.of("hello"));
+                long t0 = System.nanoTime();
+                d.invoke("hello", HELLO_EVENT);
+                cold.add((System.nanoTime() - t0) / 1e6);
+            }
+            String path = d.base() + "/2015-03-31/functions/noop/invocations";
+            Measure.wrk(path, "POST", NOOP_EVENT, 1, 1, 2, work);
+            Measure.Wrk warm = Measure.wrk(path, "POST", NOOP_EVENT, 1, 1, WRK_SECONDS, work);
+            return new double[]{Measure.percentile(cold, 50), warm.p50us()};
+        } finally {
+            d.stop();
+        }
     }
 
     private String table() {

@@ -12,6 +12,8 @@ import java.util.stream.Stream;
 
 /** A real brambled started from dist/bin/brambled, as an operator would run it. */
 final class Daemon {
+    /** The bench daemons' admin token, set in their configuration. */
+    static final String ADMIN_TOKEN = "bench-device-admin-token-0123456789";
     private final Process process;
     private final String base;
     private final Path dataDir;
@@ -39,7 +41,9 @@ final class Daemon {
                   allow-unsigned: true
                 sandbox:
                   cgroup-name: bramble-bench
-                """.formatted(dataDir, port) + extraYaml);
+                admin:
+                  token: %s
+                """.formatted(dataDir, port, ADMIN_TOKEN) + extraYaml);
         Process p = new ProcessBuilder(bench.dist().resolve("bin/brambled").toString(), "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(bench.work().resolve("brambled-" + port + ".log").toFile())
                 .start();
@@ -68,6 +72,11 @@ final class Daemon {
         return base;
     }
 
+    /** A call of an admin route, with the token. */
+    HttpResponse<String> admin(String method, String path, byte[] body) throws IOException {
+        return Measure.send(method, base + path, body, "Authorization", "Bearer " + ADMIN_TOKEN);
+    }
+
     long pid() {
         return process.pid();
     }
@@ -77,7 +86,7 @@ final class Daemon {
     }
 
     void deployBytes(byte[] zip) throws IOException {
-        HttpResponse<String> r = Measure.send("POST", base + "/v1/deployments", zip);
+        HttpResponse<String> r = admin("POST", "/v1/deployments", zip);
         if (r.statusCode() / 100 != 2) {
             throw new IOException("deploy failed: " + r.statusCode() + " " + r.body());
         }
@@ -94,7 +103,7 @@ final class Daemon {
 
     /** The SHA-256 of the function's live version, or empty. */
     String liveSha(String function) throws IOException {
-        HttpResponse<String> r = Measure.send("GET", base + "/v1/functions/" + function, null);
+        HttpResponse<String> r = admin("GET", "/v1/functions/" + function, null);
         if (r.statusCode() != 200) {
             return "";
         }
@@ -110,7 +119,7 @@ final class Daemon {
 
     void recycleAll(List<String> functions) throws IOException {
         for (String f : functions) {
-            Measure.send("DELETE", base + "/v1/functions/" + f + "/environments", null);
+            admin("DELETE", "/v1/functions/" + f + "/environments", null);
         }
     }
 

@@ -28,12 +28,15 @@ final class Measure {
     record Wrk(double p50us, double p99us, double rps, String errors) {
     }
 
-    static HttpResponse<String> send(String method, String url, byte[] body) throws IOException {
+    static HttpResponse<String> send(String method, String url, byte[] body, String... headers) throws IOException {
         try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                     .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+                            : HttpRequest.BodyPublishers.ofByteArray(body));
+            for (int i = 0; i < headers.length; i += 2) {
+                b.header(headers[i], headers[i + 1]);
+            }
+            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(e);

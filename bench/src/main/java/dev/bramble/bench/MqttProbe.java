@@ -98,7 +98,8 @@ final class MqttProbe implements AutoCloseable {
     void awaitSubscribed(String daemonBase, String filter) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (int i = 0; i < 200; i++) {
-            String status = http.send(HttpRequest.newBuilder(URI.create(daemonBase + "/v1/status")).build(),
+            String status = http.send(HttpRequest.newBuilder(URI.create(daemonBase + "/v1/status"))
+                    .header("Authorization", "Bearer " + Daemon.ADMIN_TOKEN).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             if (status.contains("\"" + filter + "\":")) {
                 return;

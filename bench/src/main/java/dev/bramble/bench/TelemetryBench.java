@@ -149,7 +149,7 @@ final class TelemetryBench {
     }
 
     private static JsonNode status(Daemon d) throws IOException {
-        return JSON.readTree(Measure.send("GET", d.base() + "/v1/status", null).body());
+        return JSON.readTree(d.admin("GET", "/v1/status", null).body());
     }
 
     private static JsonNode sync(Daemon d) throws IOException {

@@ -2,11 +2,13 @@ package dev.bramble.daemon;
 
 import dev.bramble.daemon.agent.Agent;
 import dev.bramble.daemon.async.AsyncQueue;
+import dev.bramble.daemon.env.CallerCredentials;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.Launcher;
 import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.http.FunctionGateway;
 import dev.bramble.daemon.http.HttpApi;
 import dev.bramble.daemon.invoke.FunctionStats;
 import dev.bramble.daemon.invoke.Invoker;
@@ -45,6 +47,8 @@ public final class Daemon implements AutoCloseable {
      * its share is used up is named in the log and left behind.
      */
     static final Duration STOP_BUDGET = Duration.ofSeconds(25);
+    /** Where the generated admin token is kept, in the data directory. */
+    public static final String ADMIN_TOKEN_FILE = "admin.token";
 
     /** A part the daemon started, by the name its stop reports. */
     private record Step(String name, AutoCloseable part) {
@@ -59,6 +63,7 @@ public final class Daemon implements AutoCloseable {
     private final AsyncQueue queue;
     private final Triggers triggers;
     private final Agent agent;
+    private final FunctionGateway gateway;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
         Instant startedAt = clock.instant();
@@ -84,10 +89,11 @@ public final class Daemon implements AutoCloseable {
                 protectState(config.dataDir());
             }
             protectDatabases(config.dataDir());
+            CallerCredentials credentials = new CallerCredentials();
             Launcher launcher = new Launcher(new Launcher.Settings(config.javaCommand(), config.runtimeClasspath(),
                     config.jvmOptions(), config.region(), config.sandbox().mbPerCpu(), config.sandbox().pidsMax(),
                     Runtime.getRuntime().availableProcessors(), config.dataDir(), config.classDataArchives()), sandbox,
-                    new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()));
+                    new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()), credentials);
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
                             Duration.ofMillis(config.queueTimeoutMs()), config.queueLength(),
@@ -100,6 +106,10 @@ public final class Daemon implements AutoCloseable {
             queue = AsyncQueue.start(db, invoker, clock, new AsyncQueue.Settings(config.async().maxDepth(),
                     config.async().workers(), Duration.ofMillis(config.async().retryBaseMs())));
             started.add(new Step("async-queue", queue));
+            // Before anything starts an environment: a function granted invokes is told where to send them.
+            gateway = FunctionGateway.start(invoker, queue, credentials, config.accountId(),
+                    config.region(), clock);
+            started.add(new Step("gateway", gateway::stop));
             triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
             started.add(new Step("triggers", triggers));
             DaemonConfig.AgentSettings a = config.agent();
@@ -112,10 +122,11 @@ public final class Daemon implements AutoCloseable {
             }
             instrument(metrics, invoker, queue, triggers, logs, sync);
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
-                    config.adminToken(), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
+                    adminToken(config), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
                     config.agent().trustedKeys()), registry, environments,
                     invoker, queue, triggers, agent, logs, sandbox, archives, metrics, sync, clock);
             started.add(new Step("http", http::stop));
+            sandbox.shutOut(listeners(http, triggers));
         } catch (IOException e) {
             closeStarted();
             throw new UncheckedIOException("cannot prepare " + config.dataDir(), e);
@@ -134,6 +145,34 @@ public final class Daemon implements AutoCloseable {
         LOG.log(Level.INFO, "daemon.ready version={0} http={1}:{2} data_dir={3} functions={4} ms={5}", version(),
                 config.httpBind(), Integer.toString(http.port()), config.dataDir(), registry.functions().size(),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * The daemon's own ports, which no function may reach: HTTP, and CoAP when it listens. The function gateway is
+     * not among them: it is the one functions may call, with credentials.
+     */
+    private static List<Sandbox.Listener> listeners(HttpApi http, Triggers triggers) {
+        List<Sandbox.Listener> out = new ArrayList<>();
+        out.add(new Sandbox.Listener("tcp", http.port()));
+        triggers.coapPort().ifPresent(p -> out.add(new Sandbox.Listener("udp", p)));
+        return out;
+    }
+
+    /**
+     * The admin routes' token: {@code admin.token}, or one generated at the first start into
+     * {@code <data-dir>/admin.token}, 0600 and the daemon's (root's) alone. Functions never see the data directory.
+     */
+    static String adminToken(DaemonConfig config) {
+        if (!config.adminToken().isEmpty()) {
+            return config.adminToken();
+        }
+        java.nio.file.Path file = config.dataDir().resolve(ADMIN_TOKEN_FILE);
+        boolean generated = !Files.exists(file);
+        String token = dev.bramble.protocol.PrivateFiles.token(file, "admin");
+        if (generated) {
+            LOG.log(Level.INFO, "daemon.admin-token-generated file={0}", file);
+        }
+        return token;
     }
 
     /** The sync agent, when there is a deployer to send to and sync is enabled; else null. */
@@ -262,6 +301,11 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The HTTP port, useful when configured as 0. */
+    /** The function gateway's port (loopback): the one port of the daemon's that functions may call. */
+    public int gatewayPort() {
+        return gateway.port();
+    }
+
     public int port() {
         return http.port();
     }

@@ -44,7 +44,8 @@ import java.util.function.Function;
  * @param bundleMaxBytes           largest bundle accepted by a deployment
  * @param region                   the region name functions see in {@code AWS_REGION} and ARNs
  * @param accountId                the account id in ARNs
- * @param adminToken               a bearer token that allows deployments from other hosts; empty: loopback only
+ * @param adminToken               the bearer token of every admin route; empty: one is generated into
+ *                                 {@code <data-dir>/admin.token} (0600) at the first start
  * @param sandbox                  how functions are contained
  * @param async                    the durable queue of asynchronous invocations
  * @param mqtt                     the MQTT connection triggers use
@@ -75,13 +76,14 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      * @param cgroupName       the daemon's subtree under each v1 controller
      * @param bwrap            bubblewrap
      * @param setpriv          setpriv
+     * @param nft              nft, for keeping functions off the daemon's own listeners
      * @param uidBase          first uid given to functions
      * @param uidCount         how many uids functions may get
      * @param mbPerCpu         memory that earns one core when a function does not set {@code cpus}
      * @param pidsMax          processes and threads per environment
      */
     public record Sandboxing(boolean requireIsolation, Path cgroupRoot, String cgroupName, Path bwrap, Path setpriv,
-                             int uidBase, int uidCount, int mbPerCpu, int pidsMax) {
+                             Path nft, int uidBase, int uidCount, int mbPerCpu, int pidsMax) {
     }
 
     /**
@@ -205,15 +207,19 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("aws.region", "local", "a region name", "AWS_REGION for functions, and the region in ARNs"),
             new Option("aws.account-id", "000000000000", "12 digits", "the account id in ARNs"),
             new Option("admin.token", "", "a string of at least 16 characters, or empty",
-                    "bearer token allowing POST /v1/deployments from other hosts; empty allows loopback only"),
+                    "bearer token every /v1 route but health and GET /metrics need, from any address; empty: one "
+                            + "is generated into <data-dir>/admin.token (0600, root only)"),
             new Option("sandbox.require-isolation", false, "true or false",
-                    "refuse to start unless cgroups, a private /tmp and separate identities all work"),
+                    "refuse to start unless cgroups, the freezer, a private /tmp, separate identities and the "
+                            + "network rules all work"),
             new Option("sandbox.cgroup-root", "/sys/fs/cgroup", "a directory", "where cgroupfs is mounted (v1 or v2)"),
             new Option("sandbox.cgroup-name", "bramble", "a directory name",
                     "cgroup v1: the daemon's subtree under each controller (v2 uses its own delegated cgroup); "
                             + "one daemon per name on a host, a second is refused"),
             new Option("sandbox.bwrap", "/usr/bin/bwrap", "an executable", "bubblewrap, for the private /tmp"),
             new Option("sandbox.setpriv", "/usr/bin/setpriv", "an executable", "setpriv, for function identities"),
+            new Option("sandbox.nft", "/usr/sbin/nft", "an executable",
+                    "nft (nftables), for the rules that keep functions off the daemon's own ports"),
             new Option("sandbox.uid-base", 61_000, "1000..2000000000", "first uid (and gid) given to a function"),
             new Option("sandbox.uid-count", 1_000, "1..1000000", "how many uids functions may be given"),
             new Option("sandbox.mb-per-cpu", 128, "16..65536",
@@ -345,7 +351,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 r.token("admin.token"),
                 new Sandboxing(r.bool("sandbox.require-isolation"), Path.of(r.string("sandbox.cgroup-root")),
                         r.matching("sandbox.cgroup-name", "[A-Za-z0-9_.-]+"), Path.of(r.string("sandbox.bwrap")),
-                        Path.of(r.string("sandbox.setpriv")), r.integer("sandbox.uid-base", 1000, 2_000_000_000),
+                        Path.of(r.string("sandbox.setpriv")), Path.of(r.string("sandbox.nft")),
+                        r.integer("sandbox.uid-base", 1000, 2_000_000_000),
                         r.integer("sandbox.uid-count", 1, 1_000_000), r.integer("sandbox.mb-per-cpu", 16, 65_536),
                         r.integer("sandbox.pids-max", 16, 65_536)),
                 new Async(r.integer("async.max-depth", 1, 1_000_000), r.integer("async.workers", 1, 256),

@@ -34,7 +34,8 @@ public final class Main {
 
     static SandboxSettings sandboxSettings(DaemonConfig config) {
         DaemonConfig.Sandboxing s = config.sandbox();
-        return new SandboxSettings(s.cgroupRoot(), s.cgroupName(), s.bwrap(), s.setpriv(), s.requireIsolation());
+        return new SandboxSettings(s.cgroupRoot(), s.cgroupName(), s.bwrap(), s.setpriv(), s.nft(), s.uidBase(),
+                s.uidBase() + s.uidCount() - 1, s.requireIsolation());
     }
 
     /**

@@ -27,11 +27,13 @@ final class DaemonProcess implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path log;
+    private final Path dataDir;
 
-    private DaemonProcess(Process process, int port, Path log) {
+    private DaemonProcess(Process process, int port, Path log, Path dataDir) {
         this.process = process;
         this.port = port;
         this.log = log;
+        this.dataDir = dataDir;
     }
 
     /** A world-readable directory holding the daemon's and the runtime's classpaths. */
@@ -113,7 +115,7 @@ final class DaemonProcess implements AutoCloseable {
         command.addAll(java);
         command.addAll(List.of("-cp", install.daemonClasspath(), "dev.bramble.daemon.Main", "--config", config.toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        DaemonProcess d = new DaemonProcess(p, port, log);
+        DaemonProcess d = new DaemonProcess(p, port, log, dataDir);
         if (!expectFailure) {
             await("brambled on port " + port).atMost(30, SECONDS).until(() -> {
                 if (!p.isAlive()) {
@@ -146,16 +148,35 @@ final class DaemonProcess implements AutoCloseable {
         }
     }
 
+    /** The admin token the daemon generated into its data directory (root reads it, as the device's CLI does). */
+    String token() throws IOException {
+        return Files.readString(dataDir.resolve("admin.token")).strip();
+    }
+
     /** GET /v1/status. */
     com.fasterxml.jackson.databind.JsonNode status() throws IOException, InterruptedException {
         return TestDaemon.JSON.readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base()
-                + "/v1/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
+                + "/v1/status")).header("Authorization", "Bearer " + token()).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
     }
 
-    /** POST a body; an interrupted call is an IOException, like the daemon dying under it. */
+    /** GET a route with the admin token: its body. */
+    String get(String path) throws IOException {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + path))
+                    .header("Authorization", "Bearer " + token()).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    /** POST a body, with the admin token; an interrupted call is an IOException, like the daemon dying under it. */
     HttpResponse<String> post(String path, byte[] body) throws IOException {
         try {
             return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base() + path))
+                    .header("Authorization", "Bearer " + token())
                     .timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (InterruptedException e) {

@@ -87,6 +87,34 @@ class DaemonProcessTest {
     }
 
     @Test
+    void aFunctionPrintingHundredsOfMegabytesOnOneLineCostsTheDaemonOneBuffer() throws Exception {
+        Path data = install.root().resolve("long-line-data");
+        // The daemon's heap as the launcher gives it on a small board: a line held whole would not fit.
+        List<String> java = List.of(DaemonProcess.testJava(), "-Xmx64m");
+        try (DaemonProcess d = DaemonProcess.start(install, data, """
+                runtime:
+                  class-data-archives: false
+                sandbox:
+                  cgroup-name: bramble-long-line-%d
+                """.formatted(ProcessHandle.current().pid()), List.of(), java, false)) {
+            d.post("/v1/deployments", Files.readAllBytes(Bundles.withManifest(Bundles.example("misbehave"), dir,
+                    Bundles.misbehave("shouter", "\"timeoutSeconds\": 60"))));
+            HttpResponse<String> r = d.post("/2015-03-31/functions/shouter/invocations",
+                    "{\"longLineMb\": 200}".getBytes());
+            assertThat(r.statusCode()).as(d.log()).isEqualTo(200);
+            assertThat(r.body()).contains("\"longLineMb\":200");
+            assertThat(d.healthy()).isTrue();
+            await("the lines after it stored").atMost(20, SECONDS).until(() -> d.get(
+                    "/v1/functions/shouter/logs?limit=100").contains("after the long line"));
+            String logs = d.get("/v1/functions/shouter/logs?limit=100");
+            assertThat(logs).containsPattern("x …\\[cut 2097[0-9]{5} bytes\\]");
+            assertThat(d.log()).doesNotContain("OutOfMemoryError");
+            assertThat(d.post("/2015-03-31/functions/shouter/invocations", "{}".getBytes()).statusCode())
+                    .isEqualTo(200);
+        }
+    }
+
+    @Test
     void asAnUnprivilegedUserTheDaemonRunsDegradedAndSaysWhatIsMissing() throws Exception {
         List<String> asNobody = Daemons.isRoot()
                 ? List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")

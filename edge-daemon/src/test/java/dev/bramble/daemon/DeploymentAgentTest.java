@@ -117,7 +117,7 @@ class DeploymentAgentTest {
     }
 
     private static String liveSha(TestDaemon d, String function) {
-        return TestDaemon.liveSha(d.base(), function);
+        return TestDaemon.liveSha(d.base(), d.token(), function);
     }
 
     private JsonNode deployment(String id) throws IOException {

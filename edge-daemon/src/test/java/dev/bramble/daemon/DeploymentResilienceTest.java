@@ -140,7 +140,7 @@ class DeploymentResilienceTest {
         try (TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-away"))) {
             String sha1 = publish(hello("v1"));
             deploy("1", "group:lab");
-            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha1));
+            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(), "hello").equals(sha1));
 
             deployer.close();
             await("the agent notices").atMost(30, SECONDS).until(() -> d.get("/v1/status").json().path("agent")
@@ -150,7 +150,7 @@ class DeploymentResilienceTest {
             deployer = startDeployer(); // same port, same SQLite file
             String sha2 = publish(hello("v2"));
             String id = deploy("2", "group:lab");
-            await("v2 lands").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha2));
+            await("v2 lands").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(), "hello").equals(sha2));
             await().atMost(20, SECONDS).until(() -> deploymentState(id).equals("succeeded"));
             assertThat(d.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
         }
@@ -193,7 +193,7 @@ class DeploymentResilienceTest {
             assertThat(incoming.resolve(sha + ".part")).doesNotExist(); // a bad partial file is not kept
             // The next rollout downloads from the start and succeeds.
             String again = deploy("1", "group:lab");
-            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), "hello").equals(sha));
+            await().atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(), "hello").equals(sha));
             await().atMost(20, SECONDS).until(() -> deploymentState(again).equals("succeeded"));
         }
     }
@@ -227,12 +227,11 @@ class DeploymentResilienceTest {
         try (DaemonProcess second = DaemonProcess.start(install, data, yaml, List.of(), false)) {
             await("the deployment ends").atMost(90, SECONDS).until(() -> !deploymentState(id).equals("in_progress"));
             assertThat(deploymentState(id)).isEqualTo("succeeded");
-            assertThat(TestDaemon.liveSha(second.base(), "hello")).isEqualTo(sha);
+            assertThat(TestDaemon.liveSha(second.base(), second.token(), "hello")).isEqualTo(sha);
         }
     }
 
     private static JsonNode status(DaemonProcess d) throws Exception {
-        return TestDaemon.JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status")).build(),
-                HttpResponse.BodyHandlers.ofString()).body());
+        return d.status();
     }
 }

@@ -96,15 +96,11 @@ class MqttDurabilityTest {
     }
 
     private static JsonNode status(DaemonProcess d) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + "/v1/status")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return TestDaemon.JSON.readTree(r.body());
+        return d.status();
     }
 
     private static void post(DaemonProcess d, String path, byte[] body) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(d.base() + path))
-                .timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = d.post(path, body);
         assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
     }
 }

@@ -31,11 +31,13 @@ final class TestDaemon implements AutoCloseable {
     private final Sandbox sandbox;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Path dataDir;
+    private final String token;
 
-    private TestDaemon(Daemon daemon, Sandbox sandbox, Path dataDir) {
+    private TestDaemon(Daemon daemon, Sandbox sandbox, Path dataDir, String token) {
         this.daemon = daemon;
         this.sandbox = sandbox;
         this.dataDir = dataDir;
+        this.token = token;
     }
 
     /** A daemon on embedded defaults but for data directory, port and the overrides given as YAML. */
@@ -81,7 +83,9 @@ final class TestDaemon implements AutoCloseable {
         // The best isolation this machine allows: full as root (CI), degraded elsewhere, as /v1/status says.
         Sandbox sandbox = Sandbox.create(Main.sandboxSettings(config));
         try {
-            return new TestDaemon(Daemon.start(config, sandbox, clock), sandbox, dataDir);
+            Daemon daemon = Daemon.start(config, sandbox, clock);
+            // The token the daemon generated into its data directory, read as the device's CLI reads it.
+            return new TestDaemon(daemon, sandbox, dataDir, Daemon.adminToken(config));
         } catch (RuntimeException e) {
             sandbox.close();
             throw e;
@@ -104,12 +108,15 @@ final class TestDaemon implements AutoCloseable {
         }
     }
 
-    /** The SHA-256 of the version a daemon at {@code base} runs as {@code live}, or empty when it has none. */
-    static String liveSha(String base, String function) {
+    /**
+     * The SHA-256 of the version a daemon at {@code base} (admin token {@code token}) runs as {@code live}, or empty
+     * when it has none.
+     */
+    static String liveSha(String base, String token, String function) {
         HttpResponse<byte[]> r;
         try {
             r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/v1/functions/" + function))
-                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+                    .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -135,6 +142,11 @@ final class TestDaemon implements AutoCloseable {
 
     Path dataDir() {
         return dataDir;
+    }
+
+    /** The daemon's admin token. */
+    String token() {
+        return token;
     }
 
     String base() {
@@ -167,7 +179,16 @@ final class TestDaemon implements AutoCloseable {
         }
     }
 
+    /** A request with the admin token, as the device's operator sends it. */
     Response send(String method, String path, byte[] body, String... headers) {
+        String[] all = java.util.Arrays.copyOf(headers, headers.length + 2);
+        all[headers.length] = "Authorization";
+        all[headers.length + 1] = "Bearer " + token;
+        return anonymous(method, path, body, all);
+    }
+
+    /** A request with only the headers given: what anyone on the network, or a function, could send. */
+    Response anonymous(String method, String path, byte[] body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofByteArray(body));

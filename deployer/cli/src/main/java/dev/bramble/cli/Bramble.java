@@ -563,6 +563,8 @@ public final class Bramble {
         int limit;
         @Option(names = "--poll-ms", defaultValue = "1000", hidden = true)
         long pollMs;
+        @CommandLine.Mixin
+        DeviceToken deviceToken;
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -606,7 +608,8 @@ public final class Bramble {
         }
 
         private int fromDevice(Bramble root, String fn, long sinceMs) {
-            JsonNode r = new Api(device, null).get("/v1/functions/" + fn + "/logs?limit=" + limit + "&since="
+            JsonNode r = new Api(device, deviceToken.token(spec)).get("/v1/functions/" + fn + "/logs?limit=" + limit
+                    + "&since="
                     + sinceMs);
             StringBuilder sb = new StringBuilder();
             for (Iterator<JsonNode> it = r.path("events").elements(); it.hasNext(); ) {
@@ -685,19 +688,47 @@ public final class Bramble {
         }
     }
 
+    /**
+     * The admin token of a device spoken to directly: {@code --device-token}, else the file the daemon generated
+     * (readable by root only, so on the device this is {@code sudo bramble …}).
+     */
+    static final class DeviceToken {
+        @Option(names = "--device-token", defaultValue = "${env:BRAMBLE_DEVICE_TOKEN:-}",
+                description = "the device's admin token (env BRAMBLE_DEVICE_TOKEN); default: read from "
+                        + "--device-token-file")
+        String token;
+        @Option(names = "--device-token-file", defaultValue = "${env:BRAMBLE_DEVICE_TOKEN_FILE:-"
+                + "/var/lib/bramble/admin.token}", description = "where the device keeps its admin token "
+                + "(default ${DEFAULT-VALUE}; root only)")
+        Path file;
+
+        String token(CommandLine.Model.CommandSpec spec) {
+            if (token != null && !token.isBlank()) {
+                return token.strip();
+            }
+            try {
+                return Files.readString(file).strip();
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "the device's admin routes need its "
+                        + "admin token: give --device-token (or BRAMBLE_DEVICE_TOKEN), or run as root on the "
+                        + "device so " + file + " can be read (" + e.getClass().getSimpleName() + ": "
+                        + e.getMessage() + ")");
+            }
+        }
+    }
+
     @Command(name = "device", description = "A device directly, without the deployer.",
             subcommands = DeviceCmd.DeployDirect.class)
     static final class DeviceCmd {
-        @Command(name = "deploy", description = "Deploys a bundle straight to a device (offline; loopback or its "
-                + "admin token).")
+        @Command(name = "deploy", description = "Deploys a bundle straight to a device (offline), with its admin "
+                + "token.")
         static final class DeployDirect implements Callable<Integer> {
             @Parameters(paramLabel = "BUNDLE")
             Path bundle;
             @Option(names = "--device", required = true, description = "the device's URL")
             String device;
-            @Option(names = "--device-token", defaultValue = "${env:BRAMBLE_DEVICE_TOKEN:-}",
-                    description = "the device's admin.token, when not on loopback")
-            String deviceToken;
+            @CommandLine.Mixin
+            DeviceToken deviceToken;
             @CommandLine.Spec
             CommandLine.Model.CommandSpec spec;
 
@@ -705,7 +736,7 @@ public final class Bramble {
             public Integer call() throws IOException {
                 Bramble root = root(spec);
                 Path sig = BundleCmd.signatureOf(bundle);
-                JsonNode r = new Api(device, deviceToken).upload("/v1/deployments", bundle,
+                JsonNode r = new Api(device, deviceToken.token(spec)).upload("/v1/deployments", bundle,
                         Files.exists(sig) ? Files.readString(sig).trim() : "", spec.commandLine().getErr());
                 root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " live on " + device
                         + "\n");

@@ -20,21 +20,45 @@ import java.util.Optional;
  * @param triggers       what fires the function besides direct invocations
  * @param async          how asynchronous invocations are retried and where their outcome goes
  * @param testEvents     events (JSON) a device runs against a new version before it goes live; all must succeed
+ * @param network        what network the function's environments have
+ * @param invokes        the functions this one may invoke through the device's Invoke API, as Lambda's
+ *                       {@code lambda:InvokeFunction} grant: its environments then get credentials to sign with
  */
 public record Manifest(String name, String runtime, String handler, int memoryMb, int timeoutSeconds, int tmpMb,
                        Optional<Double> cpus, Map<String, String> environment, String description, Concurrency concurrency,
-                       List<Trigger> triggers, AsyncPolicy async, List<String> testEvents) {
+                       List<Trigger> triggers, AsyncPolicy async, List<String> testEvents, Network network,
+                       List<String> invokes) {
 
     public Manifest {
         environment = Map.copyOf(environment);
         triggers = List.copyOf(triggers);
         testEvents = List.copyOf(testEvents);
+        invokes = List.copyOf(invokes);
     }
 
     /** The handler's class name, without {@code ::method}. */
     public String handlerClass() {
         int sep = handler.indexOf("::");
         return sep < 0 ? handler : handler.substring(0, sep);
+    }
+
+    /** A function's network, {@code "network"} in function.json. */
+    public enum Network {
+        /** The device's network, outbound as any program has it, but never the daemon's own listeners. */
+        OUTBOUND("outbound"),
+        /** No network at all: a network namespace of its own, with only its own loopback. */
+        NONE("none");
+
+        private final String json;
+
+        Network(String json) {
+            this.json = json;
+        }
+
+        /** As function.json spells it. */
+        public String json() {
+            return json;
+        }
     }
 
     /**

@@ -40,6 +40,8 @@ public final class ManifestParser {
     public static final int MAX_TEST_EVENT_BYTES = 64 * 1024;
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /** Functions one function may be granted to invoke. */
+    static final int MAX_INVOKES = 64;
     private static final String IDENT = "[A-Za-z_$][A-Za-z0-9_$]*";
     private static final Pattern HANDLER = Pattern.compile(IDENT + "(\\." + IDENT + ")*(::" + IDENT + ")?");
     private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
@@ -54,7 +56,7 @@ public final class ManifestParser {
             "HOSTALIASES", "RESOLV_HOST_CONF", "MALLOC_TRACE", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTIONS",
             "CLASSPATH", "JAVA_HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
-            "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async", "testEvents");
+            "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async", "testEvents", "network", "invokes");
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
     private ManifestParser() {
@@ -125,12 +127,14 @@ public final class ManifestParser {
         List<Trigger> triggers = new TriggerFields(f::problem, name).triggers(root.get("triggers"));
         AsyncPolicy async = f.async();
         List<String> testEvents = f.testEvents();
+        Manifest.Network network = f.network();
+        List<String> invokes = f.invokes(name);
         f.unknownFields();
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);
         }
         return new Manifest(name, runtime, handler, memory, timeout, tmp, cpus, env,
-                description == null ? "" : description, concurrency, triggers, async, testEvents);
+                description == null ? "" : description, concurrency, triggers, async, testEvents, network, invokes);
     }
 
     /** Reads fields of one object node, collecting problems instead of stopping at the first. */
@@ -159,6 +163,21 @@ public final class ManifestParser {
                 return null;
             }
             return n.textValue();
+        }
+
+        Manifest.Network network() {
+            String value = string("network", false);
+            if (value == null) {
+                return Manifest.Network.OUTBOUND;
+            }
+            for (Manifest.Network n : Manifest.Network.values()) {
+                if (n.json().equals(value)) {
+                    return n;
+                }
+            }
+            problem("network: '" + value + "' is not allowed; use \"outbound\" (the default: the device's network, "
+                    + "never the daemon's own ports) or \"none\" (no network at all)");
+            return Manifest.Network.OUTBOUND;
         }
 
         int integer(String field, int dflt, int min, int max) {
@@ -326,6 +345,32 @@ public final class ManifestParser {
                     problem("testEvents[" + i + "]: " + json.length() + " bytes; at most " + MAX_TEST_EVENT_BYTES);
                 }
                 out.add(json);
+            }
+            return out;
+        }
+
+        List<String> invokes(String self) {
+            JsonNode n = root.get("invokes");
+            List<String> out = new ArrayList<>();
+            if (n == null || n.isNull()) {
+                return out;
+            }
+            if (!n.isArray() || n.size() > MAX_INVOKES) {
+                problem("invokes: expected a list of at most " + MAX_INVOKES + " function names, got "
+                        + (n.isArray() ? n.size() + " names" : n.getNodeType().toString().toLowerCase()));
+                return out;
+            }
+            for (int i = 0; i < n.size(); i++) {
+                JsonNode e = n.get(i);
+                if (!e.isTextual() || !NAME.matcher(e.textValue()).matches()) {
+                    problem("invokes[" + i + "]: " + e + " is not a function name; use 1 to 64 letters, digits, '-' "
+                            + "or '_' (every version and alias of that function)");
+                } else if (e.textValue().equals(self)) {
+                    problem("invokes[" + i + "]: '" + self + "' is this function; a function may not invoke itself "
+                            + "through the API (a loop without end)");
+                } else if (!out.contains(e.textValue())) {
+                    out.add(e.textValue());
+                }
             }
             return out;
         }

@@ -39,6 +39,17 @@ class ManifestParserTest {
     }
 
     @Test
+    void networkIsOutboundUnlessNoneAndNothingElse() {
+        String base = "{\"name\":\"n\",\"runtime\":\"java21\",\"handler\":\"a.B\"";
+        assertThat(parse(base + "}").network()).isEqualTo(Manifest.Network.OUTBOUND);
+        assertThat(parse(base + ",\"network\":\"none\"}").network()).isEqualTo(Manifest.Network.NONE);
+        assertThatThrownBy(() -> parse(base + ",\"network\":\"host\"}"))
+                .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
+                        "network: 'host' is not allowed; use \"outbound\" (the default: the device's network, never "
+                                + "the daemon's own ports) or \"none\" (no network at all)"));
+    }
+
+    @Test
     void everyProblemIsListedAtOnce() {
         assertThatThrownBy(() -> parse("""
                 {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,"cpus":100,
@@ -61,7 +72,7 @@ class ManifestParserTest {
                         "concurrency.provisioned: -1 is outside the allowed range 0..1000",
                         "concurrency.warm: unknown field; known: [reserved, provisioned, perEnvironment]",
                         "layers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
-                                + "cpus, environment, description, concurrency, triggers, async, testEvents]"));
+                                + "cpus, environment, description, concurrency, triggers, async, testEvents, network, invokes]"));
     }
 
     @Test

@@ -62,17 +62,12 @@ public final class Deployer implements AutoCloseable {
             return config.adminToken();
         }
         Path file = config.dataDir().resolve("admin.token");
-        try {
-            if (!Files.exists(file)) {
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
-                        "rw-------")));
-                Files.writeString(file, Tokens.create("admin") + "\n");
-                LOG.log(Level.INFO, "deployer.admin-token-generated file={0}", file);
-            }
-            return Files.readString(file).trim();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read or write " + file, e);
+        boolean generated = !Files.exists(file);
+        String token = dev.bramble.protocol.PrivateFiles.token(file, "admin");
+        if (generated) {
+            LOG.log(Level.INFO, "deployer.admin-token-generated file={0}", file);
         }
+        return token;
     }
 
     public int port() {

@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.util.Base64;
 import java.util.HexFormat;
 
 /** Secrets handed out once and stored only as SHA-256 hashes. */
@@ -16,9 +15,7 @@ final class Tokens {
 
     /** A new token: 32 random bytes, URL-safe base64, with a prefix that says what it is. */
     static String create(String prefix) {
-        byte[] b = new byte[32];
-        RANDOM.nextBytes(b);
-        return prefix + "_" + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        return dev.bramble.protocol.PrivateFiles.newToken(prefix);
     }
 
     /** A short random id. */

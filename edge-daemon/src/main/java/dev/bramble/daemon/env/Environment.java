@@ -8,6 +8,7 @@ import dev.bramble.daemon.store.Trees;
 import dev.bramble.runtime.Channel;
 import dev.bramble.sandbox.ContainedProcess;
 import dev.bramble.sandbox.Exit;
+import dev.bramble.sandbox.LaunchSpec;
 import dev.bramble.sandbox.Sandbox;
 import dev.bramble.sandbox.Usage;
 
@@ -47,6 +48,13 @@ public final class Environment {
     private static final Duration STOP_GRACE = Duration.ofSeconds(2);
     private static final long LOG_WAIT_MS = 2_000;
     private static final long EXIT_GRACE_MS = 3_000;
+    /**
+     * How long an environment stays idle before it is frozen. Short enough that an idle function's background work
+     * costs next to nothing; long enough that a function under steady load is not frozen and thawed between every
+     * two calls (freezing signals every thread of the JVM). The end of an invocation's output never waits for a
+     * thaw: the runtime flushes its end marker before it answers, so the marker is in the pipe by then.
+     */
+    static final long FREEZE_AFTER_MS = 50;
 
     /** The lifecycle of an environment. */
     public enum State { STARTING, IDLE, BUSY, STOPPING, STOPPED, FAILED }
@@ -65,6 +73,8 @@ public final class Environment {
     private final ChannelPeer channel;
     private final LogPump pump;
     private final Path tmp;
+    /** Revokes the environment's credentials (CallerCredentials), if it has any: at its stop. */
+    private final Runnable revokeCredentials;
     private final LogStore logs;
     private final Clock clock;
     private final Instant startedAt;
@@ -77,9 +87,13 @@ public final class Environment {
     private final java.util.concurrent.atomic.AtomicBoolean initReported = new java.util.concurrent.atomic.AtomicBoolean();
     /** Invocations running now; guarded by the lock of {@link Environments}. */
     int inFlight;
+    /** Guards {@link #frozen} and the freezer writes: a freeze never lands on an environment that went busy. */
+    private final java.util.concurrent.locks.ReentrantLock freezing = new java.util.concurrent.locks.ReentrantLock();
+    private boolean frozen;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        LogStore logs, Executor io, Clock clock) {
+                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials) {
+        this.revokeCredentials = revokeCredentials;
         this.logs = logs;
         this.stream = stream;
         this.version = version;
@@ -100,40 +114,48 @@ public final class Environment {
      * @param io runs the writes to the child's channel: platform threads only
      * @throws InitFailedException with Lambda's error object when the handler cannot be loaded
      */
-    static Environment start(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir,
-                             Duration initTimeout, Executor io, Clock clock)
+    static Environment start(FunctionVersion v, boolean training, Launcher launcher, Sandbox sandbox, LogStore logs,
+                             Path runDir, Duration initTimeout, Executor io, Clock clock)
             throws InitFailedException {
         try {
-            return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, io, clock);
+            return startOnce(v, training, launcher, sandbox, logs, runDir, initTimeout, io, clock);
         } catch (InitFailedException e) {
             // A class-data archive the JVM finds unusable can stop it before main(); it must never fail a call.
             if (e.exited() && launcher.discardArchive(v)) {
                 LOG.log(Level.WARNING, "archive.discarded function={0} reason=jvm-exited-during-init stream={1}",
                         v.label(), e.stream());
-                return startOnce(v, launcher, sandbox, logs, runDir, initTimeout, io, clock);
+                return startOnce(v, training, launcher, sandbox, logs, runDir, initTimeout, io, clock);
             }
             throw e;
         }
     }
 
-    private static Environment startOnce(FunctionVersion v, Launcher launcher, Sandbox sandbox, LogStore logs,
+    private static Environment startOnce(FunctionVersion v, boolean training, Launcher launcher, Sandbox sandbox,
+                                         LogStore logs,
                                          Path runDir, Duration initTimeout, Executor io,
                                          Clock clock) throws InitFailedException {
         String stream = streamName(v, clock);
         long t0 = System.nanoTime();
         Path tmp = runDir.resolve(stream.replace('/', '-').replace("[", "").replace("]", "-"));
         ContainedProcess process;
+        Runnable revoke = () -> { };
         try {
             Files.createDirectories(tmp);
-            process = sandbox.launch(launcher.spec(v, stream, tmp));
+            LaunchSpec spec = launcher.spec(v, stream, tmp, training);
+            revoke = launcher.revoker(v, spec);
+            process = sandbox.launch(spec);
         } catch (IOException e) {
+            revoke.run();
             Trees.deleteQuietly(tmp);
             throw new InitFailedException("cannot start a JVM: " + e.getMessage(), errorJson("Runtime.Unknown",
                     "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream, false);
+        } catch (RuntimeException e) {
+            revoke.run();
+            throw e;
         }
         LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
         pump.start();
-        Environment env = new Environment(stream, v, process, pump, tmp, logs, io, clock);
+        Environment env = new Environment(stream, v, process, pump, tmp, logs, io, clock, revoke);
         env.channel.start();
         env.awaitReady(t0, initTimeout);
         return env;
@@ -177,6 +199,7 @@ public final class Environment {
      * stored by the log pump as it arrives.
      */
     public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload, boolean tail) {
+        thaw();
         lastUsed = clock.instant();
         invocations.incrementAndGet();
         long timeoutMs = version.manifest().timeoutSeconds() * 1000L;
@@ -277,6 +300,58 @@ public final class Environment {
     }
 
     /**
+     * Freezes the environment {@link #FREEZE_AFTER_MS} after it went idle, unless it has been used since: an idle
+     * environment runs nothing, as Lambda freezes one between invocations. The freezer write is a short write to
+     * cgroupfs, done on the timer's platform thread.
+     */
+    void freezeWhenIdle(java.util.concurrent.ScheduledExecutorService timers) {
+        long generation = invocations.get();
+        try {
+            timers.schedule(() -> freezeIfIdle(generation), FREEZE_AFTER_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the pool is closing: the environment is stopped, not frozen
+        }
+    }
+
+    private void freezeIfIdle(long generation) {
+        freezing.lock();
+        try {
+            if (state == State.IDLE && !frozen && invocations.get() == generation && process.isAlive()) {
+                process.freeze();
+                frozen = true;
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "env.freeze-failed function={0} stream={1} error={2}", version.label(), stream,
+                    e.getMessage());
+        } finally {
+            freezing.unlock();
+        }
+    }
+
+    /** Lets a frozen environment run again: before an invocation is sent, and before a stop. */
+    private void thaw() {
+        freezing.lock();
+        try {
+            if (frozen) {
+                process.thaw();
+                frozen = false;
+            }
+        } finally {
+            freezing.unlock();
+        }
+    }
+
+    /** Whether the environment is frozen now. */
+    public boolean frozen() {
+        freezing.lock();
+        try {
+            return frozen;
+        } finally {
+            freezing.unlock();
+        }
+    }
+
+    /**
      * Stops the child: closes its channel, which makes the runtime exit, then SIGKILL of the tree after a grace
      * period. Deletes its /tmp. Idempotent.
      */
@@ -286,6 +361,12 @@ public final class Environment {
                 return;
             }
             transition(State.STOPPING);
+        }
+        try {
+            thaw(); // a frozen runtime would not see its channel close
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "env.thaw-failed function={0} stream={1} error={2}", version.label(), stream,
+                    e.getMessage());
         }
         try {
             process.stdin().close();
@@ -301,6 +382,7 @@ public final class Environment {
                 Thread.currentThread().interrupt();
             }
             Trees.deleteQuietly(tmp);
+            revokeCredentials.run();
             transition(State.STOPPED);
             LOG.log(Level.DEBUG, "env.stopped function={0} stream={1} invocations={2}", version.label(), stream,
                     invocations.get());

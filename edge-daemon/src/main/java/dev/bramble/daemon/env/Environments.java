@@ -75,7 +75,8 @@ public final class Environments implements AutoCloseable {
     /** Starts environments: the one place the pool policy meets child processes. */
     @FunctionalInterface
     interface Starter {
-        Environment start(FunctionVersion v) throws InitFailedException;
+        /** Starts an environment of {@code v}; a {@code training} one runs none of the function's code. */
+        Environment start(FunctionVersion v, boolean training) throws InitFailedException;
     }
 
     private final Settings settings;
@@ -94,6 +95,8 @@ public final class Environments implements AutoCloseable {
     private long usedMb;
     private int waiting;
     private boolean closed;
+    /** Told of every environment started to run its function (not to train): the archives listen. */
+    private volatile java.util.function.Consumer<FunctionVersion> afterColdStart = v -> { };
 
     public Environments(Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir, Settings settings,
                         Clock clock) {
@@ -102,10 +105,16 @@ public final class Environments implements AutoCloseable {
         // Only the reaper runs here: an invocation's timeout is the deadline of its own wait (ChannelPeer).
         this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("bramble-env-reaper")
                 .daemon(true).factory());
-        this.starter = v -> Environment.start(v, launcher, sandbox, logs, runDir, settings.initTimeout(), io, clock);
+        this.starter = (v, training) -> Environment.start(v, training, launcher, sandbox, logs, runDir,
+                settings.initTimeout(), io, clock);
         clearRunDir(runDir);
         long period = Math.max(100, Math.min(settings.idleTtl().toMillis() / 4, 1_000));
         timers.scheduleWithFixedDelay(this::reapSafely, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    /** Sets who is told of each cold start (the class-data archives, which train a version that has none). */
+    public void afterColdStart(java.util.function.Consumer<FunctionVersion> listener) {
+        afterColdStart = listener;
     }
 
     /**
@@ -280,9 +289,17 @@ public final class Environments implements AutoCloseable {
 
     /** Starts an environment whose room is already claimed; gives the room back if it fails. */
     private Environment coldStart(FunctionPool pool, boolean provisioned) throws InitFailedException {
+        return coldStart(pool, provisioned, false);
+    }
+
+    private Environment coldStart(FunctionPool pool, boolean provisioned, boolean training)
+            throws InitFailedException {
         Environment env = null;
         try {
-            env = starter.start(pool.version);
+            env = starter.start(pool.version, training);
+            if (!training) {
+                afterColdStart.accept(pool.version);
+            }
             env.markProvisioned(provisioned);
             return env;
         } finally {
@@ -314,14 +331,16 @@ public final class Environments implements AutoCloseable {
     public void release(Lease lease, boolean reusable) {
         Environment env = lease.env();
         boolean stop;
+        boolean idle;
         lock.lock();
         try {
             FunctionPool pool = pools.get(key(env.version()));
             env.inFlight--;
             stop = closed || !reusable || !env.alive() || pool == null;
+            idle = !stop && env.inFlight == 0;
             if (stop) {
                 forget(pool, env);
-            } else if (env.inFlight == 0) {
+            } else if (idle) {
                 env.idle();
                 pool.idle.addFirst(env);
             }
@@ -331,6 +350,8 @@ public final class Environments implements AutoCloseable {
         }
         if (stop) {
             env.stop();
+        } else if (idle) {
+            env.freezeWhenIdle(timers);
         }
     }
 
@@ -433,7 +454,7 @@ public final class Environments implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        Environment env = coldStart(pool, false);
+        Environment env = coldStart(pool, false, true);
         lock.lock();
         try {
             forget(pool, env);

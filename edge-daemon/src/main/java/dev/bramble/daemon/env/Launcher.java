@@ -28,6 +28,8 @@ import java.util.Optional;
 public final class Launcher {
     private static final System.Logger LOG = System.getLogger(Launcher.class.getName());
     static final String MAIN = "dev.bramble.runtime.Main";
+    /** What tells the runtime to train (dev.bramble.runtime.Main.TRAIN). */
+    static final String TRAIN = "BRAMBLE_TRAIN";
     /**
      * Share of the memory limit given to the heap, as Lambda's Java runtime does: heap plus the JVM's own memory
      * can pass the limit, and then the kernel, not the JVM, ends the environment.
@@ -35,6 +37,8 @@ public final class Launcher {
     static final int HEAP_PERCENT = 85;
     /** The smallest CPU share an environment gets, in thousandths of a core: below it a JVM barely starts. */
     static final int MIN_CPU_MILLIS = 50;
+    /** The largest class-data archive a training JVM may write on the data disk, MB (its file size limit). */
+    static final int ARCHIVE_MAX_MB = 128;
 
     /**
      * What every launch shares.
@@ -59,10 +63,13 @@ public final class Launcher {
     private final Settings settings;
     private final Sandbox sandbox;
     private final FunctionIdentities identities;
+    private final CallerCredentials credentials;
     private final RuntimeStage stage;
     private final String runtimeKey;
 
-    public Launcher(Settings settings, Sandbox sandbox, FunctionIdentities identities) throws IOException {
+    public Launcher(Settings settings, Sandbox sandbox, FunctionIdentities identities,
+                    CallerCredentials credentials) throws IOException {
+        this.credentials = credentials;
         this.settings = settings;
         this.sandbox = sandbox;
         this.identities = identities;
@@ -91,7 +98,11 @@ public final class Launcher {
         return (int) Math.max(MIN_CPU_MILLIS, Math.min(cap, Math.round(cpus * 1000)));
     }
 
-    LaunchSpec spec(FunctionVersion v, String stream, Path hostTmp) throws IOException {
+    /**
+     * What an environment of {@code v} is launched with; a {@code training} one loads the function's classes
+     * without running any of its code, and writes the version's class-data archive as it exits.
+     */
+    LaunchSpec spec(FunctionVersion v, String stream, Path hostTmp, boolean training) throws IOException {
         Manifest m = v.manifest();
         Optional<Identity> identity = sandbox.separateIdentities() ? Optional.of(identities.of(v.function()))
                 : Optional.empty();
@@ -108,6 +119,9 @@ public final class Launcher {
         command.addAll(settings.jvmOptions());
         command.add("-XX:MaxRAM=" + m.memoryMb() + "m");
         command.add("-XX:MaxRAMPercentage=" + HEAP_PERCENT);
+        // The JVM cannot read its CPU quota from /sys/fs/cgroup, which the sandbox hides: it is told instead.
+        int cpuMillis = cpuMillis(m);
+        command.add("-XX:ActiveProcessorCount=" + Math.max(1, (cpuMillis + 999) / 1000));
         command.add("-Djava.io.tmpdir=" + tmp);
         // The JVM's own messages go to stderr, the function's log: stdout is the channel. Class-data sharing's
         // notes while dumping an archive ("Skipping … Unsupported location") are not the function's business.
@@ -115,14 +129,21 @@ public final class Launcher {
         command.add("-Xlog:disable");
         command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
         List<Path> writable = new ArrayList<>();
-        if (settings.archives()) {
-            Path archive = archive(v);
+        List<Path> readOnly = new ArrayList<>();
+        int fileMb = 0;
+        Path archive = archive(v);
+        if (settings.archives() && training) {
+            // A training JVM runs none of the function's code (BRAMBLE_TRAIN, below): it alone may write the
+            // archive, into a directory of its own, no file of it larger than the cap.
             prepareArchiveDir(archive.getParent(), identity);
-            // Created when the first JVM of this version exits, used by every later one; a corrupt or mismatched
-            // archive is ignored by the JVM and written anew, so it can never fail a start.
             command.add("-XX:SharedArchiveFile=" + archive);
             command.add("-XX:+AutoCreateSharedArchive");
             writable.add(archive.getParent());
+            fileMb = ARCHIVE_MAX_MB;
+        } else if (settings.archives() && isArchive(archive)) {
+            // Every JVM that runs the function maps it read-only; one it finds unusable is ignored, never fatal.
+            command.add("-XX:SharedArchiveFile=" + archive);
+            readOnly.add(archive);
         }
         command.add("-cp");
         command.add(stage.classpath());
@@ -143,15 +164,26 @@ public final class Launcher {
         env.put("AWS_LAMBDA_LOG_STREAM_NAME", stream);
         env.put("AWS_REGION", settings.region());
         env.put("AWS_DEFAULT_REGION", settings.region());
+        if (training) {
+            env.put(TRAIN, "1");
+        } else if (!m.invokes().isEmpty()) {
+            // Its own credentials, as Lambda gives an environment its role's: the AWS SDK signs with them.
+            env.putAll(credentials.variables(credentials.issue(v.function(), m.invokes())));
+        }
         if (m.concurrency().perEnvironment() > 1) {
             env.put("BRAMBLE_CONCURRENCY", Integer.toString(m.concurrency().perEnvironment()));
         }
-        List<Path> readOnly = new ArrayList<>();
         readOnly.add(v.codeDir());
         readOnly.addAll(stage.directories());
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
-                new Limits(m.memoryMb(), cpuMillis(m), settings.pidsMax(), m.tmpMb()), identity, readOnly,
-                writable, List.of(settings.dataDir()), hostTmp);
+                new Limits(m.memoryMb(), cpuMillis, settings.pidsMax(), m.tmpMb(), fileMb), identity, readOnly,
+                writable, List.of(settings.dataDir()), hostTmp, m.network() == Manifest.Network.OUTBOUND);
+    }
+
+    /** What revokes the credentials {@link #spec} issued to an environment, when it stops. */
+    Runnable revoker(FunctionVersion v, LaunchSpec spec) {
+        String keyId = v.manifest().invokes().isEmpty() ? null : spec.environment().get("AWS_ACCESS_KEY_ID");
+        return keyId == null ? () -> { } : () -> credentials.revoke(keyId);
     }
 
     /**
@@ -212,30 +244,34 @@ public final class Launcher {
     /** The first bytes of a dynamic class-data archive (magic 0xf00baba8, little-endian). */
     private static final byte[] ARCHIVE_MAGIC = {(byte) 0xa8, (byte) 0xab, 0x0b, (byte) 0xf0};
 
-    /**
-     * Deletes an archive that is not one: the JVM would mistake it for a base archive, run without class-data
-     * sharing and never write a good one. A real archive that is stale or damaged inside is the JVM's to replace.
-     */
-    private static void discardIfNotAnArchive(Path archive) throws IOException {
-        if (!Files.exists(archive)) {
-            return;
-        }
+    /** Whether the version has a class-data archive (a file that starts as one does). */
+    public boolean hasArchive(FunctionVersion v) {
+        return isArchive(archive(v));
+    }
+
+    private static boolean isArchive(Path archive) {
         byte[] head = new byte[ARCHIVE_MAGIC.length];
-        int n;
         try (var in = Files.newInputStream(archive)) {
-            n = in.readNBytes(head, 0, head.length);
-        }
-        if (n < head.length || !java.util.Arrays.equals(head, ARCHIVE_MAGIC)) {
-            Files.delete(archive);
-            LOG.log(System.Logger.Level.WARNING, "archive.discarded file={0} reason=bad-magic", archive);
+            return in.readNBytes(head, 0, head.length) == head.length && java.util.Arrays.equals(head, ARCHIVE_MAGIC);
+        } catch (IOException e) {
+            return false;
         }
     }
 
+    /**
+     * Readies the directory a training JVM writes the archive into: its uid's. A file there that is not an archive
+     * is deleted first: the JVM would take it for a base archive, run without class-data sharing and never write a
+     * good one. A real archive that is stale or damaged inside is the JVM's to replace.
+     */
     private static void prepareArchiveDir(Path dir, Optional<Identity> identity) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
         }
-        discardIfNotAnArchive(dir.resolve("app.jsa"));
+        Path archive = dir.resolve("app.jsa");
+        if (Files.exists(archive) && !isArchive(archive)) {
+            Files.delete(archive);
+            LOG.log(System.Logger.Level.WARNING, "archive.discarded file={0} reason=bad-magic", archive);
+        }
         if (identity.isPresent()) {
             Files.setAttribute(dir, "unix:uid", identity.get().uid());
             Files.setAttribute(dir, "unix:gid", identity.get().gid());

@@ -3,11 +3,8 @@ package dev.bramble.daemon.env;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.runtime.Channel;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -17,13 +14,14 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Reads a child's stderr, which carries everything the function prints, and stores it line by line in its
- * environment's log stream. Lines between an invocation's start and the runtime's end-of-log marker belong to
+ * environment's log stream, each line within the log store's cap however long the function makes it
+ * ({@link BoundedLines}). Lines between an invocation's start and the runtime's end-of-log marker belong to
  * that invocation and are also captured for {@code X-Amz-Log-Type: Tail}. The read blocks on a pipe for as long as
  * the child lives, so it runs on a platform thread of its own, never a virtual one
  * (docs/decisions/0006-blocking-io-off-virtual-threads.md).
  */
 final class LogPump {
-    private final BufferedReader reader;
+    private final BoundedLines reader;
     private final LogStore store;
     private final String function;
     private final String stream;
@@ -34,7 +32,7 @@ final class LogPump {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     LogPump(InputStream stderr, LogStore store, String function, String stream, Clock clock) {
-        this.reader = new BufferedReader(new InputStreamReader(stderr, StandardCharsets.UTF_8), 8192);
+        this.reader = new BoundedLines(stderr, store.maxLineBytes());
         this.store = store;
         this.function = function;
         this.stream = stream;
@@ -60,7 +58,7 @@ final class LogPump {
 
     private void run() {
         try {
-            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+            for (String line = reader.next(); line != null; line = reader.next()) {
                 if (line.startsWith(Channel.END_OF_LOG_MARKER)) {
                     Capture c = captures.remove(line.substring(Channel.END_OF_LOG_MARKER.length()));
                     if (c != null) {

@@ -25,13 +25,13 @@ import dev.bramble.daemon.metrics.Metrics;
 import dev.bramble.sandbox.Sandbox;
 import dev.bramble.sync.SyncAgent;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,8 +47,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The daemon's own API: health, status, functions, logs and local deployment. Status and logs are read-only;
- * a deployment is accepted from loopback, or from anywhere with the configured admin token.
+ * The daemon's own API: health, status, functions, logs, dead letters, metrics and local deployment. Every route
+ * but health needs the admin token, from any address: loopback is not a credential, since functions and every
+ * other user of the device share it (docs/decisions/0007-admin-credential-and-function-reach.md).
  */
 final class AdminApi {
     private static final int DEFAULT_LOG_LIMIT = 100;
@@ -59,7 +60,7 @@ final class AdminApi {
      *
      * @param version        the daemon's version
      * @param startedAt      when the daemon started
-     * @param adminToken     the bearer token for remote deployments, or empty
+     * @param adminToken     the bearer token every route but health needs
      * @param bundleMaxBytes largest deployment body
      */
     record Facts(String version, Instant startedAt, String adminToken, long bundleMaxBytes, boolean allowUnsigned,
@@ -100,14 +101,25 @@ final class AdminApi {
 
     void register(HttpRouting.Builder routing) {
         routing.get("/v1/health", (req, res) -> Json.send(res, 200, Map.of("status", "ok")))
-                .get("/v1/status", this::status)
-                .get("/metrics", this::metrics)
-                .get("/v1/functions", this::functions)
-                .get("/v1/functions/{name}", this::function)
-                .get("/v1/functions/{name}/logs", this::logs)
-                .get("/v1/dead-letters", this::deadLetters)
-                .delete("/v1/functions/{name}/environments", this::recycle)
-                .post("/v1/deployments", this::deploy);
+                .get("/v1/status", admin(this::status))
+                .get("/metrics", admin(this::metrics))
+                .get("/v1/functions", admin(this::functions))
+                .get("/v1/functions/{name}", admin(this::function))
+                .get("/v1/functions/{name}/logs", admin(this::logs))
+                .get("/v1/dead-letters", admin(this::deadLetters))
+                .delete("/v1/functions/{name}/environments", admin(this::recycle))
+                .post("/v1/deployments", admin(this::deploy));
+    }
+
+    /**
+     * A route that needs the admin token. The check is part of the handler, not a filter on paths: whatever path
+     * the server's normalisation brings to a handler, the handler asks for the token.
+     */
+    private Handler admin(Handler route) {
+        return (req, res) -> {
+            authorize(req);
+            route.handle(req, res);
+        };
     }
 
     private void status(ServerRequest req, ServerResponse res) {
@@ -193,6 +205,7 @@ final class AdminApi {
         m.put("version", e.version().version());
         m.put("stream", e.stream());
         m.put("state", e.state().name());
+        m.put("frozen", e.frozen());
         m.put("pid", e.pid());
         var usage = e.usage();
         Map<String, Object> memory = new LinkedHashMap<>();
@@ -212,7 +225,6 @@ final class AdminApi {
     }
 
     private void recycle(ServerRequest req, ServerResponse res) {
-        authorize(req);
         String name = req.path().pathParameters().get("name");
         registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
         Json.send(res, 200, Map.of("function", name, "stopped", environments.recycle(name)));
@@ -304,7 +316,6 @@ final class AdminApi {
     }
 
     private void deploy(ServerRequest req, ServerResponse res) {
-        authorize(req);
         String alias = req.query().first("alias").orElse(FunctionRegistry.LIVE);
         Path upload;
         try {
@@ -362,17 +373,16 @@ final class AdminApi {
     }
 
     private void authorize(ServerRequest req) {
-        boolean loopback = req.remotePeer().address() instanceof InetSocketAddress a
-                && a.getAddress().isLoopbackAddress();
-        if (loopback) {
-            return;
+        String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        if (given.isEmpty()) {
+            throw new ApiException(401, "UnauthorizedException", "this route needs the device's admin token: send "
+                    + "'Authorization: Bearer <token>', the token in <data-dir>/admin.token (readable by root only) "
+                    + "or admin.token in bramble.yaml", List.of(), Map.of("WWW-Authenticate", "Bearer"));
         }
         String expected = "Bearer " + facts.adminToken();
-        String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
-        if (facts.adminToken().isEmpty() || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
-                given.getBytes(StandardCharsets.UTF_8))) {
-            throw new ApiException(403, "AccessDeniedException", "deployments are accepted from loopback, or with "
-                    + "'Authorization: Bearer <admin.token>' when admin.token is configured");
+        if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8))) {
+            throw new ApiException(403, "AccessDeniedException", "the admin token is wrong; it is in "
+                    + "<data-dir>/admin.token (readable by root only), or admin.token in bramble.yaml");
         }
     }
 }

@@ -49,7 +49,7 @@ public final class HttpApi {
      * @param port           listen port, 0 for any
      * @param version        the daemon's version
      * @param startedAt      when the daemon started
-     * @param adminToken     bearer token for remote deployments, or empty
+     * @param adminToken     the bearer token every admin route needs
      * @param bundleMaxBytes largest deployment body
      * @param accountId      the account id in events and ARNs
      * @param allowUnsigned  local deployments may be unsigned (development)

@@ -45,10 +45,17 @@ final class InvokeApi {
     }
 
     void register(HttpRouting.Builder routing) {
-        routing.post("/2015-03-31/functions/{name}/invocations", this::invoke);
+        routing.post(PATH, (req, res) -> invoke(req, res, null));
     }
 
-    private void invoke(ServerRequest req, ServerResponse res) {
+    /** The route of the Invoke API. */
+    static final String PATH = "/2015-03-31/functions/{name}/invocations";
+
+    /**
+     * Answers one Invoke request; {@code body} is its body when the caller has read it already (to check its
+     * signature), else null.
+     */
+    void invoke(ServerRequest req, ServerResponse res, byte[] body) {
         Target target = target(req.path().pathParameters().get("name"),
                 req.query().first("Qualifier").orElse(null));
         String type = req.headers().first(INVOCATION_TYPE).orElse("RequestResponse");
@@ -69,13 +76,14 @@ final class InvokeApi {
                 if (logType.equals("Tail")) {
                     throw ApiException.badParameter("X-Amz-Log-Type 'Tail' is only allowed with RequestResponse");
                 }
-                queueEvent(req, res, target);
+                queueEvent(req, res, target, body);
                 return;
             }
             default -> throw ApiException.badParameter("X-Amz-Invocation-Type '" + type + "' is not allowed; "
                     + "allowed: [RequestResponse, Event, DryRun]");
         }
-        byte[] payload = Bodies.read(req, SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(SYNC_PAYLOAD_LIMIT, "Invoke"));
+        byte[] payload = body != null ? body : Bodies.read(req, SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(
+                SYNC_PAYLOAD_LIMIT, "Invoke"));
         if (payload.length > 0) {
             String problem = Json.problem(payload);
             if (problem != null) {
@@ -99,10 +107,13 @@ final class InvokeApi {
     }
 
     /** {@code Event}: 202 once the event is stored in the durable queue; it runs, and is retried, from there. */
-    private void queueEvent(ServerRequest req, ServerResponse res, Target target) {
+    private void queueEvent(ServerRequest req, ServerResponse res, Target target, byte[] body) {
         invoker.resolve(target.function(), target.qualifier()); // 404 now, not in the dead letters later
-        byte[] payload = Bodies.read(req, ASYNC_PAYLOAD_LIMIT, ApiException.tooLarge(ASYNC_PAYLOAD_LIMIT,
-                "Invoke (Event)"));
+        ApiException tooLarge = ApiException.tooLarge(ASYNC_PAYLOAD_LIMIT, "Invoke (Event)");
+        if (body != null && body.length > ASYNC_PAYLOAD_LIMIT) {
+            throw tooLarge;
+        }
+        byte[] payload = body != null ? body : Bodies.read(req, ASYNC_PAYLOAD_LIMIT, tooLarge);
         String problem = payload.length == 0 ? null : Json.problem(payload);
         if (problem != null) {
             throw ApiException.badContent("Could not parse request body into json: " + problem);

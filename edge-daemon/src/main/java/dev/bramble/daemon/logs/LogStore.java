@@ -84,6 +84,11 @@ public final class LogStore implements AutoCloseable {
     }
 
     /** Lines dropped because the writer could not keep up. */
+    /** The longest line kept whole, bytes; a longer one is cut with a marker. */
+    public int maxLineBytes() {
+        return maxLineBytes;
+    }
+
     public long dropped() {
         return dropped.get();
     }

@@ -31,14 +31,7 @@ public final class Database {
         config.setBusyTimeout(5_000);
         SQLiteDataSource ds = new SQLiteDataSource(config);
         // Created 0600 before SQLite opens it: SQLite gives its WAL and shared-memory files the same mode.
-        try {
-            if (!java.nio.file.Files.exists(file)) {
-                java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot create " + file, e);
-        }
+        dev.bramble.protocol.PrivateFiles.create(file);
         ds.setUrl("jdbc:sqlite:" + file);
         try (Connection c = ds.getConnection()) {
             Migrations.migrate(c);

@@ -28,6 +28,8 @@ final class CgroupTree {
     private static final System.Logger LOG = System.getLogger(CgroupTree.class.getName());
     static final long CPU_PERIOD_US = 100_000;
     static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
+    /** v1's freezer: a controller of its own, used where mounted. */
+    static final String FREEZER = "freezer";
 
     /** cgroup v1 or v2. */
     enum Version { V1, V2 }
@@ -35,7 +37,7 @@ final class CgroupTree {
     /** Every knob the sandbox reads or writes. */
     enum Knob {
         PROCS, MEMORY_LIMIT, SWAP_LIMIT, CPU_PERIOD, CPU_QUOTA, CPU_MAX, PIDS_MAX,
-        MEMORY_CURRENT, MEMORY_PEAK, OOM_EVENTS, LIMIT_HITS, CPU_STAT, PIDS_CURRENT, KILL
+        MEMORY_CURRENT, MEMORY_PEAK, OOM_EVENTS, LIMIT_HITS, CPU_STAT, PIDS_CURRENT, KILL, FREEZE
     }
 
     /** Where a knob lives: a controller (v1 only; v2 has one directory) and a file. */
@@ -67,7 +69,12 @@ final class CgroupTree {
                     Version.V2, new Place("", "cpu.stat"))),
             Map.entry(Knob.PIDS_CURRENT, Map.of(Version.V1, new Place("pids", "pids.current"),
                     Version.V2, new Place("", "pids.current"))),
-            Map.entry(Knob.KILL, Map.of(Version.V2, new Place("", "cgroup.kill"))));
+            Map.entry(Knob.KILL, Map.of(Version.V2, new Place("", "cgroup.kill"))),
+            Map.entry(Knob.FREEZE, Map.of(Version.V1, new Place(FREEZER, "freezer.state"),
+                    Version.V2, new Place("", "cgroup.freeze"))));
+    /** What {@link Knob#FREEZE} is written to freeze and to thaw, by version. */
+    static final Map<Version, List<String>> FREEZE_VALUES = Map.of(Version.V1, List.of("FROZEN", "THAWED"),
+            Version.V2, List.of("1", "0"));
 
     /**
      * One write of a limit.
@@ -81,6 +88,8 @@ final class CgroupTree {
     private final Version version;
     private final Path root;
     private final Path base;
+    /** v1: the controllers environments get a directory in, the freezer among them where it is mounted. */
+    private final List<String> controllers;
 
     /**
      * @param version the cgroup version
@@ -91,6 +100,26 @@ final class CgroupTree {
         this.version = version;
         this.root = root;
         this.base = base;
+        List<String> c = new ArrayList<>(CONTROLLERS);
+        if (version == Version.V1 && Files.isDirectory(root.resolve(FREEZER))) {
+            c.add(FREEZER);
+        }
+        this.controllers = List.copyOf(c);
+    }
+
+    /**
+     * v1's freezer directory of the subtree, where environments are frozen: a frozen v1 task takes no signal, not
+     * even SIGKILL, until thawed, so someone must thaw them when the daemon dies ({@link LinuxSandbox}'s
+     * watchdog). Empty on v2, whose frozen tasks die of SIGKILL.
+     */
+    Optional<Path> v1FreezerSubtree() {
+        return version == Version.V1 && controllers.contains(FREEZER)
+                ? Optional.of(root.resolve(FREEZER).resolve(base)) : Optional.empty();
+    }
+
+    /** Whether environments can be frozen: v2 always (cgroup.freeze), v1 where the freezer is mounted. */
+    boolean freezer() {
+        return version == Version.V2 || controllers.contains(FREEZER);
     }
 
     /**
@@ -130,7 +159,7 @@ final class CgroupTree {
      */
     void prepare(long selfPid) throws IOException {
         if (version == Version.V1) {
-            for (String c : CONTROLLERS) {
+            for (String c : controllers) {
                 Files.createDirectories(root.resolve(c).resolve(base));
             }
         } else {
@@ -169,7 +198,7 @@ final class CgroupTree {
         if (version == Version.V2) {
             return;
         }
-        for (String c : CONTROLLERS) {
+        for (String c : controllers) {
             try {
                 Files.deleteIfExists(root.resolve(c).resolve(base));
             } catch (IOException e) {
@@ -182,7 +211,7 @@ final class CgroupTree {
     List<String> environments() throws IOException {
         Set<String> names = new LinkedHashSet<>();
         List<Path> parents = version == Version.V1
-                ? CONTROLLERS.stream().map(c -> root.resolve(c).resolve(base)).toList()
+                ? controllers.stream().map(c -> root.resolve(c).resolve(base)).toList()
                 : List.of(base.resolve("envs"));
         for (Path parent : parents) {
             if (!Files.isDirectory(parent)) {
@@ -252,7 +281,7 @@ final class CgroupTree {
 
         List<Path> dirs() {
             return version == Version.V1
-                    ? CONTROLLERS.stream().map(c -> root.resolve(c).resolve(base).resolve(name)).toList()
+                    ? controllers.stream().map(c -> root.resolve(c).resolve(base).resolve(name)).toList()
                     : List.of(base.resolve("envs").resolve(name));
         }
 
@@ -315,9 +344,34 @@ final class CgroupTree {
                     : keyed(read(Knob.LIMIT_HITS)).getOrDefault("max", 0L);
         }
 
+        /**
+         * Freezes ({@code true}) or thaws every process in the cgroup. A frozen process runs nothing until thawed:
+         * neither its threads nor its children, whatever they were doing.
+         */
+        void freeze(boolean frozen) {
+            if (!freezer()) {
+                return;
+            }
+            String value = FREEZE_VALUES.get(version).get(frozen ? 0 : 1);
+            try {
+                Files.writeString(file(Knob.FREEZE), value);
+            } catch (IOException e) {
+                throw new SandboxException(SandboxException.Code.CGROUP_SETUP_FAILED, "cannot write " + value
+                        + " to " + file(Knob.FREEZE) + ": " + e.getMessage(), e);
+            }
+        }
+
         /** SIGKILL to every process in the cgroup, until it is empty; returns how many. */
         int killAll() {
             int killed = 0;
+            // A frozen v1 task takes no signal, not even SIGKILL, until it is thawed.
+            if (freezer() && Files.exists(file(Knob.FREEZE))) {
+                try {
+                    freeze(false);
+                } catch (SandboxException e) {
+                    LOG.log(Level.WARNING, "sandbox.thaw-failed cgroup={0} error={1}", name, e.getMessage());
+                }
+            }
             if (version == Version.V2 && Files.exists(file(Knob.KILL))) {
                 try {
                     Files.writeString(file(Knob.KILL), "1");

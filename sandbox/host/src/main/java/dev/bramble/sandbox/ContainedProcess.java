@@ -24,6 +24,15 @@ public interface ContainedProcess {
     /** Completes when the process has exited. */
     CompletableFuture<Exit> onExit();
 
+    /**
+     * Freezes every process of the containment (cgroup freezer): nothing of it runs until {@link #thaw()}. Does
+     * nothing where there is no freezer ({@link Sandbox#isolation()} says so). Idempotent.
+     */
+    void freeze();
+
+    /** Lets a frozen containment run again. Idempotent. */
+    void thaw();
+
     /** SIGKILL to every process of the tree (or of the cgroup), at once. Idempotent. */
     void kill();
 

@@ -15,13 +15,15 @@ import java.util.Optional;
  * @param limits      memory, CPU, pids and /tmp
  * @param identity    the unprivileged user to run as, when identity isolation is on
  * @param readOnly    paths the process sees read-only (its code), even inside a hidden path
- * @param writable    paths the process may write, even inside a hidden path (its class-data archive)
+ * @param writable    files or directories the process may write, even inside a hidden path (its class-data archive)
  * @param hidden      paths the process must not see at all (the daemon's state)
  * @param hostTmp     the directory used as /tmp when no private tmpfs is available
+ * @param network     whether the process shares the host's network (never the host's own listeners, see
+ *                    {@link Sandbox#shutOut}); false: a network namespace of its own with only loopback
  */
 public record LaunchSpec(String name, List<String> command, Map<String, String> environment, Path workDir,
                          Limits limits, Optional<Identity> identity, List<Path> readOnly, List<Path> writable,
-                         List<Path> hidden, Path hostTmp) {
+                         List<Path> hidden, Path hostTmp, boolean network) {
     public LaunchSpec {
         command = List.copyOf(command);
         environment = Map.copyOf(environment);

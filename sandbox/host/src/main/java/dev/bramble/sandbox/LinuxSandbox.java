@@ -45,40 +45,78 @@ final class LinuxSandbox implements Sandbox {
             "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "LANG", "C.UTF-8");
     /**
      * The last step, run as the process's own user after privileges are dropped: exports the spec's variables from
-     * the file named by $0, then execs the command. The variables never appear on a command line.
+     * the file named by $0, limits the size of any file it writes to $1 blocks of 512 bytes (none when empty), then
+     * execs the command. The variables never appear on a command line.
      */
-    static final String APPLY_ENVIRONMENT = "set -a; . \"$0\" || exit 125; set +a; exec \"$@\"";
+    static final String APPLY_ENVIRONMENT = "set -a; . \"$0\" || exit 125; set +a; "
+            + "[ -z \"$1\" ] || ulimit -f \"$1\" || exit 125; shift; exec \"$@\"";
     /** Where a process finds its variables' file: in its private /tmp, bound read-only from the host. */
     static final String ENVIRONMENT_FILE = ".bramble-environment";
     private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /**
+     * Thaws every environment of the subtree named by $0 when it gets SIGTERM, which setpriv's parent-death signal
+     * sends when the daemon dies, however it dies: a frozen v1 environment would otherwise outlive it, since its
+     * tasks take the SIGKILL of bwrap's --die-with-parent only once thawed.
+     */
+    static final String THAW_ON_DEATH = "trap 'for f in \"$0\"/*/freezer.state; do [ -e \"$f\" ] && echo THAWED > \"$f\"; "
+            + "done; kill $! 2>/dev/null; exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+
     /** Where a daemon's claim on its cgroups is held: a lock the kernel lets go of when the daemon dies. */
     static final Path CLAIMS = Path.of("/run/bramble-sandbox");
+
+    /** What a contained process must not see of the host even read-only, where the host has it. */
+    static final List<Path> HIDDEN_ALWAYS = List.of(Path.of("/sys/fs/cgroup"), Path.of("/dev/mqueue"));
 
     private final CgroupTree cgroups;
     private final java.nio.channels.FileChannel claim;
     private final Path bwrap;
     private final Path setpriv;
+    private final Firewall firewall;
     private final Isolation isolation;
     private final ExecutorService spawner;
+    private final Process watchdog;
     private final AtomicLong sequence = new AtomicLong();
 
     private LinuxSandbox(CgroupTree cgroups, java.nio.channels.FileChannel claim, Path bwrap, Path setpriv,
-                         Isolation isolation) {
+                         Firewall firewall, Isolation isolation) {
         this.cgroups = cgroups;
         this.claim = claim;
         this.bwrap = bwrap;
         this.setpriv = setpriv;
+        this.firewall = firewall;
         this.isolation = isolation;
         // bwrap --die-with-parent ties a child's life to the thread that forked it, so every fork happens on one
         // platform thread that lives as long as the sandbox.
         this.spawner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("bramble-spawner")
                 .daemon(true).unstarted(r));
+        this.watchdog = cgroups == null || setpriv == null ? null : cgroups.v1FreezerSubtree().map(this::watchdog)
+                .orElse(null);
+    }
+
+    /** Starts the v1 freezer's watchdog ({@link #THAW_ON_DEATH}) on the spawner thread, whose death it watches. */
+    private Process watchdog(Path freezerSubtree) {
+        ProcessBuilder pb = new ProcessBuilder(setpriv.toString(), "--pdeathsig", "TERM", "--", "/bin/sh", "-c",
+                THAW_ON_DEATH, freezerSubtree.toString()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().clear();
+        pb.environment().putAll(CHAIN_ENVIRONMENT);
+        try {
+            return spawner.submit(pb::start).get();
+        } catch (ExecutionException e) {
+            throw new SandboxException(SandboxException.Code.LAUNCH_FAILED, "cannot start the freezer's watchdog: "
+                    + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SandboxException(SandboxException.Code.LAUNCH_FAILED, "interrupted starting the freezer's "
+                    + "watchdog", e);
+        }
     }
 
     static LinuxSandbox unconfined() {
-        return new LinuxSandbox(null, null, null, null, new Isolation("degraded", "none",
-                List.of("cgroups: not requested", "tmpfs: not requested", "identity: not requested")));
+        return new LinuxSandbox(null, null, null, null, null, new Isolation("degraded", "none",
+                List.of("cgroups: not requested", "tmpfs: not requested", "identity: not requested",
+                        "freezer: not requested", "network: not requested")));
     }
 
     static LinuxSandbox create(SandboxSettings s) {
@@ -121,6 +159,23 @@ final class LinuxSandbox implements Sandbox {
         } else {
             setpriv = s.setpriv();
         }
+        if (cgroups != null && !cgroups.freezer()) {
+            missing.add("freezer: no cgroup v1 freezer at " + s.cgroupRoot().resolve(CgroupTree.FREEZER)
+                    + ": an idle function's background work keeps running");
+        }
+        Firewall firewall = null;
+        if (setpriv == null) {
+            missing.add("network: needs functions under their own uids to keep them off the daemon's listeners");
+        } else if (!Files.isExecutable(s.nft())) {
+            missing.add("network: nft not found at " + s.nft() + " (apt-get install nftables): functions can "
+                    + "reach the daemon's own listeners");
+        } else if (!Firewall.works(s.nft())) {
+            missing.add("network: " + s.nft() + " cannot use netfilter here: functions can reach the daemon's own "
+                    + "listeners");
+        } else {
+            firewall = new Firewall(s.nft(), cgroups != null ? cgroups.subtree() : s.cgroupName(), s.uidFirst(),
+                    s.uidLast());
+        }
         Isolation isolation = new Isolation(missing.isEmpty() ? "full" : "degraded",
                 cgroups == null ? "none" : cgroups.version().name().toLowerCase(), missing);
         if (s.requireIsolation() && !missing.isEmpty()) {
@@ -128,7 +183,7 @@ final class LinuxSandbox implements Sandbox {
                     "isolation is required (sandbox.require-isolation) but not available: " + String.join("; ",
                             missing), null);
         }
-        return new LinuxSandbox(cgroups, claim, bwrap, setpriv, isolation);
+        return new LinuxSandbox(cgroups, claim, bwrap, setpriv, firewall, isolation);
     }
 
     /**
@@ -175,6 +230,14 @@ final class LinuxSandbox implements Sandbox {
     @Override
     public boolean separateIdentities() {
         return setpriv != null;
+    }
+
+    @Override
+    public void shutOut(List<Listener> listeners) {
+        if (firewall != null) {
+            firewall.apply(listeners);
+            LOG.log(Level.INFO, "sandbox.shut-out table={0} listeners={1}", firewall.table(), listeners);
+        }
     }
 
     @Override
@@ -244,10 +307,22 @@ final class LinuxSandbox implements Sandbox {
             // /tmp quota each and charged to the environment's memory cgroup, both gone with the environment.
             String tmpBytes = Long.toString((long) spec.limits().tmpMb() << 20);
             cmd.addAll(List.of(bwrap.toString(), "--die-with-parent", "--new-session", "--unshare-pid",
-                    "--unshare-ipc", "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev",
+                    "--unshare-ipc"));
+            if (!spec.network()) {
+                cmd.add("--unshare-net"); // a network namespace of its own: loopback only, and no one else's
+            }
+            cmd.addAll(List.of("--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev",
                     "--perms", "1777", "--size", tmpBytes, "--tmpfs", "/dev/shm",
                     "--perms", "1777", "--size", tmpBytes, "--tmpfs", "/tmp"));
             List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
+            // Other environments' cgroups (their names, memory, pids) and the host's POSIX message queues: empty,
+            // root's, read-only to the function.
+            for (Path h : HIDDEN_ALWAYS) {
+                if (Files.isDirectory(h)) {
+                    cmd.addAll(List.of("--tmpfs", h.toString()));
+                    tmpfs.add(h);
+                }
+            }
             for (Path h : spec.hidden()) {
                 Path at = hideAt(h);
                 if (!tmpfs.contains(at)) {
@@ -284,8 +359,10 @@ final class LinuxSandbox implements Sandbox {
             cmd.addAll(List.of(setpriv.toString(), "--reuid=" + id.get().uid(), "--regid=" + id.get().gid(),
                     "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"));
         }
+        // ulimit -f counts 512-byte blocks (dash, POSIX).
         variables.ifPresent(f -> cmd.addAll(List.of("/bin/sh", "-c", APPLY_ENVIRONMENT,
-                bwrap != null ? "/tmp/" + ENVIRONMENT_FILE : f.toString())));
+                bwrap != null ? "/tmp/" + ENVIRONMENT_FILE : f.toString(),
+                spec.limits().fileMb() == 0 ? "" : Long.toString((long) spec.limits().fileMb() * 2048))));
         cmd.addAll(spec.command());
         return cmd;
     }
@@ -316,6 +393,16 @@ final class LinuxSandbox implements Sandbox {
     @Override
     public void close() {
         spawner.shutdownNow();
+        if (watchdog != null) {
+            watchdog.destroy();
+        }
+        if (firewall != null) {
+            try {
+                firewall.remove();
+            } catch (SandboxException e) {
+                LOG.log(Level.WARNING, "sandbox.firewall-remove-failed error={0}", e.getMessage());
+            }
+        }
         if (cgroups != null) {
             cgroups.removeIfEmpty();
         }
@@ -389,6 +476,20 @@ final class LinuxSandbox implements Sandbox {
         }
 
         @Override
+        public void freeze() {
+            if (cgroup != null) {
+                cgroup.freeze(true);
+            }
+        }
+
+        @Override
+        public void thaw() {
+            if (cgroup != null) {
+                cgroup.freeze(false);
+            }
+        }
+
+        @Override
         public void kill() {
             if (cgroup != null) {
                 cgroup.killAll();
@@ -405,6 +506,13 @@ final class LinuxSandbox implements Sandbox {
          */
         @Override
         public void stop(Duration grace) {
+            if (cgroup != null && process.isAlive()) {
+                try {
+                    thaw(); // a frozen process cannot take SIGTERM, nor exit when its input closes
+                } catch (SandboxException e) {
+                    LOG.log(Level.WARNING, "sandbox.thaw-failed pid={0} error={1}", pid(), e.getMessage());
+                }
+            }
             if (process.isAlive() && !exited(grace.toMillis())) {
                 process.destroy();
                 if (!exited(Math.min(grace.toMillis(), 500))) {

@@ -40,6 +40,33 @@ public interface Sandbox extends AutoCloseable {
     /** Whether processes run as the identity in their {@link LaunchSpec}. */
     boolean separateIdentities();
 
+    /**
+     * Keeps every contained process off these listeners of the host's (the daemon's own ports), on every local
+     * address, while the rest of the network stays as {@link LaunchSpec#network()} says. Replaces what an earlier
+     * call shut out. Without the means (no nft, no root) {@link #isolation()} names it as missing and this does
+     * nothing.
+     *
+     * @throws SandboxException {@code FIREWALL_FAILED} when the rules cannot be installed
+     */
+    void shutOut(List<Listener> listeners);
+
+    /**
+     * A listening port of the host.
+     *
+     * @param protocol {@code tcp} or {@code udp}
+     * @param port     the port
+     */
+    record Listener(String protocol, int port) {
+        public Listener {
+            if (!protocol.equals("tcp") && !protocol.equals("udp")) {
+                throw new IllegalArgumentException("protocol '" + protocol + "': tcp or udp");
+            }
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port " + port + ": 1..65535");
+            }
+        }
+    }
+
     /** Stops the sandbox's own threads. Processes are stopped by their owners. */
     @Override
     void close();
@@ -49,7 +76,8 @@ public interface Sandbox extends AutoCloseable {
      *
      * @param mode    {@code full} or {@code degraded}
      * @param cgroups {@code v1}, {@code v2} or {@code none}
-     * @param missing what is not enforced, by name ({@code cgroups}, {@code tmpfs}, {@code identity}), each with why
+     * @param missing what is not enforced, by name ({@code cgroups}, {@code tmpfs}, {@code identity},
+     *                {@code freezer}, {@code network}), each with why
      */
     record Isolation(String mode, String cgroups, List<String> missing) {
         public Isolation {

@@ -12,7 +12,9 @@ public final class SandboxException extends RuntimeException {
         /** The process could not be started. */
         LAUNCH_FAILED,
         /** Another daemon on this host runs its environments in the same cgroups. */
-        CGROUP_IN_USE
+        CGROUP_IN_USE,
+        /** The rules keeping contained processes off the host's listeners could not be installed. */
+        FIREWALL_FAILED
     }
 
     private final Code code;

@@ -82,6 +82,40 @@ class CgroupV2TreeTest {
     }
 
     @Test
+    void freezeAndThawWriteCgroupFreezeAndAKillThawsFirst() throws IOException {
+        CgroupTree t = tree();
+        t.prepare(4242);
+        assertThat(t.freezer()).isTrue();
+        CgroupTree.Cgroup cg = t.create("idle", new Limits(64, 1000, 64, 8));
+        Path freeze = service.resolve("envs/idle/cgroup.freeze");
+        Files.writeString(service.resolve("envs/idle/cgroup.procs"), "");
+        cg.freeze(true);
+        assertThat(Files.readString(freeze)).isEqualTo("1");
+        cg.freeze(false);
+        assertThat(Files.readString(freeze)).isEqualTo("0");
+        cg.freeze(true);
+        cg.killAll();
+        assertThat(Files.readString(freeze)).as("thawed before the kill").isEqualTo("0");
+    }
+
+    @Test
+    void v1FreezesThroughItsFreezerControllerWhereMounted() throws IOException {
+        Path v1 = root.resolve("v1");
+        for (String c : List.of("memory", "cpu", "pids")) {
+            Files.createDirectories(v1.resolve(c));
+        }
+        CgroupTree without = CgroupTree.detect(v1, "bramble", "").orElseThrow();
+        assertThat(without.freezer()).isFalse();
+        Files.createDirectories(v1.resolve("freezer"));
+        CgroupTree with = CgroupTree.detect(v1, "bramble", "").orElseThrow();
+        assertThat(with.freezer()).isTrue();
+        assertThat(with.new Cgroup("e").file(CgroupTree.Knob.FREEZE))
+                .isEqualTo(v1.resolve("freezer/bramble/e/freezer.state"));
+        assertThat(with.new Cgroup("e").procsFiles()).contains(v1.resolve("freezer/bramble/e/cgroup.procs"));
+        assertThat(CgroupTree.FREEZE_VALUES.get(CgroupTree.Version.V1)).containsExactly("FROZEN", "THAWED");
+    }
+
+    @Test
     void leftoversOfAPreviousRunAreRemovedAtPrepare() throws IOException {
         Files.createDirectories(service.resolve("envs/stale-1"));
         Files.writeString(service.resolve("envs/stale-1/cgroup.procs"), "");

@@ -21,7 +21,7 @@ class LinuxSandboxTest {
 
     private LaunchSpec spec(String name, List<String> command, Map<String, String> env) {
         return new LaunchSpec(name, command, env, dir, new Limits(64, 500, 64, 8), Optional.empty(), List.of(),
-                List.of(), List.of(), dir);
+                List.of(), List.of(), dir, true);
     }
 
     @Test
@@ -71,7 +71,7 @@ class LinuxSandboxTest {
         try (Sandbox sandbox = Sandbox.unconfined()) {
             assertThat(sandbox.isolation().mode()).isEqualTo("degraded");
             assertThat(sandbox.isolation().cgroups()).isEqualTo("none");
-            assertThat(sandbox.isolation().missing()).hasSize(3);
+            assertThat(sandbox.isolation().missing()).hasSize(5);
             assertThat(sandbox.privateTmp()).isFalse();
             assertThat(sandbox.separateIdentities()).isFalse();
         }

@@ -47,6 +47,28 @@ public final class Main {
         this.concurrency = concurrency;
     }
 
+    /** Set by the daemon for a class-data archive's training run ({@link Training}). */
+    static final String TRAIN = "BRAMBLE_TRAIN";
+
+    /**
+     * A training run: the function's classes loaded, none initialised; the runtime's own answer path used once;
+     * ready; then waits for the daemon to close the channel. The JVM writes its archive as it exits.
+     */
+    private int train(String handlerName, String taskRoot) throws IOException {
+        int sep = handlerName.indexOf("::");
+        FunctionClassLoader loader = FunctionClassLoader.create(Path.of(taskRoot));
+        int loaded = Training.load(loader, Path.of(taskRoot), sep < 0 ? handlerName : handlerName.substring(0, sep));
+        ErrorObject.of(plain, new IllegalStateException("training " + loaded + " classes"));
+        channelOut.write(new Channel.Ready());
+        while (true) {
+            try {
+                channelIn.read();
+            } catch (EOFException closed) {
+                return 0;
+            }
+        }
+    }
+
     /** How many invocations this runtime runs at once; 1 unless the function asks for more. */
     private static int concurrency(String value) {
         try {
@@ -89,6 +111,9 @@ public final class Main {
             channelOut.write(new Channel.InitError(ErrorObject.of(plain, "Runtime.InvalidEntrypoint",
                     "_HANDLER and LAMBDA_TASK_ROOT must be set", null)));
             return 2;
+        }
+        if ("1".equals(env.get(TRAIN))) {
+            return train(handlerName, taskRoot);
         }
         Handler handler;
         ObjectMapper functionMapper;

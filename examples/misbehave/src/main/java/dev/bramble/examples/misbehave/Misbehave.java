@@ -18,7 +18,11 @@ import java.util.Map;
  * Does what its event asks, so tests, benchmarks and the demo can make a function misbehave on purpose.
  * {@code allocMb} allocates outside the heap, so the environment's memory limit, not the JVM's heap limit, stops it.
  * Keys, applied in this order ({@code id} is echoed back; {@code logPrefix} starts each log line): {@code chatterMs,
- * getenv, logLines, readFile, tmpWriteMb, writeTo (with writeMb), forks, allocMb, spinMs, sleepMs, throw, exit}. {@code chatterMs} starts, once per
+ * getenv, longLineMb, logLines, readFile, listDir, appendTo (a MB to that file), tmpWriteMb, writeTo (with writeMb), forks, background, httpGet, udpSend,
+ * interfaces, allocMb, spinMs, sleepMs, throw, exit}. {@code background} leaves that many busy-looping shell
+ * processes behind, and a spinning thread, for as long as the JVM lives; {@code httpGet} tries each URL and says
+ * what answered; {@code udpSend} sends a datagram to each {@code host:port} and waits briefly for an answer;
+ * {@code interfaces} lists the network interfaces the function sees. {@code chatterMs} starts, once per
  * JVM, a thread that writes a line to stderr every that many milliseconds for as long as the JVM runs. It answers with what happened, including the exception a step met (for example the IOException of a
  * failed write), so a test can tell a contained failure from a missing one.
  */
@@ -26,6 +30,9 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
     private static final long MB = 1 << 20;
     private static final java.util.concurrent.atomic.AtomicBoolean CHATTERING =
             new java.util.concurrent.atomic.AtomicBoolean();
+    private static final java.util.concurrent.atomic.AtomicBoolean BACKGROUND =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final java.util.concurrent.atomic.AtomicLong SPINS = new java.util.concurrent.atomic.AtomicLong();
 
     @Override
     public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
@@ -50,6 +57,17 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         if (e.get("getenv") instanceof String name) {
             report.put("getenv", String.valueOf(System.getenv(name)));
         }
+        if (e.get("longLineMb") instanceof Number n) {
+            // That many MB on one line, no newline until the end: what the daemon must not hold whole.
+            byte[] chunk = new byte[1 << 20];
+            java.util.Arrays.fill(chunk, (byte) 'x');
+            for (int i = 0; i < n.intValue(); i++) {
+                System.out.write(chunk, 0, chunk.length);
+            }
+            System.out.println();
+            System.out.println("after the long line");
+            report.put("longLineMb", n.intValue());
+        }
         if (e.get("logLines") instanceof Number n) {
             String prefix = e.get("logPrefix") instanceof String p ? p + " " : "";
             for (int i = 0; i < n.intValue(); i++) {
@@ -64,6 +82,21 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
                 report.put("readFile", Map.of("error", ex.toString()));
             }
         }
+        if (e.get("listDir") instanceof String path) {
+            try (var entries = Files.list(Path.of(path))) {
+                report.put("listDir", Map.of("entries", entries.map(p -> p.getFileName().toString()).sorted().toList()));
+            } catch (IOException | RuntimeException ex) {
+                report.put("listDir", Map.of("error", ex.toString()));
+            }
+        }
+        if (e.get("appendTo") instanceof String path) {
+            try {
+                Files.write(Path.of(path), new byte[1 << 20], java.nio.file.StandardOpenOption.APPEND);
+                report.put("appendTo", Map.of("appended", 1 << 20));
+            } catch (IOException | RuntimeException ex) {
+                report.put("appendTo", Map.of("error", ex.toString()));
+            }
+        }
         if (e.get("tmpWriteMb") instanceof Number n) {
             report.put("tmpWriteMb", writeTmp(Path.of(System.getProperty("java.io.tmpdir")), n.intValue()));
         }
@@ -76,6 +109,40 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         }
         if (e.get("forks") instanceof Number n) {
             report.put("forks", fork(n.intValue()));
+        }
+        if (e.get("background") instanceof Number n && BACKGROUND.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon(true).name("spinner").start(() -> {
+                while (true) {
+                    SPINS.incrementAndGet();
+                }
+            });
+            for (int i = 0; i < n.intValue(); i++) {
+                try {
+                    new ProcessBuilder("/bin/sh", "-c", "while :; do :; done").start();
+                } catch (IOException ex) {
+                    report.put("backgroundError", ex.toString());
+                }
+            }
+            report.put("background", n.intValue());
+        }
+        report.put("spinsSoFar", SPINS.get());
+        if (e.get("httpGet") instanceof List<?> urls) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            urls.forEach(u -> out.put(String.valueOf(u), httpGet(String.valueOf(u))));
+            report.put("httpGet", out);
+        }
+        if (e.get("udpSend") instanceof List<?> targets) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            targets.forEach(t -> out.put(String.valueOf(t), udpSend(String.valueOf(t))));
+            report.put("udpSend", out);
+        }
+        if (Boolean.TRUE.equals(e.get("interfaces"))) {
+            try {
+                report.put("interfaces", java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())
+                        .stream().map(java.net.NetworkInterface::getName).sorted().toList());
+            } catch (IOException ex) {
+                report.put("interfaces", ex.toString());
+            }
         }
         if (e.get("allocMb") instanceof Number n) {
             allocateNative(n.intValue());
@@ -162,6 +229,39 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
             out.put("error", error);
         }
         return out;
+    }
+
+    /** GETs a URL: its status and the first bytes of its body, or the exception that stopped it. */
+    private static Map<String, Object> httpGet(String url) {
+        try {
+            java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL()
+                    .openConnection();
+            c.setConnectTimeout(2_000);
+            c.setReadTimeout(2_000);
+            int status = c.getResponseCode();
+            java.io.InputStream body = status < 400 ? c.getInputStream() : c.getErrorStream();
+            String text = body == null ? "" : new String(body.readNBytes(200), java.nio.charset.StandardCharsets.UTF_8);
+            return Map.of("status", status, "body", text);
+        } catch (IOException | RuntimeException ex) {
+            return Map.of("error", ex.toString());
+        }
+    }
+
+    /** Sends a CoAP GET of {@code /} (a valid confirmable message) and waits a second for any answer. */
+    private static Map<String, Object> udpSend(String target) {
+        int colon = target.lastIndexOf(':');
+        try (java.net.DatagramSocket socket = new java.net.DatagramSocket()) {
+            socket.setSoTimeout(1_000);
+            byte[] get = {0x40, 0x01, 0x12, 0x34};
+            socket.send(new java.net.DatagramPacket(get, get.length, new java.net.InetSocketAddress(
+                    target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)))));
+            byte[] buf = new byte[1500];
+            java.net.DatagramPacket answer = new java.net.DatagramPacket(buf, buf.length);
+            socket.receive(answer);
+            return Map.of("answered", answer.getLength());
+        } catch (IOException | RuntimeException ex) {
+            return Map.of("error", ex.toString());
+        }
     }
 
     private static String uid() {
