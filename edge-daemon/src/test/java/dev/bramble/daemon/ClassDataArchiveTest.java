@@ -48,8 +48,8 @@ class ClassDataArchiveTest {
 
             clock.advance(Duration.ofMinutes(2));
             assertThat(d.daemon().environments().reap()).isEqualTo(1);
-            // The damaged file is set aside at the next cold start, which runs without it, and a training run (which
-            // runs none of the function's code) writes a new one.
+            // The damaged file is set aside at the next cold start, which runs without it, and a training run sends a
+            // new one, which the daemon stores.
             await("the archive rebuilt by a training run").atMost(30, SECONDS).until(() -> Files.exists(archive)
                     && Files.size(archive) > 1 << 20 && !Arrays.equals(Files.readAllBytes(archive), garbage));
             assertThat(d.invoke("echo", "{}").header("X-Amz-Function-Error")).isEmpty();

@@ -193,7 +193,8 @@ class ContainmentAttackTest {
                 List.of(archive.getParent().toString()), "writeMb", 8, "appendTo", archive.toString())));
         assertThat(r.at("/writeTo/" + archive.getParent().toString().replace("/", "~1") + "/error").asText())
                 .as(r.toString()).containsAnyOf("Read-only file system", "AccessDeniedException");
-        assertThat(r.at("/appendTo/error").asText()).as(r.toString()).contains("Read-only file system");
+        assertThat(r.at("/appendTo/error").asText()).as(r.toString()).containsAnyOf("Read-only file system",
+                "AccessDeniedException");
         assertThat(Files.size(archive)).isEqualTo(size);
         try (Stream<Path> files = Files.list(archive.getParent())) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("app.jsa");

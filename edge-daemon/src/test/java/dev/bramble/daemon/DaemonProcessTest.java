@@ -115,6 +115,22 @@ class DaemonProcessTest {
     }
 
     @Test
+    void aListenerThatCannotStartStopsTheStartWithExitCode4AndSaysWhich() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            for (String http : List.of("port: " + taken.getLocalPort(), "bind: 203.0.113.7")) {
+                Path data = install.root().resolve("listener-data-" + http.hashCode());
+                try (DaemonProcess d = DaemonProcess.start(install, data, "http:\n  " + http + "\n", List.of(),
+                        true)) {
+                    assertThat(d.process().waitFor(60, SECONDS)).as(d.log()).isTrue();
+                    assertThat(d.process().exitValue()).as(d.log()).isEqualTo(4);
+                    assertThat(d.log()).contains("brambled: http.bind/http.port: cannot listen on")
+                            .doesNotContain("daemon.ready");
+                }
+            }
+        }
+    }
+
+    @Test
     void asAnUnprivilegedUserTheDaemonRunsDegradedAndSaysWhatIsMissing() throws Exception {
         List<String> asNobody = Daemons.isRoot()
                 ? List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--")

@@ -6,6 +6,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,17 +36,22 @@ final class ChannelPeer {
     private final ConcurrentHashMap<String, CompletableFuture<Channel.Result>> pending = new ConcurrentHashMap<>();
     private final ReentrantLock writing = new ReentrantLock();
     private volatile IOException ended;
+    /** Where a training run's archive goes, or null: no other environment may send one. */
+    private final Path archiveTarget;
+    private final CompletableFuture<Long> archived = new CompletableFuture<>();
 
     /**
      * @param junk   gets the lines a child printed on its channel before the preamble (a JVM's own warnings)
      * @param writes runs the writes: platform threads only
      */
-    ChannelPeer(InputStream fromChild, OutputStream toChild, String stream, Consumer<String> junk, Executor writes) {
+    ChannelPeer(InputStream fromChild, OutputStream toChild, String stream, Consumer<String> junk, Executor writes,
+                Path archiveTarget) {
+        this.archiveTarget = archiveTarget;
         this.in = new Channel.Reader(fromChild);
         this.out = new Channel.Writer(toChild);
         this.writes = writes;
         this.reader = Thread.ofPlatform().name("bramble-channel-" + stream).daemon(true).stackSize(STACK_BYTES)
-                .unstarted(() -> read(junk));
+                .unstarted(() -> read(junk, stream));
     }
 
     void start() {
@@ -106,16 +112,32 @@ final class ChannelPeer {
         }
     }
 
-    private void read(Consumer<String> junk) {
+    /** The size of the archive a training run sent once it is stored; empty if none came within the time. */
+    Optional<Long> awaitArchive(long timeoutMs) {
+        try {
+            return Optional.of(archived.get(timeoutMs, TimeUnit.MILLISECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // none: the training run ended, failed to dump, or sent too much
+        }
+        return Optional.empty();
+    }
+
+    private void read(Consumer<String> junk, String stream) {
         try {
             in.awaitPreamble(junk);
             first.complete(in.read());
+            ArchiveReceiver archive = archiveTarget == null ? null : new ArchiveReceiver(archiveTarget, stream);
             while (true) {
-                if (in.read() instanceof Channel.Result r) {
+                Channel.Frame frame = in.read();
+                if (frame instanceof Channel.Result r) {
                     CompletableFuture<Channel.Result> waiting = pending.get(r.requestId());
                     if (waiting != null) {
                         waiting.complete(r);
                     }
+                } else if (frame instanceof Channel.ArchivePart part && archive != null) {
+                    archive.take(part).ifPresent(archived::complete);
                 }
             }
         } catch (IOException e) {
@@ -129,6 +151,7 @@ final class ChannelPeer {
             IOException e = ended;
             first.completeExceptionally(e);
             pending.values().forEach(f -> f.completeExceptionally(e));
+            archived.completeExceptionally(e);
         }
     }
 }

@@ -5,8 +5,8 @@ import dev.bramble.daemon.function.FunctionVersion;
 import java.lang.System.Logger.Level;
 
 /**
- * Makes sure each function version gets its class-data archive soon after deployment rather than when its first
- * environment happens to retire: a background training start, stopped at once, writes it on exit.
+ * Makes sure each function version gets its class-data archive soon after deployment, and again after a cold start
+ * finds none: a background training run dumps it and sends it over its channel; the daemon stores it.
  */
 public final class ClassDataArchives {
     private static final System.Logger LOG = System.getLogger(ClassDataArchives.class.getName());
@@ -26,8 +26,8 @@ public final class ClassDataArchives {
     }
 
     /**
-     * Trains the version's archive in the background if it has none (a training JVM runs none of the function's
-     * code; see Launcher). Never blocks, never fails the caller.
+     * Trains the version's archive in the background if it has none (a training run sends it over its channel;
+     * no function JVM writes on the data disk). Never blocks, never fails the caller.
      */
     public void afterDeploy(FunctionVersion v) {
         if (!enabled || launcher.hasArchive(v) || !training.add(v.label() + "@" + v.sha256())) {

@@ -26,6 +26,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -92,14 +93,14 @@ public final class Environment {
     private boolean frozen;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials) {
+                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials, Path archiveTarget) {
         this.revokeCredentials = revokeCredentials;
         this.logs = logs;
         this.stream = stream;
         this.version = version;
         this.process = process;
         this.channel = new ChannelPeer(process.stdout(), process.stdin(), stream,
-                line -> logs.append(version.function(), stream, null, clock.millis(), line), io);
+                line -> logs.append(version.function(), stream, null, clock.millis(), line), io, archiveTarget);
         this.pump = pump;
         this.tmp = tmp;
         this.clock = clock;
@@ -155,7 +156,17 @@ public final class Environment {
         }
         LogPump pump = new LogPump(process.stderr(), logs, v.function(), stream, clock);
         pump.start();
-        Environment env = new Environment(stream, v, process, pump, tmp, logs, io, clock, revoke);
+        Environment env;
+        try {
+            env = new Environment(stream, v, process, pump, tmp, logs, io, clock, revoke,
+                    training ? launcher.archiveTarget(v) : null);
+        } catch (IOException e) {
+            process.kill();
+            revoke.run();
+            throw new InitFailedException("cannot prepare the class-data archive: " + e.getMessage(),
+                    errorJson("Runtime.Unknown", "Could not start the runtime: " + e.getMessage()),
+                    System.nanoTime() - t0, stream, false);
+        }
         env.channel.start();
         env.awaitReady(t0, initTimeout);
         return env;
@@ -339,6 +350,11 @@ public final class Environment {
         } finally {
             freezing.unlock();
         }
+    }
+
+    /** A training run's archive, once stored: its size; empty if none came within {@code timeoutMs}. */
+    Optional<Long> awaitArchive(long timeoutMs) {
+        return channel.awaitArchive(timeoutMs);
     }
 
     /** Whether the environment is frozen now. */

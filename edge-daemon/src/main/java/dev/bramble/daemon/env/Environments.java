@@ -75,7 +75,7 @@ public final class Environments implements AutoCloseable {
     /** Starts environments: the one place the pool policy meets child processes. */
     @FunctionalInterface
     interface Starter {
-        /** Starts an environment of {@code v}; a {@code training} one runs none of the function's code. */
+        /** Starts an environment of {@code v}; a {@code training} one makes its class-data archive and sends it. */
         Environment start(FunctionVersion v, boolean training) throws InitFailedException;
     }
 
@@ -95,6 +95,8 @@ public final class Environments implements AutoCloseable {
     private long usedMb;
     private int waiting;
     private boolean closed;
+    /** Environments making a class-data archive ({@link #train}): nobody's to lease, stopped with the pool. */
+    private final java.util.Set<Environment> training = new java.util.HashSet<>();
     /** Told of every environment started to run its function (not to train): the archives listen. */
     private volatile java.util.function.Consumer<FunctionVersion> afterColdStart = v -> { };
 
@@ -437,9 +439,12 @@ public final class Environments implements AutoCloseable {
         return true;
     }
 
+    /** How long a training run may take to dump and send its archive. */
+    static final long ARCHIVE_WAIT_MS = 60_000;
+
     /**
-     * Starts one environment of {@code v} and stops it again at once, so that its JVM writes the class-data archive
-     * as it exits. Only when there is room without evicting anything or waiting.
+     * Starts one training environment of {@code v}, which makes the version's class-data archive and sends it,
+     * then stops it. Only when there is room without evicting anything or waiting.
      *
      * @return false when there was no room
      */
@@ -457,12 +462,26 @@ public final class Environments implements AutoCloseable {
         Environment env = coldStart(pool, false, true);
         lock.lock();
         try {
-            forget(pool, env);
-            changed.signalAll();
+            // Not the function's to lease, list or recycle; its room stays claimed until it has stopped.
+            pool.all.remove(env);
+            training.add(env);
         } finally {
             lock.unlock();
         }
-        env.stop();
+        try {
+            env.awaitArchive(ARCHIVE_WAIT_MS);
+        } finally {
+            env.stop();
+            lock.lock();
+            try {
+                if (training.remove(env)) {
+                    usedMb -= pool.memoryMb();
+                }
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
         return true;
     }
 
@@ -623,6 +642,8 @@ public final class Environments implements AutoCloseable {
         try {
             closed = true;
             pools.values().forEach(p -> all.addAll(p.all));
+            all.addAll(training);
+            training.clear();
             pools.clear();
             usedMb = 0;
             changed.signalAll();

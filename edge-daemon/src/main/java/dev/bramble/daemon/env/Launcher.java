@@ -37,7 +37,7 @@ public final class Launcher {
     static final int HEAP_PERCENT = 85;
     /** The smallest CPU share an environment gets, in thousandths of a core: below it a JVM barely starts. */
     static final int MIN_CPU_MILLIS = 50;
-    /** The largest class-data archive a training JVM may write on the data disk, MB (its file size limit). */
+    /** The largest class-data archive a training run may hand over, MB: the daemon stores no larger one. */
     static final int ARCHIVE_MAX_MB = 128;
 
     /**
@@ -99,8 +99,8 @@ public final class Launcher {
     }
 
     /**
-     * What an environment of {@code v} is launched with; a {@code training} one loads the function's classes
-     * without running any of its code, and writes the version's class-data archive as it exits.
+     * What an environment of {@code v} is launched with; a {@code training} one makes the version's class-data
+     * archive and sends it over its channel.
      */
     LaunchSpec spec(FunctionVersion v, String stream, Path hostTmp, boolean training) throws IOException {
         Manifest m = v.manifest();
@@ -128,18 +128,14 @@ public final class Launcher {
         command.add("-XX:+DisplayVMOutputToStderr");
         command.add("-Xlog:disable");
         command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
-        List<Path> writable = new ArrayList<>();
         List<Path> readOnly = new ArrayList<>();
-        int fileMb = 0;
+        int tmpMb = m.tmpMb();
         Path archive = archive(v);
         if (settings.archives() && training) {
-            // A training JVM runs none of the function's code (BRAMBLE_TRAIN, below): it alone may write the
-            // archive, into a directory of its own, no file of it larger than the cap.
-            prepareArchiveDir(archive.getParent(), identity);
-            command.add("-XX:SharedArchiveFile=" + archive);
-            command.add("-XX:+AutoCreateSharedArchive");
-            writable.add(archive.getParent());
-            fileMb = ARCHIVE_MAX_MB;
+            // The JVM dumps its archive into its own /tmp and the runtime sends it over the channel (BRAMBLE_TRAIN,
+            // below): no function's JVM writes anywhere on the data disk. Room for it in /tmp, counted like the rest.
+            command.add("-XX:+RecordDynamicDumpInfo");
+            tmpMb = Math.max(tmpMb, ARCHIVE_MAX_MB);
         } else if (settings.archives() && isArchive(archive)) {
             // Every JVM that runs the function maps it read-only; one it finds unusable is ignored, never fatal.
             command.add("-XX:SharedArchiveFile=" + archive);
@@ -176,8 +172,8 @@ public final class Launcher {
         readOnly.add(v.codeDir());
         readOnly.addAll(stage.directories());
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
-                new Limits(m.memoryMb(), cpuMillis, settings.pidsMax(), m.tmpMb(), fileMb), identity, readOnly,
-                writable, List.of(settings.dataDir()), hostTmp, m.network() == Manifest.Network.OUTBOUND);
+                new Limits(m.memoryMb(), cpuMillis, settings.pidsMax(), tmpMb), identity, readOnly, List.of(),
+                List.of(settings.dataDir()), hostTmp, m.network() == Manifest.Network.OUTBOUND);
     }
 
     /** What revokes the credentials {@link #spec} issued to an environment, when it stops. */
@@ -259,26 +255,16 @@ public final class Launcher {
     }
 
     /**
-     * Readies the directory a training JVM writes the archive into: its uid's. A file there that is not an archive
-     * is deleted first: the JVM would take it for a base archive, run without class-data sharing and never write a
-     * good one. A real archive that is stale or damaged inside is the JVM's to replace.
+     * Where a training run's archive is received: the version's archive, its directory made, whatever was there that
+     * is not an archive deleted (a JVM handed it would take it for a base archive).
      */
-    private static void prepareArchiveDir(Path dir, Optional<Identity> identity) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-        }
-        Path archive = dir.resolve("app.jsa");
+    Path archiveTarget(FunctionVersion v) throws IOException {
+        Path archive = archive(v);
+        Files.createDirectories(archive.getParent());
         if (Files.exists(archive) && !isArchive(archive)) {
             Files.delete(archive);
             LOG.log(System.Logger.Level.WARNING, "archive.discarded file={0} reason=bad-magic", archive);
         }
-        if (identity.isPresent()) {
-            Files.setAttribute(dir, "unix:uid", identity.get().uid());
-            Files.setAttribute(dir, "unix:gid", identity.get().gid());
-            for (Path p = dir.getParent(); p != null && p.getFileName() != null
-                    && !p.getFileName().toString().equals("archives"); p = p.getParent()) {
-                Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
-            }
-        }
+        return archive;
     }
 }

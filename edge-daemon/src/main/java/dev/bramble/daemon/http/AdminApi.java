@@ -137,6 +137,7 @@ final class AdminApi {
         out.put("environments", environments.environments().stream().map(this::environment).toList());
         out.put("memory", Map.of("budgetMb", environments.budgetMb(), "usedMb", environments.usedMb()));
         out.put("logLinesDropped", logs.dropped());
+        out.put("logWriteError", logs.lastError().orElse(null));
         out.put("async", queue.status());
         out.putAll(triggers.status());
         out.put("agent", agent == null ? Map.of("state", "off", "reason", "agent.deployer-url is not configured")

@@ -61,8 +61,8 @@ public final class FunctionGateway {
                     });
                     HttpApi.errors(routing);
                 })
-                .build()
-                .start();
+                .build();
+        HttpApi.start(server, "the function gateway", "127.0.0.1:0");
         credentials.endpoint("http://127.0.0.1:" + server.port());
         return new FunctionGateway(server);
     }

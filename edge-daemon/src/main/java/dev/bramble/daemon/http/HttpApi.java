@@ -89,9 +89,25 @@ public final class HttpApi {
                     admin.register(routing);
                     errors(routing);
                 })
-                .build()
-                .start();
+                .build();
+        start(server, "http.bind/http.port", settings.bind() + ":" + settings.port());
         return new HttpApi(server);
+    }
+
+    /**
+     * Starts a listener, or throws: Helidon logs a bind that fails and runs on without the listener (its port is
+     * then -1), and a daemon without its API would still tell systemd it is ready.
+     */
+    static void start(WebServer server, String listener, String address) {
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            throw new ListenerException(listener, address, e);
+        }
+        if (!server.isRunning() || server.port() < 0) {
+            server.stop();
+            throw new ListenerException(listener, address, null);
+        }
     }
 
     /**

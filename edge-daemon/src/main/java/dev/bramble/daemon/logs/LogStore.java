@@ -24,12 +24,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * the line; one writer thread batches lines into transactions, so the invoke path never waits on this store's disk.
  * Each function keeps {@code retainLines} lines, oldest deleted first (pruned once a twentieth of that is new, so at
  * most 5 % more stand at any moment); a line longer than {@code maxLineBytes} is cut with a marker. When the queue
- * is full (the disk cannot keep up), lines are dropped from this store and counted.
+ * is full ({@link #QUEUE_BYTES}: the disk cannot keep up) or a write fails (the disk is full), lines are dropped
+ * from this store and counted, and the writer goes on.
  */
 public final class LogStore implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LogStore.class.getName());
     private static final int QUEUE = 65_536;
+    /** What the queue in front of the writer may hold, bytes of messages: a flood waits on the disk, not the heap. */
+    static final long QUEUE_BYTES = 8L << 20;
     private static final int BATCH = 2_048;
+    /** How long the writer waits after a failed write (a full disk) before it tries again. */
+    private static final long RETRY_MS = 500;
 
     private final Database database;
     private final int retainLines;
@@ -37,6 +42,9 @@ public final class LogStore implements AutoCloseable {
     private final BlockingQueue<LogEvent> queue = new ArrayBlockingQueue<>(QUEUE);
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong enqueued = new AtomicLong();
+    private final AtomicLong queuedBytes = new AtomicLong();
+    /** The last write's failure, or null when the last write succeeded. */
+    private volatile String lastError;
     private final ReentrantLock flushLock = new ReentrantLock();
     private final Condition flushed = flushLock.newCondition();
     private final Thread writer;
@@ -76,19 +84,26 @@ public final class LogStore implements AutoCloseable {
     public void append(String function, String stream, String requestId, long epochMs, String message) {
         LogEvent event = new LogEvent(0, function, stream, requestId, epochMs, cut(message));
         forward.accept(event);
-        if (!queue.offer(event)) {
+        long size = event.message().length();
+        if (queuedBytes.addAndGet(size) > QUEUE_BYTES || !queue.offer(event)) {
+            queuedBytes.addAndGet(-size);
             dropped.incrementAndGet();
         } else {
             enqueued.incrementAndGet();
         }
     }
 
-    /** Lines dropped because the writer could not keep up. */
+    /** Why the last write failed (a full disk, say), or empty when it succeeded. */
+    public java.util.Optional<String> lastError() {
+        return java.util.Optional.ofNullable(lastError);
+    }
+
     /** The longest line kept whole, bytes; a longer one is cut with a marker. */
     public int maxLineBytes() {
         return maxLineBytes;
     }
 
+    /** Lines dropped: the writer could not keep up, or could not write (a full disk). */
     public long dropped() {
         return dropped.get();
     }
@@ -154,23 +169,47 @@ public final class LogStore implements AutoCloseable {
         return new String(bytes, 0, maxLineBytes, StandardCharsets.UTF_8) + marker;
     }
 
+    /**
+     * The writer: batches of queued lines, one transaction each. A batch that cannot be written (a full disk, a
+     * broken connection) is dropped and counted, the connection opened anew, and writing goes on once the disk
+     * takes it again; the writer never ends before the store closes.
+     */
     private void drain() {
-        try (Connection c = database.connect()) {
-            c.setAutoCommit(false);
-            List<LogEvent> batch = new ArrayList<>(BATCH);
-            while (!closing || !queue.isEmpty()) {
+        List<LogEvent> batch = new ArrayList<>(BATCH);
+        Connection c = null;
+        while (!closing || !queue.isEmpty()) {
+            try {
                 LogEvent first = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
                 batch.add(first);
                 queue.drainTo(batch, BATCH - 1);
+                long bytes = 0;
+                for (LogEvent e : batch) {
+                    bytes += e.message().length();
+                }
+                queuedBytes.addAndGet(-bytes);
                 try {
+                    if (c == null) {
+                        c = database.connect();
+                        c.setAutoCommit(false);
+                    }
                     write(c, batch);
+                    if (lastError != null) {
+                        LOG.log(Level.INFO, "logs.write-recovered dropped={0}", dropped.get());
+                        lastError = null;
+                    }
                 } catch (SQLException e) {
-                    c.rollback();
                     dropped.addAndGet(batch.size());
-                    LOG.log(Level.ERROR, "logs.write-failed lines={0} error={1}", batch.size(), e.toString());
+                    if (lastError == null) {
+                        LOG.log(Level.ERROR, "logs.write-failed lines={0} error={1}", batch.size(), e.toString());
+                    }
+                    lastError = e.getMessage();
+                    c = reset(c);
+                    if (!closing) {
+                        Thread.sleep(RETRY_MS);
+                    }
                 }
                 flushLock.lock();
                 try {
@@ -180,12 +219,29 @@ public final class LogStore implements AutoCloseable {
                     flushLock.unlock();
                 }
                 batch.clear();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
             }
-        } catch (SQLException e) {
-            LOG.log(Level.ERROR, "logs.writer-failed error={0}", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
+        reset(c);
+    }
+
+    /** Closes a connection a failed write may have left in any state; the next batch opens a new one. */
+    private static Connection reset(Connection c) {
+        if (c != null) {
+            try {
+                c.rollback();
+            } catch (SQLException alreadyRolledBack) {
+                // SQLite rolls a transaction back itself when the disk is full
+            }
+            try {
+                c.close();
+            } catch (SQLException e) {
+                // nothing more to do with it
+            }
+        }
+        return null;
     }
 
     private void write(Connection c, List<LogEvent> batch) throws SQLException {

@@ -72,7 +72,14 @@ final class CoapListener implements AutoCloseable {
     static CoapListener start(DaemonConfig.Coap config, Function<String, Optional<Triggers.Active>> route,
                               Invoker invoker, Function<String, TriggerStats> stats) {
         CoapListener l = new CoapListener(config, route, invoker, stats);
-        l.server.start();
+        try {
+            l.server.start();
+        } catch (IllegalStateException e) {
+            // Californium's "none of the server's endpoints could be started": the bind failed
+            l.server.destroy();
+            throw new dev.bramble.daemon.http.ListenerException("coap.bind/coap.port", config.bind() + ":"
+                    + config.port(), e);
+        }
         LOG.log(Level.INFO, "coap.listening address={0}", l.endpoint.getAddress());
         return l;
     }

@@ -45,11 +45,9 @@ final class LinuxSandbox implements Sandbox {
             "PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "LANG", "C.UTF-8");
     /**
      * The last step, run as the process's own user after privileges are dropped: exports the spec's variables from
-     * the file named by $0, limits the size of any file it writes to $1 blocks of 512 bytes (none when empty), then
-     * execs the command. The variables never appear on a command line.
+     * the file named by $0, then execs the command. The variables never appear on a command line.
      */
-    static final String APPLY_ENVIRONMENT = "set -a; . \"$0\" || exit 125; set +a; "
-            + "[ -z \"$1\" ] || ulimit -f \"$1\" || exit 125; shift; exec \"$@\"";
+    static final String APPLY_ENVIRONMENT = "set -a; . \"$0\" || exit 125; set +a; exec \"$@\"";
     /** Where a process finds its variables' file: in its private /tmp, bound read-only from the host. */
     static final String ENVIRONMENT_FILE = ".bramble-environment";
     private static final java.util.regex.Pattern VARIABLE = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -359,10 +357,8 @@ final class LinuxSandbox implements Sandbox {
             cmd.addAll(List.of(setpriv.toString(), "--reuid=" + id.get().uid(), "--regid=" + id.get().gid(),
                     "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"));
         }
-        // ulimit -f counts 512-byte blocks (dash, POSIX).
         variables.ifPresent(f -> cmd.addAll(List.of("/bin/sh", "-c", APPLY_ENVIRONMENT,
-                bwrap != null ? "/tmp/" + ENVIRONMENT_FILE : f.toString(),
-                spec.limits().fileMb() == 0 ? "" : Long.toString((long) spec.limits().fileMb() * 2048))));
+                bwrap != null ? "/tmp/" + ENVIRONMENT_FILE : f.toString())));
         cmd.addAll(spec.command());
         return cmd;
     }

@@ -47,12 +47,13 @@ public final class Channel {
     private static final byte READY = 2;
     private static final byte INIT_ERROR = 3;
     private static final byte RESULT = 4;
+    private static final byte ARCHIVE_PART = 5;
 
     private Channel() {
     }
 
     /** A frame on the channel. */
-    public sealed interface Frame permits Invoke, Ready, InitError, Result {
+    public sealed interface Frame permits Invoke, Ready, InitError, Result, ArchivePart {
     }
 
     /**
@@ -93,6 +94,16 @@ public final class Channel {
             implements Frame {
     }
 
+    /**
+     * A piece of the class-data archive a training run made, child to daemon, after {@link Ready}; the daemon
+     * takes them only from an environment it started to train.
+     *
+     * @param data the next bytes of the archive
+     * @param last whether the archive is complete with these
+     */
+    public record ArchivePart(byte[] data, boolean last) implements Frame {
+    }
+
     /** Writes frames to one stream. Each call writes one frame and flushes. */
     public static final class Writer {
         private final DataOutputStream out;
@@ -124,6 +135,11 @@ public final class Channel {
                 case InitError e -> {
                     header(INIT_ERROR, e.error().length);
                     out.write(e.error());
+                }
+                case ArchivePart a -> {
+                    header(ARCHIVE_PART, 1 + a.data().length);
+                    out.writeBoolean(a.last());
+                    out.write(a.data());
                 }
                 case Result r -> {
                     byte[] id = utf8(r.requestId());
@@ -226,6 +242,10 @@ public final class Channel {
                     yield new Ready();
                 }
                 case INIT_ERROR -> new InitError(rest(body));
+                case ARCHIVE_PART -> {
+                    boolean last = in.readBoolean();
+                    yield new ArchivePart(rest(body - 1), last);
+                }
                 case RESULT -> {
                     byte[] id = bytes();
                     boolean ok = in.readBoolean();

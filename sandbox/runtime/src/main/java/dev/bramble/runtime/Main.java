@@ -51,15 +51,26 @@ public final class Main {
     static final String TRAIN = "BRAMBLE_TRAIN";
 
     /**
-     * A training run: the function's classes loaded, none initialised; the runtime's own answer path used once;
-     * ready; then waits for the daemon to close the channel. The JVM writes its archive as it exits.
+     * A training run (the daemon's, for the version's class-data archive): the handler loaded and constructed as for a
+     * cold start and the runtime's mapping paths used; then the archive is dumped and sent ({@link Training}), and
+     * the runtime waits for the daemon to close the channel.
      */
     private int train(String handlerName, String taskRoot) throws IOException {
-        int sep = handlerName.indexOf("::");
         FunctionClassLoader loader = FunctionClassLoader.create(Path.of(taskRoot));
-        int loaded = Training.load(loader, Path.of(taskRoot), sep < 0 ? handlerName : handlerName.substring(0, sep));
-        ErrorObject.of(plain, new IllegalStateException("training " + loaded + " classes"));
+        Thread.currentThread().setContextClassLoader(loader);
+        ObjectMapper functionMapper = EventMapper.forFunction(loader);
+        try {
+            Handler.load(handlerName, loader, functionMapper);
+        } catch (Handler.InitFailure e) {
+            log.flush();
+            channelOut.write(new Channel.InitError(e.error(plain)));
+            return 1;
+        }
+        Training.mapSamples(functionMapper);
+        ErrorObject.of(plain, new IllegalStateException("training"));
+        log.flush();
         channelOut.write(new Channel.Ready());
+        Training.dumpAndSend(Path.of(System.getProperty("java.io.tmpdir"), "bramble-archive.jsa"), channelOut);
         while (true) {
             try {
                 channelIn.read();

@@ -3,68 +3,85 @@ package dev.bramble.runtime;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
-import java.util.stream.Stream;
 
 /**
- * A training run for a function version's class-data archive: its classes are loaded and linked, never
- * initialised, so not one line of the function's own code runs. The daemon can then let this JVM, and only this
- * one, write the archive as it exits; every JVM that runs the function maps the archive read-only.
+ * A training run for a function version's class-data archive. The handler is loaded as for a cold start and the
+ * runtime's mapping paths used once; then the JVM
+ * dumps its archive (jcmd's {@code VM.cds dynamic_dump}, asked of itself) into its private /tmp and the runtime hands
+ * it to the daemon over the channel. No JVM of a function, this one included, can write anywhere on the daemon's
+ * disk: what the function could do to the archive here it does only to its own later JVMs.
  */
 final class Training {
-    /** Enough for a function with its libraries; a bundle of more classes gets an archive of these. */
-    static final int MAX_CLASSES = 5_000;
-
     private Training() {
     }
 
-    /** Loads the handler's class first, then every class of the bundle, up to {@link #MAX_CLASSES}; returns how many. */
-    static int load(ClassLoader loader, Path taskRoot, String handlerClass) throws IOException {
-        int loaded = 0;
-        List<String> names = new ArrayList<>();
-        names.add(handlerClass);
-        names.addAll(classNames(taskRoot));
-        for (String name : names) {
-            if (loaded >= MAX_CLASSES) {
-                break;
-            }
-            try {
-                Class.forName(name, false, loader);
-                loaded++;
-            } catch (ClassNotFoundException | LinkageError e) {
-                // A class the bundle carries but cannot link (an optional dependency missing): not archived.
-            }
-        }
-        return loaded;
+    /** A type of the runtime's own, mapped once so Jackson's bean machinery is in the archive too. */
+    public static final class Sample {
+        public String name;
+        public int count;
+        public List<Integer> items;
+        public java.util.Map<String, Object> nested;
+        public boolean flag;
+        public double value;
     }
 
-    private static List<String> classNames(Path taskRoot) throws IOException {
-        List<String> names = new ArrayList<>();
-        Path lib = taskRoot.resolve("lib");
-        if (!Files.isDirectory(lib)) {
-            return names;
+    private static final byte[] SAMPLE = ("{\"name\":\"x\",\"count\":1,\"items\":[1,2],\"nested\":{\"a\":true,"
+            + "\"b\":[\"c\"]},\"flag\":true,\"value\":1.5,\"unknown\":null}").getBytes(
+            java.nio.charset.StandardCharsets.UTF_8);
+
+    /**
+     * Runs the function mapper's read and write paths over the runtime's own types (a Map, a List, a bean of the
+     * runtime's), so the deserialisers every first invocation builds are in the archive.
+     */
+    static void mapSamples(com.fasterxml.jackson.databind.ObjectMapper mapper) throws IOException {
+        Object map = mapper.readerFor(java.util.Map.class).readValue(SAMPLE);
+        Object bean = mapper.readerFor(Sample.class).readValue(SAMPLE);
+        Object tree = mapper.readTree(SAMPLE);
+        mapper.readerFor(String.class).readValue("\"s\"".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        mapper.readerFor(Integer.class).readValue("7".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        mapper.readerFor(List.class).readValue("[1,\"a\"]".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (Object o : List.of(map, bean, tree, "s", 7)) {
+            mapper.writer().writeValueAsBytes(o);
         }
-        List<Path> jars;
-        try (Stream<Path> files = Files.list(lib)) {
-            jars = files.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+    }
+
+    /** The largest archive handed over; a bigger one is not sent (the daemon caps it too). */
+    static final long MAX_ARCHIVE_BYTES = 128L << 20;
+    /** Bytes per frame of the archive. */
+    static final int PART_BYTES = 4 << 20;
+
+    /**
+     * Dumps this JVM's dynamic class-data archive to {@code file} (needs {@code -XX:+RecordDynamicDumpInfo}) and
+     * sends it, in parts, on the channel. Returns how many bytes went, 0 when the dump failed or was too large.
+     */
+    static long dumpAndSend(Path file, Channel.Writer out) throws IOException {
+        try {
+            javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            server.invoke(new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "vmCds",
+                    new Object[]{new String[]{"dynamic_dump", file.toString()}},
+                    new String[]{String[].class.getName()});
+        } catch (javax.management.JMException | RuntimeException e) {
+            return 0;
         }
-        for (Path jar : jars) {
-            try (JarFile j = new JarFile(jar.toFile())) {
-                for (JarEntry e : java.util.Collections.list(j.entries())) {
-                    String n = e.getName();
-                    if (n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class")
-                            && !n.endsWith("package-info.class")) {
-                        names.add(n.substring(0, n.length() - ".class".length()).replace('/', '.'));
-                        if (names.size() > MAX_CLASSES) {
-                            return names;
-                        }
-                    }
+        if (!Files.isRegularFile(file) || Files.size(file) > MAX_ARCHIVE_BYTES) {
+            return 0;
+        }
+        long sent = 0;
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] part = in.readNBytes(PART_BYTES);
+            while (true) {
+                byte[] next = part.length < PART_BYTES ? new byte[0] : in.readNBytes(PART_BYTES);
+                out.write(new Channel.ArchivePart(part, next.length == 0));
+                sent += part.length;
+                if (next.length == 0) {
+                    break;
                 }
+                part = next;
             }
         }
-        return names;
+        Files.delete(file);
+        return sent;
     }
+
 }
