@@ -129,6 +129,10 @@ public final class ManifestParser {
         List<String> testEvents = f.testEvents();
         Manifest.Network network = f.network();
         List<String> invokes = f.invokes(name);
+        if (!invokes.isEmpty() && network == Manifest.Network.NONE) {
+            f.problem("invokes: a function with \"network\": \"none\" cannot reach the device's function gateway; "
+                    + "drop invokes, or use \"network\": \"outbound\"");
+        }
         f.unknownFields();
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);

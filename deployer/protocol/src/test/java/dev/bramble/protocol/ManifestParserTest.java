@@ -50,6 +50,24 @@ class ManifestParserTest {
     }
 
     @Test
+    void invokesNamesOtherFunctionsAndNeedsTheNetwork() {
+        String base = "{\"name\":\"n\",\"runtime\":\"java21\",\"handler\":\"a.B\"";
+        assertThat(parse(base + ",\"invokes\":[\"echo\",\"pump\",\"echo\"]}").invokes()).containsExactly("echo", "pump");
+        assertThat(parse(base + "}").invokes()).isEmpty();
+        assertThatThrownBy(() -> parse(base + ",\"invokes\":[\"n\",\"bad name\",3],\"network\":\"none\"}"))
+                .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
+                        "invokes[0]: 'n' is this function; a function may not invoke itself through the API (a loop "
+                                + "without end)",
+                        "invokes[1]: \"bad name\" is not a function name; use 1 to 64 letters, digits, '-' or '_' "
+                                + "(every version and alias of that function)",
+                        "invokes[2]: 3 is not a function name; use 1 to 64 letters, digits, '-' or '_' (every "
+                                + "version and alias of that function)"));
+        assertThatThrownBy(() -> parse(base + ",\"invokes\":[\"echo\"],\"network\":\"none\"}"))
+                .hasMessageContaining("invokes: a function with \"network\": \"none\" cannot reach the device's "
+                        + "function gateway");
+    }
+
+    @Test
     void everyProblemIsListedAtOnce() {
         assertThatThrownBy(() -> parse("""
                 {"runtime":"java17","handler":"not a class","memoryMb":99999,"tmpMb":0,"timeoutSeconds":1.5,"cpus":100,

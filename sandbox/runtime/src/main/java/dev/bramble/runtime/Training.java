@@ -48,8 +48,8 @@ final class Training {
 
     /** The largest archive handed over; a bigger one is not sent (the daemon caps it too). */
     static final long MAX_ARCHIVE_BYTES = 128L << 20;
-    /** Bytes per frame of the archive. */
-    static final int PART_BYTES = 4 << 20;
+    /** Bytes per frame of the archive: small, so the daemon (a 64 MB heap on a small board) never holds much. */
+    static final int PART_BYTES = 256 << 10;
 
     /**
      * Dumps this JVM's dynamic class-data archive to {@code file} (needs {@code -XX:+RecordDynamicDumpInfo}) and
