@@ -72,20 +72,6 @@ final class Firewall {
         run("add table inet " + table + "\ndelete table inet " + table + "\n", "cannot remove table " + table);
     }
 
-    /** Whether nft works here: lists the rules of nothing, which needs netfilter and the privilege to use it. */
-    static boolean works(Path nft) {
-        try {
-            Process p = new ProcessBuilder(nft.toString(), "list", "tables").redirectErrorStream(true).start();
-            p.getInputStream().transferTo(OutputStream.nullOutputStream());
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
     private void run(String script, String what) {
         try {
             Process p = new ProcessBuilder(nft.toString(), "-f", "-").redirectErrorStream(true).start();

@@ -167,7 +167,7 @@ final class LinuxSandbox implements Sandbox {
         } else if (!Files.isExecutable(s.nft())) {
             missing.add("network: nft not found at " + s.nft() + " (apt-get install nftables): functions can "
                     + "reach the daemon's own listeners");
-        } else if (!Firewall.works(s.nft())) {
+        } else if (!probe(List.of(s.nft().toString(), "list", "tables"))) { // needs netfilter and the privilege
             missing.add("network: " + s.nft() + " cannot use netfilter here: functions can reach the daemon's own "
                     + "listeners");
         } else {
