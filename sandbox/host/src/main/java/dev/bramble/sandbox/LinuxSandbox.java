@@ -74,6 +74,8 @@ final class LinuxSandbox implements Sandbox {
     private final Isolation isolation;
     private final ExecutorService spawner;
     private final Process watchdog;
+    /** Those of {@link #HIDDEN_ALWAYS} this host has, looked up once. */
+    private final List<Path> hiddenAlways = HIDDEN_ALWAYS.stream().filter(Files::isDirectory).toList();
     private final AtomicLong sequence = new AtomicLong();
 
     private LinuxSandbox(CgroupTree cgroups, java.nio.channels.FileChannel claim, Path bwrap, Path setpriv,
@@ -315,11 +317,9 @@ final class LinuxSandbox implements Sandbox {
             List<Path> tmpfs = new ArrayList<>(List.of(Path.of("/tmp")));
             // Other environments' cgroups (their names, memory, pids) and the host's POSIX message queues: empty,
             // root's, read-only to the function.
-            for (Path h : HIDDEN_ALWAYS) {
-                if (Files.isDirectory(h)) {
-                    cmd.addAll(List.of("--tmpfs", h.toString()));
-                    tmpfs.add(h);
-                }
+            for (Path h : hiddenAlways) {
+                cmd.addAll(List.of("--tmpfs", h.toString()));
+                tmpfs.add(h);
             }
             for (Path h : spec.hidden()) {
                 Path at = hideAt(h);
