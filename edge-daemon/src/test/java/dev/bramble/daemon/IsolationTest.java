@@ -63,6 +63,25 @@ class IsolationTest {
     }
 
     @Test
+    void withoutBubblewrapAFunctionStillRunsAsItsOwnUserInItsOwnTmp() throws IOException {
+        // Nothing is bound into a mount namespace now: the function's uid walks the host's directories to its code
+        // and its /tmp, as it would down /var/lib/bramble. (JUnit makes its temporary directory 0700.)
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        try (TestDaemon bare = TestDaemon.start(dir.resolve("no-bwrap"), "sandbox:\n  bwrap: /nonexistent/bwrap\n",
+                Clock.systemUTC(), false)) {
+            JsonNode iso = bare.get("/v1/status").json().get("isolation");
+            assertThat(iso.get("mode").asText()).isEqualTo("degraded");
+            assertThat(iso.get("missing").toString()).contains("bubblewrap not found at /nonexistent/bwrap");
+            bare.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("bare", "")));
+            TestDaemon.Response r = bare.invoke("bare", "{\"tmpWriteMb\": 1}");
+            assertThat(r.header("X-Amz-Function-Error")).as("%s %s", r.text(), r.logTail()).isEmpty();
+            assertThat(r.json().get("uid").asInt()).isNotZero();
+            assertThat(r.json().at("/tmpWriteMb/writtenMb").asInt()).as(r.text()).isEqualTo(1);
+            assertThat(r.json().at("/tmpWriteMb/path").asText()).startsWith(bare.dataDir().resolve("run") + "/");
+        }
+    }
+
+    @Test
     void memoryPastTheLimitIsKilledByTheKernelAndReported() {
         TestDaemon.Response r = d.invoke("mb", "{\"allocMb\":300}");
         String id = r.header("X-Amzn-RequestId").orElseThrow();
@@ -145,7 +164,7 @@ class IsolationTest {
         try (TestDaemon inside = TestDaemon.start(closed.resolve("data"), "", Clock.systemUTC(), true)) {
             inside.deployOk(Bundles.example("echo"));
             TestDaemon.Response r = inside.invoke("echo", "{\"closed\":true}");
-            assertThat(r.header("X-Amz-Function-Error")).as(r.text()).isEmpty();
+            assertThat(r.header("X-Amz-Function-Error")).as("%s %s", r.text(), r.logTail()).isEmpty();
             assertThat(r.json().get("closed").asBoolean()).isTrue();
         } finally {
             dev.bramble.daemon.store.Trees.deleteQuietly(closed);

@@ -92,6 +92,16 @@ class LogsAndStatusTest {
     }
 
     @Test
+    void aRequestForNoRouteIsA404ThatNamesItNotAnInternalError() {
+        TestDaemon.Response r = d.send("POST", "/v1/functions", new byte[]{1, 2, 3});
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(r.header("X-Amzn-ErrorType")).contains("ResourceNotFoundException");
+        assertThat(r.json().path("message").asText()).contains("no route for POST /v1/functions")
+                .contains("docs/operators.md");
+        assertThat(d.send("GET", "/v1/nothing-here", null).status()).isEqualTo(404);
+    }
+
+    @Test
     void statusShowsEnvironmentsAndCounts() {
         d.invoke("misbehave", "{}");
         d.invoke("misbehave", "{\"throw\":\"x\"}");

@@ -74,9 +74,15 @@ class ScheduleTriggerTest {
                 return t.path("dropped").asInt() >= 2 && t.path("invoked").asInt() >= 1;
             });
             assertThat(d.get("/v1/status").json().path("async").path("running").asInt()).isLessThanOrEqualTo(1);
-            // Each run slept as its detail said: the schedule's detail reached the function.
+            // Each run slept as its detail said: the schedule's detail reached the function. (Only a floor: a
+            // loaded 2-core machine adds to the sleep, and a training run for the class-data archive loads it.)
             JsonNode logs = d.get("/v1/functions/slowtick/logs?limit=200").json().path("events");
-            assertThat(logs.findValuesAsText("message")).anySatisfy(m -> assertThat(m).contains("Duration: 25"));
+            List<Double> durations = logs.findValuesAsText("message").stream()
+                    .filter(m -> m.startsWith("REPORT "))
+                    .map(m -> Double.parseDouble(m.replaceFirst("(?s).*\tDuration: ([0-9.]+) ms.*", "$1")))
+                    .toList();
+            assertThat(durations).isNotEmpty().allSatisfy(ms -> assertThat(ms).isBetween(2_500.0, 10_000.0));
+            assertThat(logs.findValuesAsText("message")).noneMatch(m -> m.contains("attached by jcmd"));
         }
     }
 

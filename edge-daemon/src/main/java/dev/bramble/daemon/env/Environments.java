@@ -658,6 +658,10 @@ public final class Environments implements AutoCloseable {
     private static void clearRunDir(Path runDir) {
         try {
             Trees.empty(runDir);
+            // Without bubblewrap an environment's /tmp is its directory here, its own uid's: that uid must be able
+            // to pass through (not to list what else is here).
+            Files.setPosixFilePermissions(runDir, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    "rwx--x--x"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare " + runDir, e);
         }

@@ -137,6 +137,19 @@ public final class HttpApi {
                         e.getMessage(), List.of(), Map.of("Retry-After", "1")))
                 .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundleException",
                         e.getMessage(), e.problems(), Map.of()))
+                .error(io.helidon.http.HttpException.class, (req, res, e) -> {
+                    // Helidon's own: no route matched (404), or a request it could not read (400, 413…).
+                    int status = e.status().code();
+                    if (status == 404) {
+                        error(res, 404, "ResourceNotFoundException", "no route for " + req.prologue().method().text()
+                                + " " + req.path().rawPath() + "; docs/operators.md lists the daemon's API",
+                                List.of(), Map.of());
+                    } else {
+                        error(res, status, status == 413 ? "RequestTooLargeException"
+                                : status >= 500 ? "ServiceException" : "InvalidRequestException", e.getMessage(),
+                                List.of(), Map.of());
+                    }
+                })
                 .error(Throwable.class, (req, res, e) -> {
                     String id = UUID.randomUUID().toString();
                     LOG.log(Level.ERROR, "http.unhandled id=" + id + " method=" + req.prologue().method().text()
