@@ -87,6 +87,60 @@ class DaemonProcessTest {
     }
 
     @Test
+    void killedAtAnyPointOfADeployTheNextStartKeepsOnlyWholeVersions() throws Exception {
+        Path data = install.root().resolve("deploy-kill-data");
+        String yaml = "runtime:\n  class-data-archives: false\n";
+        // 24 MB that do not compress: receiving, checking, unpacking and storing it each take a while.
+        byte[] blob = new byte[24 << 20];
+        new java.util.Random(7).nextBytes(blob);
+        byte[] bundle = Files.readAllBytes(Bundles.rewrite(Bundles.example("echo"), dir, null,
+                java.util.Map.of("data/blob", blob)));
+        for (int delayMs : new int[]{30, 120, 250, 400, 600, 900, 1400}) {
+            try (DaemonProcess d = DaemonProcess.start(install, data, yaml, List.of(), false)) {
+                assertWhole(data, d);
+                Thread deploying = Thread.ofVirtual().start(() -> {
+                    try {
+                        d.post("/v1/deployments", bundle);
+                    } catch (IOException | RuntimeException expected) {
+                        // the daemon dies under this call
+                    }
+                });
+                Thread.sleep(delayMs);
+                d.process().toHandle().destroyForcibly();
+                d.process().waitFor(10, SECONDS);
+                deploying.join(Duration.ofSeconds(30));
+            }
+        }
+        try (DaemonProcess d = DaemonProcess.start(install, data, yaml, List.of(), false)) {
+            assertWhole(data, d);
+            assertThat(d.post("/v1/deployments", bundle).statusCode()).isIn(200, 201);
+            HttpResponse<String> echo = d.post("/2015-03-31/functions/echo/invocations", "{\"w\":1}".getBytes());
+            assertThat(echo.body()).contains("\"w\":1");
+        }
+    }
+
+    /** No temporary copy or staging tree is left, and every version the daemon lists has its whole bundle. */
+    private static void assertWhole(Path data, DaemonProcess d) throws IOException {
+        try (Stream<Path> bundles = Files.list(data.resolve("bundles"));
+             Stream<Path> functions = Files.list(data.resolve("functions"))) {
+            List<Path> zips = bundles.toList();
+            assertThat(zips).allSatisfy(z -> assertThat(z.getFileName().toString()).matches("[0-9a-f]{64}\\.zip"));
+            for (Path z : zips) {
+                assertThat(dev.bramble.protocol.Bundle.sha256(z) + ".zip").isEqualTo(z.getFileName().toString());
+            }
+            assertThat(functions.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
+        }
+        com.fasterxml.jackson.databind.JsonNode fns = TestDaemon.JSON.readTree(d.get("/v1/functions"));
+        for (com.fasterxml.jackson.databind.JsonNode f : fns.path("functions")) {
+            com.fasterxml.jackson.databind.JsonNode one = TestDaemon.JSON.readTree(d.get("/v1/functions/"
+                    + f.path("name").asText()));
+            for (com.fasterxml.jackson.databind.JsonNode v : one.path("versions")) {
+                assertThat(data.resolve("bundles/" + v.path("sha256").asText() + ".zip")).exists();
+            }
+        }
+    }
+
+    @Test
     void aFunctionPrintingHundredsOfMegabytesOnOneLineCostsTheDaemonOneBuffer() throws Exception {
         Path data = install.root().resolve("long-line-data");
         // The daemon's heap as the launcher gives it on a small board: a line held whole would not fit.

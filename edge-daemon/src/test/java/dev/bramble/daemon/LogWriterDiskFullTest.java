@@ -73,6 +73,58 @@ class LogWriterDiskFullTest {
         assertThat(d.get("/v1/status").json().path("logWriteError").isNull()).isTrue();
     }
 
+    @Test
+    void aDeployAndAnEventOnAFullDiskAre507sThatSaySoAndWhatWasStoredIsKept() throws Exception {
+        d.deployOk(Bundles.withManifest(Bundles.example("misbehave"), dir, Bundles.misbehave("slow",
+                "\"timeoutSeconds\": 30, \"concurrency\": {\"reserved\": 1, \"provisioned\": 1}")));
+        long succeededBefore = d.get("/v1/status").json().at("/async/succeeded").asLong();
+        Path filler = data.resolve("filler");
+        fill(filler);
+        try {
+            JsonNode status = d.get("/v1/status").json();
+            assertThat(status.at("/dataDisk/freeMb").asLong()).isLessThan(1);
+            assertThat(status.at("/dataDisk/path").asText()).isEqualTo(data.toString());
+
+            TestDaemon.Response deploy = d.deploy(Bundles.withManifest(Bundles.example("echo"), dir, """
+                    {"name": "echo2", "runtime": "java21", "handler": "dev.bramble.examples.echo.Echo"}"""), "");
+            assertThat(deploy.status()).as(deploy.text()).isEqualTo(507);
+            assertThat(deploy.header("X-Amzn-ErrorType")).contains("InsufficientStorageException");
+            assertThat(deploy.json().path("message").asText()).contains("no space left on device");
+            assertThat(d.get("/v1/functions/echo2").status()).isEqualTo(404);
+
+            // Events stay in the queue while the slow function runs them: they fill what SQLite can still use,
+            // then one is refused; every one accepted before it is kept and runs.
+            String payload = "{\"sleepMs\": 300, \"pad\": \"" + "x".repeat(900 << 10) + "\"}";
+            int accepted = 0;
+            TestDaemon.Response refused = null;
+            for (int i = 0; i < 60 && refused == null; i++) {
+                TestDaemon.Response r = d.send("POST", "/2015-03-31/functions/slow/invocations", payload.getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8), "X-Amz-Invocation-Type", "Event");
+                if (r.status() == 202) {
+                    accepted++;
+                } else {
+                    refused = r;
+                }
+            }
+            assertThat(refused).as("an Event refused once the disk is full").isNotNull();
+            assertThat(refused.status()).as(refused.text()).isEqualTo(507);
+            assertThat(refused.json().path("message").asText()).contains("no space left on device");
+            assertThat(d.get("/v1/health").status()).isEqualTo(200);
+            int kept = accepted;
+            Files.delete(filler);
+            filler = null;
+            assertThat(kept).isLessThan(60);
+            await("every accepted event run").atMost(120, SECONDS).until(() -> d.get("/v1/status").json()
+                    .at("/async/depth").asInt() == 0);
+            assertThat(d.get("/v1/status").json().at("/async/succeeded").asLong() - succeededBefore)
+                    .as("every accepted event ran").isEqualTo(kept);
+        } finally {
+            if (filler != null) {
+                Files.deleteIfExists(filler);
+            }
+        }
+    }
+
     /** Writes until the tmpfs is full. */
     private static void fill(Path filler) throws IOException {
         byte[] mb = new byte[1 << 20];

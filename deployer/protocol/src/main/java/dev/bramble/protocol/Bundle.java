@@ -18,7 +18,6 @@ import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
-import java.util.zip.ZipInputStream;
 
 /**
  * A function bundle: a zip holding {@code function.json} and the code in {@code lib/*.jar} (and optionally
@@ -123,6 +122,9 @@ public final class Bundle {
         } catch (ZipException e) {
             throw new BundleException(List.of("not a zip file: " + e.getMessage()));
         } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw new UncheckedIOException("cannot check bundle " + zip, e); // the disk's fault, not the bundle's
+            }
             throw new BundleException(List.of("bundle could not be read: " + e.getMessage()));
         }
         if (!problems.isEmpty()) {
@@ -153,10 +155,16 @@ public final class Bundle {
                 }
                 Files.createDirectories(out.getParent());
                 try (InputStream in = new Bounded(file.getInputStream(entry), limits.maxUnpackedBytes() - total);
-                     OutputStream os = Files.newOutputStream(out)) {
+                     java.io.FileOutputStream os = new java.io.FileOutputStream(out.toFile())) {
                     total += in.transferTo(os);
+                    os.getFD().sync(); // a code directory that exists after a power cut is whole
                 }
                 out.toFile().setReadOnly();
+            }
+        }
+        try (var dirs = Files.walk(target)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                Durable.sync(d);
             }
         }
     }
@@ -169,6 +177,8 @@ public final class Bundle {
         boolean hasCode = false;
         Set<String> classes = new HashSet<>();
         Set<String> names = new HashSet<>();
+        Set<String> files = new HashSet<>();
+        Set<String> dirs = new HashSet<>();
         long total = 0;
         int count = 0;
         Enumeration<? extends ZipEntry> entries = file.entries();
@@ -188,6 +198,16 @@ public final class Bundle {
                 problems.add("entry '" + name + "': appears twice");
                 continue;
             }
+            // Unpacking makes every parent a directory: a file of the same name as one cannot be unpacked.
+            String path = entry.isDirectory() ? name.substring(0, name.length() - 1) : name;
+            for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+                dirs.add(path.substring(0, slash));
+            }
+            if (entry.isDirectory()) {
+                dirs.add(path);
+            } else {
+                files.add(path);
+            }
             if (entry.isDirectory()) {
                 continue;
             }
@@ -197,7 +217,7 @@ public final class Bundle {
                     manifest = in.readNBytes(1 << 20);
                 } else if (name.startsWith("lib/") && name.endsWith(".jar") && name.indexOf('/', 4) < 0) {
                     hasCode = true;
-                    classesOfJar(in, classes);
+                    classesOfJar(in, Path.of(file.getName()), classes);
                 } else if (name.startsWith("classes/") && name.endsWith(".class")) {
                     hasCode = true;
                     classes.add(name.substring("classes/".length()));
@@ -215,6 +235,11 @@ public final class Bundle {
                         + limits.maxCompressionRatio());
             }
         }
+        for (String both : files) {
+            if (dirs.contains(both)) {
+                problems.add("entry '" + both + "': is a file and also a directory (other entries are under it)");
+            }
+        }
         long zipSize = Math.max(1, Files.size(Path.of(file.getName())));
         if (total > (1 << 20) && total / zipSize > limits.maxCompressionRatio()) {
             problems.add("bundle compression ratio " + total / zipSize + " exceeds " + limits.maxCompressionRatio());
@@ -222,16 +247,29 @@ public final class Bundle {
         return new Scan(manifest, hasCode, classes);
     }
 
-    private static void classesOfJar(InputStream jar, Set<String> classes) throws IOException {
-        ZipInputStream in = new ZipInputStream(jar);
+    /**
+     * The class names in a jar of the bundle, from its central directory: the jar is copied beside the bundle and
+     * listed, never inflated entry by entry (a small, highly compressed jar would otherwise cost seconds of CPU).
+     */
+    private static void classesOfJar(InputStream jar, Path bundle, Set<String> classes) throws IOException {
+        Path copy = Files.createTempFile(bundle.toAbsolutePath().getParent(), ".jar-", ".tmp");
         try {
-            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
-                if (e.getName().endsWith(".class")) {
-                    classes.add(e.getName());
-                }
+            try (OutputStream out = Files.newOutputStream(copy)) {
+                jar.transferTo(out);
             }
-        } catch (ZipException e) {
-            // Not a readable jar: the handler will not be found in it, which is reported.
+            try (ZipFile inner = new ZipFile(copy.toFile())) {
+                Enumeration<? extends ZipEntry> entries = inner.entries();
+                while (entries.hasMoreElements()) {
+                    String n = entries.nextElement().getName();
+                    if (n.endsWith(".class")) {
+                        classes.add(n);
+                    }
+                }
+            } catch (ZipException e) {
+                // Not a readable jar: the handler will not be found in it, which is reported.
+            }
+        } finally {
+            Files.deleteIfExists(copy);
         }
     }
 
@@ -246,13 +284,36 @@ public final class Bundle {
         if (name.startsWith("/") || name.matches("^[A-Za-z]:.*")) {
             return "absolute path; entries must be relative to the bundle";
         }
-        for (String part : name.split("/")) {
+        if (name.length() > MAX_NAME_BYTES || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                > MAX_NAME_BYTES) {
+            return "name longer than " + MAX_NAME_BYTES + " bytes";
+        }
+        String path = name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
+        String[] parts = path.split("/", -1);
+        if (parts.length > MAX_DEPTH) {
+            return "nested " + parts.length + " deep; at most " + MAX_DEPTH + " levels";
+        }
+        for (String part : parts) {
             if (part.equals("..")) {
                 return "path escapes the bundle ('..')";
+            }
+            if (part.equals(".") || part.isEmpty()) {
+                // lib/./x.jar would be unpacked as lib/x.jar but not be code to the check above: one spelling only
+                return "'.' or empty segment in the path; write it plainly (lib/x.jar)";
+            }
+            if (part.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+                return "a segment longer than " + MAX_SEGMENT_BYTES + " bytes (the file system's limit)";
             }
         }
         return null;
     }
+
+    /** Longest entry name: the code directory's own path must still fit in the file system's 4096. */
+    static final int MAX_NAME_BYTES = 1024;
+    /** Longest single file or directory name: what ext4 and most file systems allow. */
+    static final int MAX_SEGMENT_BYTES = 255;
+    /** Deepest entry. */
+    static final int MAX_DEPTH = 32;
 
     private static String classFile(String className) {
         return className.replace('.', '/') + ".class";

@@ -114,6 +114,57 @@ class BundleTest {
     }
 
     @Test
+    void namesUnpackingCouldNotHonourAreRefusedBeforeAnythingIsUnpacked() throws IOException {
+        Map<String, byte[]> m = good();
+        m.put("lib/./dup.jar", jar("com/example/H.class"));
+        m.put("conf", new byte[1]);
+        m.put("conf/app.properties", new byte[1]);
+        m.put("data//x", new byte[1]);
+        m.put("d/" + "x".repeat(256), new byte[1]);
+        m.put("deep/" + "a/".repeat(40) + "f", new byte[1]);
+        m.put("long/" + "abcdefgh/".repeat(120) + "f", new byte[1]);
+        assertThatThrownBy(() -> Bundle.open(zip(m), Bundle.Limits.DEFAULT))
+                .isInstanceOfSatisfying(BundleException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+                        "entry 'lib/./dup.jar': '.' or empty segment in the path; write it plainly (lib/x.jar)",
+                        "entry 'data//x': '.' or empty segment in the path; write it plainly (lib/x.jar)",
+                        "entry 'd/" + "x".repeat(256) + "': a segment longer than 255 bytes (the file system's limit)",
+                        "entry 'deep/" + "a/".repeat(40) + "f': nested 42 deep; at most 32 levels",
+                        "entry 'long/" + "abcdefgh/".repeat(120) + "f': name longer than 1024 bytes",
+                        "entry 'conf': is a file and also a directory (other entries are under it)"));
+    }
+
+    @Test
+    void aJarIsListedFromItsCentralDirectoryNotInflatedEntryByEntry() throws IOException {
+        // A jar whose first entry's data is not valid deflate: reading the jar as a stream (inflating every
+        // entry to reach the next) stops there, before the handler; its central directory lists both.
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (ZipOutputStream out = new ZipOutputStream(bytes)) {
+            out.putNextEntry(new ZipEntry("big.bin"));
+            out.write(new byte[1 << 20]);
+            out.closeEntry();
+            out.putNextEntry(new ZipEntry("com/example/H.class"));
+            out.write(new byte[]{(byte) 0xca, (byte) 0xfe});
+            out.closeEntry();
+        }
+        byte[] jar = bytes.toByteArray();
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.wrap(jar).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int data = 30 + header.getShort(26) + header.getShort(28);
+        jar[data] = (byte) 0xff; // BFINAL=1, BTYPE=11: a reserved block type
+        try (var stream = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(jar))) {
+            stream.getNextEntry();
+            assertThatThrownBy(stream::getNextEntry).isInstanceOf(java.util.zip.ZipException.class);
+        }
+        Map<String, byte[]> m = good();
+        m.put("lib/code.jar", jar);
+        Path zip = zip(m);
+        assertThat(Bundle.open(zip, Bundle.Limits.DEFAULT).manifest().handlerClass()).isEqualTo("com.example.H");
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).as("the jar's copy is deleted")
+                    .noneMatch(n -> n.endsWith(".tmp"));
+        }
+    }
+
+    @Test
     void notAZip() throws IOException {
         Path junk = dir.resolve("junk.zip");
         try (OutputStream out = Files.newOutputStream(junk)) {

@@ -547,16 +547,7 @@ public final class AsyncQueue implements AutoCloseable {
     /** Runs under {@link #lock}: the connection is this class's alone and used by one thread at a time. */
     private void transaction(SqlWork work) {
         try {
-            connection.setAutoCommit(false);
-            try {
-                work.run();
-                connection.commit();
-            } catch (SQLException | RuntimeException e) {
-                connection.rollback();
-                throw e;
-            } finally {
-                connection.setAutoCommit(true);
-            }
+            dev.bramble.daemon.store.Transactions.run(connection, work::run);
         } catch (SQLException e) {
             throw new IllegalStateException("asynchronous queue write failed: " + e.getMessage(), e);
         }

@@ -4,6 +4,7 @@ import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.Durable;
 import dev.bramble.protocol.Manifest;
 import dev.bramble.protocol.ManifestParser;
 
@@ -51,6 +52,8 @@ public final class FunctionRegistry {
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile Map<String, FunctionState> functions;
     private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What was rebuilt at this start because state.db was missing, empty or corrupt; null when nothing was. */
+    private volatile String recovery;
 
     private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, ManifestParser.Defaults defaults,
                              Clock clock, Map<String, FunctionState> functions) {
@@ -91,8 +94,18 @@ public final class FunctionRegistry {
                     Trees.delete(p);
                 }
             }
+            try (var temps = Files.list(dataDir.resolve("bundles"))) {
+                for (Path p : temps.filter(Durable::isLeftover).toList()) {
+                    Files.deleteIfExists(p); // a copy a kill interrupted: the bundle under its digest is whole
+                }
+            }
             FunctionRegistry registry = new FunctionRegistry(database, dataDir, limits, defaults, clock, Map.of());
+            if (database.replaced() != null && registry.hasStoredBundles()) {
+                registry.recovery = database.replaced() + "; " + registry.rebuild();
+                LOG.log(Level.WARNING, "registry.rebuilt {0}", registry.recovery);
+            }
             registry.functions = Map.copyOf(registry.loadAll());
+            registry.removeOrphans();
             return registry;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare " + dataDir, e);
@@ -185,6 +198,7 @@ public final class FunctionRegistry {
         Instant now = clock.instant();
         if (current != null && current.latest().sha256().equals(bundle.sha256())) {
             int version = current.latest().version();
+            repair(current.latest(), bundle);
             sql(c -> upsertAlias(c, name, alias, version, now));
             swap(withAlias(current, alias, version));
             return new Deployment(name, version, bundle.sha256(), alias, false);
@@ -192,18 +206,23 @@ public final class FunctionRegistry {
         int version = current == null ? 1 : current.latest().version() + 1;
         Path code = codeDir(name, version);
         Path zip = bundlesDir.resolve(bundle.sha256() + ".zip");
-        boolean newZip = !Files.exists(zip);
+        // A zip under this digest is trusted only if it has it: one a crash cut short is replaced.
+        boolean newZip = !Files.exists(zip) || !Bundle.sha256(zip).equals(bundle.sha256());
+        Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
         try {
-            Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
             bundle.unpackTo(staging);
             Trees.delete(code); // a leftover of a run that crashed before recording this version
             Files.createDirectories(code.getParent());
             // Read-only only after the move: renaming a directory into another parent needs write access to it.
             Files.move(staging, code, StandardCopyOption.ATOMIC_MOVE);
+            Durable.sync(code.getParent());
             Trees.makeReadOnly(code);
             if (newZip) {
-                Files.copy(bundle.path(), zip);
+                Durable.copy(bundle.path(), zip);
             }
+            // What a rebuild of state.db reads: which bundle each version was.
+            Durable.write((bundle.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    sidecar(name, version));
             sql(c -> {
                 try (PreparedStatement f = c.prepareStatement(
                         "INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)");
@@ -223,9 +242,11 @@ public final class FunctionRegistry {
                 upsertAlias(c, name, alias, version, now);
             });
         } catch (IOException | RuntimeException e) {
+            Trees.deleteQuietly(staging);
             undo(code, newZip ? zip : null);
+            Trees.deleteQuietly(sidecar(name, version));
             if (e instanceof IOException io) {
-                throw new UncheckedIOException("deploy of " + name + " failed", io);
+                throw new StorageException("deploy of " + name + " failed: cannot store its code: " + io, io);
             }
             throw (RuntimeException) e;
         }
@@ -237,6 +258,37 @@ public final class FunctionRegistry {
         LOG.log(Level.INFO, "deploy.published function={0} version={1} alias={2} sha256={3}", name, version, alias,
                 bundle.sha256());
         return new Deployment(name, version, bundle.sha256(), alias, true);
+    }
+
+    /**
+     * The same bundle deployed again is how an operator restores a version whose stored zip or code a crash or a
+     * failing disk damaged: both are written again from the upload when they are not whole.
+     */
+    private void repair(FunctionVersion v, Bundle bundle) {
+        Path zip = bundlesDir.resolve(v.sha256() + ".zip");
+        Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
+        try {
+            if (!Files.exists(zip) || !Bundle.sha256(zip).equals(v.sha256())) {
+                Durable.copy(bundle.path(), zip);
+                LOG.log(Level.WARNING, "registry.bundle-repaired function={0} version={1} bundle={2}", v.function(),
+                        v.version(), zip);
+            }
+            if (!Files.isDirectory(v.codeDir())) {
+                bundle.unpackTo(staging);
+                Files.createDirectories(v.codeDir().getParent());
+                Files.move(staging, v.codeDir(), StandardCopyOption.ATOMIC_MOVE);
+                Durable.sync(v.codeDir().getParent());
+                Trees.makeReadOnly(v.codeDir());
+                LOG.log(Level.WARNING, "registry.code-restored dir={0} from=upload", v.codeDir());
+            }
+            if (!Files.exists(sidecar(v.function(), v.version()))) {
+                Durable.write((v.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        sidecar(v.function(), v.version()));
+            }
+        } catch (IOException e) {
+            Trees.deleteQuietly(staging);
+            throw new StorageException("deploy of " + v.function() + " failed: cannot restore its code: " + e, e);
+        }
     }
 
     private void undo(Path code, Path zip) {
@@ -339,6 +391,7 @@ public final class FunctionRegistry {
                 String sha = f.versions().get(v).sha256();
                 try {
                     Trees.delete(codeDir(function, v));
+                    Trees.delete(sidecar(function, v));
                     boolean shared = functions.values().stream().flatMap(s -> s.versions().values().stream())
                             .anyMatch(x -> x.sha256().equals(sha));
                     if (!shared) {
@@ -409,6 +462,12 @@ public final class FunctionRegistry {
         }
         Path zip = bundlesDir.resolve(sha + ".zip");
         try {
+            String actual = Files.exists(zip) ? Bundle.sha256(zip) : "(missing)";
+            if (!actual.equals(sha)) {
+                LOG.log(Level.ERROR, "registry.bundle-damaged dir={0} bundle={1} sha256={2} -- deploy this "
+                        + "version''s bundle again to restore it", code, zip, actual);
+                return;
+            }
             Path staging = functionsDir.resolve(".staging-" + UUID.randomUUID());
             Bundle.open(zip, limits).unpackTo(staging);
             Files.createDirectories(code.getParent());
@@ -420,6 +479,169 @@ public final class FunctionRegistry {
         }
     }
 
+    /** Which bundle a version was: {@code functions/<name>/<version>.sha256}, beside its code. */
+    private Path sidecar(String name, int version) {
+        return functionsDir.resolve(name).resolve(version + ".sha256");
+    }
+
+    /** What was rebuilt at this start because state.db was missing, empty or corrupt; empty when nothing was. */
+    public Optional<String> recovery() {
+        return Optional.ofNullable(recovery);
+    }
+
+    private boolean hasStoredBundles() throws IOException {
+        try (var zips = Files.list(bundlesDir)) {
+            return zips.anyMatch(z -> z.getFileName().toString().endsWith(".zip"));
+        }
+    }
+
+    private record Found(String name, int version, String sha, byte[] manifest, long size, long at) {
+    }
+
+    /**
+     * Writes versions and {@code live} aliases back into a new state.db from what is on disk: each version's
+     * sidecar names its bundle, whose digest is checked; a bundle no sidecar names becomes its function's next
+     * version. Other aliases, the asynchronous queue, dead letters and the agent's registration are not in the
+     * bundles and are lost.
+     *
+     * @return what was rebuilt, for the log and status
+     */
+    private String rebuild() throws IOException {
+        List<Found> found = new java.util.ArrayList<>();
+        java.util.Set<String> named = new java.util.HashSet<>();
+        List<String> skipped = new java.util.ArrayList<>();
+        try (var dirs = Files.list(functionsDir)) {
+            for (Path dir : dirs.filter(Files::isDirectory).filter(d -> !d.getFileName().toString().startsWith("."))
+                    .sorted().toList()) {
+                try (var files = Files.list(dir)) {
+                    for (Path side : files.filter(f -> f.getFileName().toString().matches("[0-9]{1,9}\\.sha256"))
+                            .toList()) {
+                        String sha = Files.readString(side).strip();
+                        int version = Integer.parseInt(side.getFileName().toString().replace(".sha256", ""));
+                        Found f = stored(sha, version, skipped);
+                        if (f != null && f.name().equals(dir.getFileName().toString())) {
+                            found.add(f);
+                            named.add(sha);
+                        }
+                    }
+                }
+            }
+        }
+        List<Path> unnamed;
+        try (var zips = Files.list(bundlesDir)) {
+            unnamed = zips.filter(z -> z.getFileName().toString().matches("[0-9a-f]{64}\\.zip"))
+                    .filter(z -> !named.contains(z.getFileName().toString().replace(".zip", "")))
+                    .sorted(java.util.Comparator.comparing(z -> z.toFile().lastModified())).toList();
+        }
+        for (Path z : unnamed) {
+            Found f = stored(z.getFileName().toString().replace(".zip", ""), 0, skipped);
+            if (f != null) {
+                int next = found.stream().filter(x -> x.name().equals(f.name())).mapToInt(Found::version).max()
+                        .orElse(0) + 1;
+                Trees.delete(codeDir(f.name(), next)); // not this bundle's code, whatever it is
+                Durable.write((f.sha() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        sidecar(f.name(), next));
+                found.add(new Found(f.name(), next, f.sha(), f.manifest(), f.size(), f.at()));
+            }
+        }
+        Map<String, Integer> live = new TreeMap<>();
+        found.forEach(f -> live.merge(f.name(), f.version(), Math::max));
+        sql(c -> {
+            try (PreparedStatement fn = c.prepareStatement(
+                    "INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)");
+                 PreparedStatement v = c.prepareStatement("INSERT INTO versions (function, version, sha256, "
+                         + "manifest, size, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                for (Found f : found) {
+                    fn.setString(1, f.name());
+                    fn.setLong(2, f.at());
+                    fn.executeUpdate();
+                    v.setString(1, f.name());
+                    v.setInt(2, f.version());
+                    v.setString(3, f.sha());
+                    v.setBytes(4, f.manifest());
+                    v.setLong(5, f.size());
+                    v.setLong(6, f.at());
+                    v.executeUpdate();
+                }
+            }
+            for (Map.Entry<String, Integer> e : live.entrySet()) {
+                upsertAlias(c, e.getKey(), LIVE, e.getValue(), clock.instant());
+            }
+        });
+        return "rebuilt from the stored bundles: " + live.entrySet().stream()
+                .map(e -> e.getKey() + " (" + found.stream().filter(f -> f.name().equals(e.getKey())).count()
+                        + " versions, live=" + e.getValue() + ")").toList()
+                + (skipped.isEmpty() ? "" : "; skipped: " + skipped)
+                + "; other aliases, queued and dead-lettered events and the agent's registration were not kept";
+    }
+
+    /** A stored bundle whose digest is its name, validated; null (and why, in {@code skipped}) when not. */
+    private Found stored(String sha, int version, List<String> skipped) {
+        Path zip = bundlesDir.resolve(sha + ".zip");
+        try {
+            if (!Files.exists(zip) || !Bundle.sha256(zip).equals(sha)) {
+                skipped.add(zip.getFileName() + ": missing or damaged");
+                return null;
+            }
+            Bundle b = Bundle.open(zip, limits);
+            return new Found(b.manifest().name(), version, sha, b.manifestJson(), b.size(),
+                    Files.getLastModifiedTime(zip).toMillis());
+        } catch (RuntimeException | IOException e) {
+            skipped.add(zip.getFileName() + ": " + e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Deletes what no version owns: code directories and sidecars of versions not in state.db (a deploy killed
+     * before it recorded its version, a prune killed half-way) and bundles no version uses.
+     */
+    private void removeOrphans() {
+        try {
+            java.util.Set<String> shas = new java.util.HashSet<>();
+            for (FunctionState f : functions.values()) {
+                for (FunctionVersion v : f.versions().values()) {
+                    shas.add(v.sha256());
+                    if (!Files.exists(sidecar(v.function(), v.version())) && Files.isDirectory(v.codeDir())) {
+                        // a data directory from before sidecars: what a later rebuild would need
+                        Durable.write((v.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                sidecar(v.function(), v.version()));
+                    }
+                }
+            }
+            try (var dirs = Files.list(functionsDir)) {
+                for (Path dir : dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
+                    FunctionState f = functions.get(dir.getFileName().toString());
+                    if (f == null) {
+                        Trees.delete(dir);
+                        LOG.log(Level.WARNING, "registry.orphan-removed path={0}", dir);
+                        continue;
+                    }
+                    try (var entries = Files.list(dir)) {
+                        for (Path e : entries.toList()) {
+                            String n = e.getFileName().toString().replace(".sha256", "");
+                            boolean known = n.matches("[0-9]{1,9}") && f.versions().containsKey(Integer.parseInt(n));
+                            if (!known) {
+                                Trees.delete(e);
+                                LOG.log(Level.WARNING, "registry.orphan-removed path={0}", e);
+                            }
+                        }
+                    }
+                }
+            }
+            try (var zips = Files.list(bundlesDir)) {
+                for (Path z : zips.toList()) {
+                    if (!shas.contains(z.getFileName().toString().replace(".zip", ""))) {
+                        Files.deleteIfExists(z);
+                        LOG.log(Level.WARNING, "registry.orphan-removed path={0}", z);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "registry.orphan-scan-failed error={0}", e.toString());
+        }
+    }
+
     @FunctionalInterface
     private interface SqlWork {
         void run(Connection c) throws SQLException;
@@ -427,14 +649,7 @@ public final class FunctionRegistry {
 
     private void sql(SqlWork work) {
         try (Connection c = database.connect()) {
-            c.setAutoCommit(false);
-            try {
-                work.run(c);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
+            dev.bramble.daemon.store.Transactions.run(c, () -> work.run(c));
         } catch (SQLException e) {
             throw new IllegalStateException("state database write failed: " + e.getMessage(), e);
         }

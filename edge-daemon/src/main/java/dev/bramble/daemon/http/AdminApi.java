@@ -64,7 +64,7 @@ final class AdminApi {
      * @param bundleMaxBytes largest deployment body
      */
     record Facts(String version, Instant startedAt, String adminToken, long bundleMaxBytes, boolean allowUnsigned,
-                 Path trustedKeys) {
+                 Path trustedKeys, Path dataDir) {
     }
 
     private final FunctionRegistry registry;
@@ -136,6 +136,8 @@ final class AdminApi {
         out.put("functions", registry.functions().stream().map(FunctionState::name).toList());
         out.put("environments", environments.environments().stream().map(this::environment).toList());
         out.put("memory", Map.of("budgetMb", environments.budgetMb(), "usedMb", environments.usedMb()));
+        out.put("dataDisk", dataDisk());
+        out.put("stateRecovery", registry.recovery().orElse(null));
         out.put("logLinesDropped", logs.dropped());
         out.put("logWriteError", logs.lastError().orElse(null));
         out.put("async", queue.status());
@@ -145,6 +147,20 @@ final class AdminApi {
         out.put("sync", sync != null ? sync.status() : Map.of("link", "off", "reason", agent == null
                 ? "agent.deployer-url is not configured" : "sync.enabled is false"));
         Json.send(res, 200, out);
+    }
+
+    /** The data directory's file system: how much is left for bundles, logs, the queue and the outbox. */
+    private Map<String, Object> dataDisk() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("path", facts.dataDir().toString());
+        try {
+            java.nio.file.FileStore store = java.nio.file.Files.getFileStore(facts.dataDir());
+            out.put("freeMb", store.getUsableSpace() >> 20);
+            out.put("totalMb", store.getTotalSpace() >> 20);
+        } catch (java.io.IOException e) {
+            out.put("error", e.toString());
+        }
+        return out;
     }
 
     /** Prometheus text exposition of the daemon's metrics. */

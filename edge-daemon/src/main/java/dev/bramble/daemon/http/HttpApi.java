@@ -8,6 +8,7 @@ import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.NotFoundException;
+import dev.bramble.daemon.function.StorageException;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.trigger.Triggers;
@@ -57,7 +58,7 @@ public final class HttpApi {
      */
     public record Settings(String bind, int port, String version, Instant startedAt, String adminToken,
                            long bundleMaxBytes, String accountId, boolean allowUnsigned,
-                           java.nio.file.Path trustedKeys) {
+                           java.nio.file.Path trustedKeys, java.nio.file.Path dataDir) {
     }
 
     /** Starts the listener. */
@@ -70,7 +71,8 @@ public final class HttpApi {
         AdminApi admin = new AdminApi(registry, environments, archives, invoker, queue, triggers, agent, logs, sandbox,
                 metrics, sync, clock,
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
-                        settings.bundleMaxBytes(), settings.allowUnsigned(), settings.trustedKeys()));
+                        settings.bundleMaxBytes(), settings.allowUnsigned(), settings.trustedKeys(),
+                        settings.dataDir()));
         WebServer server = WebServer.builder()
                 .host(settings.bind())
                 .port(settings.port())
@@ -150,13 +152,50 @@ public final class HttpApi {
                                 List.of(), Map.of());
                     }
                 })
+                .error(StorageException.class, (req, res, e) -> {
+                    LOG.log(Level.ERROR, "http.storage-failed method=" + req.prologue().method().text() + " path="
+                            + req.path().rawPath() + " error=" + e.getMessage());
+                    if (diskFull(e)) {
+                        diskFull(res);
+                    } else {
+                        error(res, 500, "ServiceException", e.getMessage(), List.of(), Map.of());
+                    }
+                })
                 .error(Throwable.class, (req, res, e) -> {
+                    if (diskFull(e)) {
+                        LOG.log(Level.ERROR, "http.disk-full method=" + req.prologue().method().text() + " path="
+                                + req.path().rawPath() + " error=" + e);
+                        diskFull(res);
+                        return;
+                    }
                     String id = UUID.randomUUID().toString();
                     LOG.log(Level.ERROR, "http.unhandled id=" + id + " method=" + req.prologue().method().text()
                             + " path=" + req.path().rawPath(), e);
                     error(res, 500, "ServiceException", "internal error " + id + "; the daemon's log has the detail",
                             List.of(), Map.of());
                 });
+    }
+
+    /**
+     * Whether a failure was the data disk being full: ENOSPC from a file write, or SQLite's SQLITE_FULL from the
+     * state database.
+     */
+    static boolean diskFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.sqlite.SQLiteException s && (s.getErrorCode() & 0xff) == 13) {
+                return true;
+            }
+            String m = t.getMessage();
+            if (m != null && (m.contains("No space left on device") || m.contains("SQLITE_FULL"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void diskFull(ServerResponse res) {
+        error(res, 507, "InsufficientStorageException", "no space left on device: the daemon's data disk is full; "
+                + "nothing was stored. Free space there (see /v1/status dataDisk) and retry", List.of(), Map.of());
     }
 
     private static void error(ServerResponse res, int status, String type, String message, List<String> problems,
