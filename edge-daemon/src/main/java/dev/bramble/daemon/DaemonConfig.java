@@ -289,7 +289,10 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
     public static DaemonConfig load(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
+            // A key given twice is a mistake to name, not a choice of the last one to make in silence.
+            root = new ObjectMapper(new YAMLFactory()).enable(
+                    com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(
+                    Files.readAllBytes(file));
         } catch (IOException e) {
             throw new ConfigException(file.toString(), List.of("cannot read it as YAML: " + e.getMessage()));
         }
@@ -389,11 +392,51 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             r.problems.add("sync.backoff-min-ms (" + config.sync().backoffMinMs() + ") must not be above "
                     + "sync.backoff-max-ms (" + config.sync().backoffMaxMs() + ")");
         }
+        if (Files.exists(config.dataDir()) && !Files.isDirectory(config.dataDir())) {
+            r.problems.add("data-dir: '" + config.dataDir() + "' is not a directory; a writable directory is "
+                    + "allowed (it is created when missing)");
+        }
+        String javaProblem = javaProblem(Path.of(config.javaCommand()));
+        if (javaProblem != null) {
+            r.problems.add("runtime.java: '" + config.javaCommand() + "' " + javaProblem);
+        }
         r.unknownKeys();
         if (!r.problems.isEmpty()) {
             throw new ConfigException(source, r.problems);
         }
         return config;
+    }
+
+    /**
+     * Why a java cannot run functions, or null: it must be an executable file, and a JDK's {@code release} file
+     * beside it, when there is one, must say 21 or later.
+     */
+    static String javaProblem(Path command) {
+        Path resolved = command;
+        if (command.getParent() == null) { // a bare name is looked up on PATH, as the process launch would
+            for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+                if (Files.isExecutable(Path.of(dir).resolve(command))) {
+                    resolved = Path.of(dir).resolve(command);
+                    break;
+                }
+            }
+        }
+        if (!Files.isRegularFile(resolved) || !Files.isExecutable(resolved)) {
+            return "is not an executable file; the java of a JDK >= 21 is allowed";
+        }
+        try {
+            Path release = resolved.toRealPath().getParent().getParent().resolve("release");
+            if (Files.isRegularFile(release)) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^JAVA_VERSION=\"(\\d+)")
+                        .matcher(Files.readString(release));
+                if (m.find() && Integer.parseInt(m.group(1)) < 21) {
+                    return "is JDK " + m.group(1) + "; functions need JDK 21 or later";
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null; // no release file to read: the first start of a function says what is wrong
+        }
+        return null;
     }
 
     /** A copy with another data directory and port; tests and the demo use it. */

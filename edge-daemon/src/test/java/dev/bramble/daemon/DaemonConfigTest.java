@@ -45,6 +45,30 @@ class DaemonConfigTest {
     }
 
     @Test
+    void aDataDirThatIsAFileAndAJavaThatCannotRunFunctionsAreNamed(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws IOException {
+        Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+        Path oldJdk = Files.createDirectories(tmp.resolve("jdk17/bin"));
+        Path java = Files.writeString(oldJdk.resolve("java"), "#!/bin/sh\n");
+        java.toFile().setExecutable(true);
+        Files.writeString(tmp.resolve("jdk17/release"), "IMPLEMENTOR=\"x\"\nJAVA_VERSION=\"17.0.9\"\n");
+        assertThatThrownBy(() -> load("data-dir: " + file + "\nruntime:\n  java: " + java + "\n"))
+                .hasMessageContaining("data-dir: '" + file + "' is not a directory")
+                .hasMessageContaining("runtime.java: '" + java + "' is JDK 17; functions need JDK 21 or later");
+        assertThatThrownBy(() -> load("runtime:\n  java: " + tmp.resolve("nope") + "\n"))
+                .hasMessageContaining("runtime.java: '" + tmp.resolve("nope") + "' is not an executable file");
+    }
+
+    @Test
+    void aKeyGivenTwiceIsNamedNotResolvedInSilence() {
+        assertThatThrownBy(() -> load("""
+                http:
+                  port: 9000
+                  port: 9001
+                """)).hasMessageContaining("cannot read it as YAML").hasMessageContaining("Duplicate field 'port'");
+    }
+
+    @Test
     void everyProblemIsListedWithKeyValueAndWhatIsAllowed() {
         assertThatThrownBy(() -> load("""
                 http: {port: 70000, bind: "no such host .invalid"}

@@ -39,6 +39,27 @@ class InvokeApiTest {
     }
 
     @Test
+    void aResponseOverLambdasSixMegabytesIsLambdasErrorAndTheEnvironmentServesOn() {
+        assertThat(d.invoke("misbehave", "{\"responseKb\": 5000}").header("X-Amz-Function-Error")).isEmpty();
+        for (int kb : new int[]{7000, 12000}) { // within the channel's 8 MB frame, and past it
+            TestDaemon.Response r = d.invoke("misbehave", "{\"responseKb\": " + kb + "}");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("X-Amz-Function-Error")).contains("Unhandled");
+            assertThat(r.json().path("errorType").asText()).as(r.text()).isEqualTo("Function.ResponseSizeTooLarge");
+            assertThat(r.json().path("errorMessage").asText()).isEqualTo(
+                    "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
+        }
+        // A function writing its own frame header on the channel, claiming 100 MB: the same error; that
+        // environment is gone and the next call gets a new one.
+        TestDaemon.Response forged = d.invoke("misbehave", "{\"rawFrameLength\": 104857600}");
+        assertThat(forged.json().path("errorType").asText()).as(forged.text())
+                .isEqualTo("Function.ResponseSizeTooLarge");
+        TestDaemon.Response next = d.invoke("misbehave", "{}", "X-Amz-Log-Type", "Tail");
+        assertThat(next.header("X-Amz-Function-Error")).isEmpty();
+        assertThat(next.logTail()).contains("Init Duration");
+    }
+
+    @Test
     void echoReturnsItsEventAndTheContextFacts() {
         TestDaemon.Response r = d.invoke("echo", "{\"a\":1,\"nested\":{\"b\":[true,null]}}");
         assertThat(r.status()).isEqualTo(200);

@@ -57,7 +57,10 @@ public final class ManifestParser {
             "CLASSPATH", "JAVA_HOME");
     private static final List<String> FIELDS = List.of("name", "runtime", "handler", "memoryMb", "timeoutSeconds",
             "tmpMb", "cpus", "environment", "description", "concurrency", "triggers", "async", "testEvents", "network", "invokes");
-    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    /** For manifests stored before duplicate keys were refused: they were accepted once and still load. */
+    private static final ObjectMapper LENIENT = JsonMapper.builder().build();
 
     private ManifestParser() {
     }
@@ -88,9 +91,21 @@ public final class ManifestParser {
      * @throws InvalidManifestException listing every problem found
      */
     public static Manifest parse(byte[] json, Defaults defaults) {
+        return parse(json, defaults, JSON);
+    }
+
+    /**
+     * A manifest the device stored when it was deployed: as {@link #parse(byte[], Defaults)}, but a key given
+     * twice (refused at deployment since) keeps its last value, so no stored version stops loading.
+     */
+    public static Manifest parseStored(byte[] json, Defaults defaults) {
+        return parse(json, defaults, LENIENT);
+    }
+
+    private static Manifest parse(byte[] json, Defaults defaults, ObjectMapper mapper) {
         JsonNode root;
         try {
-            root = JSON.readTree(json);
+            root = mapper.readTree(json);
         } catch (JsonProcessingException e) {
             throw new InvalidManifestException(List.of("function.json is not valid JSON: "
                     + e.getOriginalMessage()));

@@ -107,6 +107,16 @@ class ManifestParserTest {
     }
 
     @Test
+    void aKeyGivenTwiceIsRefusedAtDeploymentButAStoredManifestStillLoads() {
+        String twice = "{\"name\":\"f\",\"runtime\":\"java21\",\"handler\":\"a.B\",\"memoryMb\":128,"
+                + "\"memoryMb\":512}";
+        assertThatThrownBy(() -> parse(twice)).hasMessageContaining("function.json is not valid JSON")
+                .hasMessageContaining("Duplicate field 'memoryMb'");
+        assertThat(ManifestParser.parseStored(twice.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                ManifestParser.Defaults.BRAMBLE).memoryMb()).isEqualTo(512);
+    }
+
+    @Test
     void variablesThatChangeHowTheLoaderOrTheJvmStartsAreRefusedByName() {
         assertThatThrownBy(() -> parse("""
                 {"name":"f","runtime":"java21","handler":"a.B","environment":{"LD_PRELOAD":"lib/evil.so",

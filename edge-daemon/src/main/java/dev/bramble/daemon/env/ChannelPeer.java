@@ -73,6 +73,13 @@ final class ChannelPeer {
         return Optional.empty();
     }
 
+    /** Whether the channel ended at a frame longer than it allows (a response far past Lambda's 6 MB). */
+    boolean oversizedFrame() {
+        IOException e = ended;
+        return e instanceof Channel.FrameTooLargeException || e != null
+                && e.getCause() instanceof Channel.FrameTooLargeException;
+    }
+
     /** Whether the child's side of the channel has ended (closed, or a malformed frame). */
     boolean ended() {
         return ended != null;

@@ -232,10 +232,18 @@ public final class Environment {
         }
         long nanos = System.nanoTime() - t0;
         Outcome outcome;
-        if (answer != null) {
+        if (answer != null && answer.ok() && answer.payload().length > Channel.MAX_RESPONSE_BYTES) {
+            // The runtime refuses such a response itself; a function that writes its own frames gets the same.
+            outcome = new Outcome.Completed(responseTooLarge(), true, answer.durationNanos(),
+                    !answer.last() && process.isAlive());
+        } else if (answer != null) {
             // A runtime that says this was its last answer (a fatal JVM error) is not reused.
             outcome = new Outcome.Completed(answer.payload(), !answer.ok(), answer.durationNanos(),
                     !answer.last() && process.isAlive());
+        } else if (channel.oversizedFrame()) {
+            // Past a frame longer than the channel allows nothing it says can be read: the environment goes.
+            process.kill();
+            outcome = new Outcome.Completed(responseTooLarge(), true, nanos, false);
         } else if (timedOut) {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {
@@ -462,6 +470,12 @@ public final class Environment {
     }
 
     /** Lambda's error object for what the daemon itself saw: {@code errorType} (omitted when null), {@code errorMessage}. */
+    /** Lambda's answer to a response over 6 MB. */
+    private static byte[] responseTooLarge() {
+        return errorJson("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload "
+                + "size (" + Channel.MAX_RESPONSE_BYTES + " bytes).");
+    }
+
     public static byte[] errorJson(String type, String message) {
         Map<String, String> error = new LinkedHashMap<>();
         if (type != null) {

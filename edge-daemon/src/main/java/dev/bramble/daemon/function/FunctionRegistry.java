@@ -437,7 +437,7 @@ public final class FunctionRegistry {
                     String name = rs.getString(1);
                     int version = rs.getInt(2);
                     String sha = rs.getString(3);
-                    Manifest manifest = ManifestParser.parse(rs.getBytes(4), defaults);
+                    Manifest manifest = ManifestParser.parseStored(rs.getBytes(4), defaults);
                     Path code = codeDir(name, version);
                     restoreCode(code, sha);
                     versions.computeIfAbsent(name, k -> new TreeMap<>()).put(version, new FunctionVersion(name,

@@ -18,6 +18,15 @@ import java.nio.charset.StandardCharsets;
 public final class Channel {
     /** Largest frame either side accepts: a 6 MB payload plus headers, with room to spare. */
     public static final int MAX_FRAME_BYTES = 8 * 1024 * 1024;
+    /** Lambda's largest synchronous response, 6 MB as Lambda counts it. */
+    public static final int MAX_RESPONSE_BYTES = 6_291_556;
+
+    /** A frame longer than {@link #MAX_FRAME_BYTES}: the stream cannot be trusted past it. */
+    public static final class FrameTooLargeException extends IOException {
+        public FrameTooLargeException(int length) {
+            super("malformed frame: length " + length + " outside 1.." + MAX_FRAME_BYTES);
+        }
+    }
 
     /**
      * The line the child writes to its log stream after each invocation's output and before the result
@@ -223,7 +232,10 @@ public final class Channel {
          */
         public Frame read() throws IOException {
             int length = in.readInt();
-            if (length < 1 || length > MAX_FRAME_BYTES) {
+            if (length > MAX_FRAME_BYTES) {
+                throw new FrameTooLargeException(length);
+            }
+            if (length < 1) {
                 throw new IOException("malformed frame: length " + length + " outside 1.." + MAX_FRAME_BYTES);
             }
             byte type = in.readByte();

@@ -47,6 +47,15 @@ public final class Main {
         this.concurrency = concurrency;
     }
 
+    /** Lambda's error for a response over its 6 MB. */
+    static final String RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge";
+
+    /** Lambda's message for a response over its 6 MB. */
+    static String responseTooLarge() {
+        return "Response payload size exceeded maximum allowed payload size (" + Channel.MAX_RESPONSE_BYTES
+                + " bytes).";
+    }
+
     /** Set by the daemon for a class-data archive's training run ({@link Training}). */
     static final String TRAIN = "BRAMBLE_TRAIN";
 
@@ -184,6 +193,10 @@ public final class Main {
         try {
             result = handler.invoke(invoke.payload(), context);
             ok = true;
+            if (result.length > Channel.MAX_RESPONSE_BYTES) {
+                result = ErrorObject.of(plain, RESPONSE_TOO_LARGE, responseTooLarge(), null);
+                ok = false;
+            }
         } catch (Throwable t) {
             result = ErrorObject.of(plain, t);
             ok = false;

@@ -57,6 +57,19 @@ public class Misbehave implements RequestHandler<Map<String, Object>, Map<String
         if (e.get("getenv") instanceof String name) {
             report.put("getenv", String.valueOf(System.getenv(name)));
         }
+        if (e.get("rawFrameLength") instanceof Number n) {
+            // What a function that knows the channel is fd 1 could write there: a frame header claiming n bytes.
+            try {
+                java.io.FileOutputStream fd1 = new java.io.FileOutputStream(java.io.FileDescriptor.out);
+                fd1.write(java.nio.ByteBuffer.allocate(4).putInt(n.intValue()).array());
+                fd1.flush();
+            } catch (IOException ex) {
+                report.put("rawFrameError", ex.toString());
+            }
+        }
+        if (e.get("responseKb") instanceof Number n) {
+            report.put("response", "r".repeat(n.intValue() << 10)); // a response of about that size
+        }
         if (e.get("longLineMb") instanceof Number n) {
             // That many MB on one line, no newline until the end: what the daemon must not hold whole.
             byte[] chunk = new byte[1 << 20];
