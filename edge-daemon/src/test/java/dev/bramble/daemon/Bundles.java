@@ -76,10 +76,17 @@ final class Bundles {
 
     /** The misbehave example under another name, with extra manifest fields. */
     static String misbehave(String name, String extraFields) {
-        return """
-                {"name": "%s", "runtime": "java21", "handler": "dev.bramble.examples.misbehave.Misbehave",
-                 "memoryMb": 128, "timeoutSeconds": 2%s}""".formatted(name, extraFields.isEmpty() ? ""
-                : ", " + extraFields);
+        // The extra fields replace the defaults: function.json refuses a key given twice.
+        try {
+            var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) TestDaemon.JSON.readTree("""
+                    {"name": "%s", "runtime": "java21", "handler": "dev.bramble.examples.misbehave.Misbehave",
+                     "memoryMb": 128, "timeoutSeconds": 2}""".formatted(name));
+            manifest.setAll((com.fasterxml.jackson.databind.node.ObjectNode) TestDaemon.JSON.readTree(
+                    "{" + extraFields + "}"));
+            return TestDaemon.JSON.writeValueAsString(manifest);
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static void put(ZipOutputStream zip, String name, byte[] data) throws IOException {

@@ -194,7 +194,7 @@ class IsolationTest {
         long pid = -1;
         for (JsonNode e : d.get("/v1/status").json().get("environments")) {
             if (e.get("function").asText().equals("other")) {
-                pid = e.get("pid").asLong();
+                pid = e.get("sandboxPid").asLong();
             }
         }
         List<ProcessHandle> chain = new java.util.ArrayList<>();

@@ -92,6 +92,36 @@ class LogsAndStatusTest {
     }
 
     @Test
+    void anEnvironmentThatDiesStillClosesItsInvocationAndIsNeverShownReady() throws Exception {
+        // Dying mid-invocation (exit, timeout): START, END and REPORT all reach the log.
+        for (String event : new String[]{"{\"exit\": 3}", "{\"sleepMs\": 5000}"}) {
+            String id = d.invoke("misbehave", event).header("X-Amzn-RequestId").orElseThrow();
+            org.awaitility.Awaitility.await().atMost(10, java.util.concurrent.TimeUnit.SECONDS).untilAsserted(() ->
+                    assertThat(d.get("/v1/functions/misbehave/logs?limit=10000").json().path("events")
+                            .findValuesAsText("message")).as(event)
+                            .anyMatch(m -> m.equals("START RequestId: " + id + " Version: 1"))
+                            .anyMatch(m -> m.equals("END RequestId: " + id))
+                            .anyMatch(m -> m.startsWith("REPORT RequestId: " + id)));
+        }
+        // Killed while idle: the pid shown is the function's JVM, it is never listed as IDLE once dead, and the next
+        // call gets a new environment instead of the dead one.
+        d.invoke("misbehave", "{}");
+        JsonNode env = d.get("/v1/status").json().get("environments").get(0);
+        ProcessHandle jvm = ProcessHandle.of(env.get("pid").asLong()).orElseThrow();
+        assertThat(jvm.info().command().orElse("")).endsWith("/java");
+        jvm.destroyForcibly();
+        jvm.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        for (JsonNode e : d.get("/v1/status").json().get("environments")) {
+            if (e.get("pid").asLong() == jvm.pid()) {
+                assertThat(e.get("state").asText()).isNotEqualTo("IDLE");
+            }
+        }
+        TestDaemon.Response next = d.invoke("misbehave", "{}", "X-Amz-Log-Type", "Tail");
+        assertThat(next.header("X-Amz-Function-Error")).as(next.text()).isEmpty();
+        assertThat(next.logTail()).contains("Init Duration");
+    }
+
+    @Test
     void aRequestForNoRouteIsA404ThatNamesItNotAnInternalError() {
         TestDaemon.Response r = d.send("POST", "/v1/functions", new byte[]{1, 2, 3});
         assertThat(r.status()).isEqualTo(404);

@@ -433,8 +433,20 @@ public final class Environment {
         return state;
     }
 
+    /** The pid of the first step of the sandbox chain (sh, then bubblewrap): what the daemon started. */
     public long pid() {
         return process.pid();
+    }
+
+    /**
+     * The pid of the function's JVM, below the sandbox's steps (as this daemon's pid namespace sees it): what an
+     * operator's top, jcmd or kill wants. The sandbox's pid while the JVM is not there.
+     */
+    public long jvmPid() {
+        return ProcessHandle.of(process.pid()).flatMap(h -> java.util.stream.Stream.concat(
+                java.util.stream.Stream.of(h), h.descendants())
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst())
+                .map(ProcessHandle::pid).orElse(process.pid());
     }
 
     public boolean alive() {

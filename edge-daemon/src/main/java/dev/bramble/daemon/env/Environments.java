@@ -127,6 +127,7 @@ public final class Environments implements AutoCloseable {
      */
     public Lease acquire(FunctionVersion v) throws InitFailedException {
         List<Environment> evicted = new ArrayList<>();
+        List<Environment> dead = new ArrayList<>();
         FunctionPool pool;
         long deadline = System.nanoTime() + settings.queueTimeout().toNanos();
         lock.lock();
@@ -141,6 +142,11 @@ public final class Environments implements AutoCloseable {
                     Environment e = pool.shareable();
                     if (e == null) {
                         e = pool.idle.pollFirst();
+                        while (e != null && !e.alive()) { // killed while idle (by hand, by the kernel)
+                            forget(pool, e);
+                            dead.add(e);
+                            e = pool.idle.pollFirst();
+                        }
                     }
                     if (e != null) {
                         if (e.inFlight++ == 0) {
@@ -176,6 +182,9 @@ public final class Environments implements AutoCloseable {
             throw new ThrottledException(ThrottledException.Reason.CONCURRENCY, "interrupted while waiting");
         } finally {
             lock.unlock();
+            if (!dead.isEmpty()) {
+                stopAll(dead, "died while idle");
+            }
         }
         stopAll(evicted, "evicted for " + v.label());
         return new Lease(coldStart(pool, false), true);
@@ -519,7 +528,7 @@ public final class Environments implements AutoCloseable {
         try {
             for (FunctionPool p : pools.values()) {
                 for (Environment e : List.copyOf(p.idle)) {
-                    if (!e.provisioned() && !e.lastUsed().plus(settings.idleTtl()).isAfter(now)) {
+                    if (!e.alive() || !e.provisioned() && !e.lastUsed().plus(settings.idleTtl()).isAfter(now)) {
                         forget(p, e);
                         expired.add(e);
                     }

@@ -221,9 +221,12 @@ final class AdminApi {
         m.put("function", e.version().function());
         m.put("version", e.version().version());
         m.put("stream", e.stream());
-        m.put("state", e.state().name());
+        boolean alive = e.alive();
+        // One that died between two looks of the reaper is shown as what it is, not as ready to serve.
+        m.put("state", alive || e.state() == Environment.State.STOPPING ? e.state().name() : "DEAD");
         m.put("frozen", e.frozen());
-        m.put("pid", e.pid());
+        m.put("pid", e.jvmPid());
+        m.put("sandboxPid", e.pid());
         var usage = e.usage();
         Map<String, Object> memory = new LinkedHashMap<>();
         memory.put("currentBytes", usage.memoryBytes());
