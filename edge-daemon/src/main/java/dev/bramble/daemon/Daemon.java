@@ -123,7 +123,8 @@ public final class Daemon implements AutoCloseable {
             instrument(metrics, invoker, queue, triggers, logs, sync);
             http = HttpApi.start(new HttpApi.Settings(config.httpBind(), config.httpPort(), version(), startedAt,
                     adminToken(config), config.bundleMaxBytes(), config.accountId(), config.allowUnsigned(),
-                    config.agent().trustedKeys(), config.dataDir()), registry, environments,
+                    config.agent().trustedKeys(), config.dataDir(),
+                    java.time.Duration.ofSeconds(config.httpIdleTimeoutSeconds())), registry, environments,
                     invoker, queue, triggers, agent, logs, sandbox, archives, metrics, sync, clock);
             started.add(new Step("http", http::stop));
             sandbox.shutOut(listeners(http, triggers));

@@ -58,6 +58,8 @@ import java.util.function.Function;
  * @param agent                    the deployment agent; off without a deployer URL
  * @param allowUnsigned            local deployments may be unsigned (development only)
  * @param sync                     telemetry to the deployer: the outbox and the uploader
+ * @param httpIdleTimeoutSeconds   how long an HTTP connection may send nothing (a request it never finishes, a
+ *                                 keep-alive connection left open) before the daemon closes it
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
@@ -66,7 +68,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                            String region, String accountId, String adminToken, Sandboxing sandbox,
                            Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
                            int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb,
-                           AgentSettings agent, boolean allowUnsigned, Sync sync) {
+                           AgentSettings agent, boolean allowUnsigned, Sync sync, int httpIdleTimeoutSeconds) {
 
     /**
      * Containment settings.
@@ -175,6 +177,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
             new Option("http.bind", "127.0.0.1", "an IP address or host name",
                     "address of the HTTP listener (Invoke API, Function URLs, status, local deploy)"),
             new Option("http.port", 9000, "0..65535", "HTTP port; 0 picks a free one"),
+            new Option("http.idle-timeout-seconds", 30, "1..3600",
+                    "a connection that sends nothing this long (a request left half-written) is closed"),
             new Option("runtime.java", defaultJava(), "an executable", "the java that runs child JVMs (JDK >= 21)"),
             new Option("runtime.classpath", defaultRuntimeClasspath(), "a java -cp value",
                     "the child JVM's classpath: lib/runtime/* of the installation"),
@@ -387,7 +391,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.integer("sync.batch-max-age-ms", 0, 3_600_000),
                         r.integer("sync.backoff-min-ms", 10, 600_000), r.integer("sync.backoff-max-ms", 10, 86_400_000),
                         r.longValue("sync.bandwidth-bytes-per-second", 0, 1_000_000_000),
-                        r.integer("sync.metrics-interval-seconds", 0, 86_400)));
+                        r.integer("sync.metrics-interval-seconds", 0, 86_400)),
+                r.integer("http.idle-timeout-seconds", 1, 3600));
         if (config.sync().backoffMinMs() > config.sync().backoffMaxMs()) {
             r.problems.add("sync.backoff-min-ms (" + config.sync().backoffMinMs() + ") must not be above "
                     + "sync.backoff-max-ms (" + config.sync().backoffMaxMs() + ")");
@@ -446,7 +451,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 idleTtlSeconds, queueTimeoutMs, initTimeoutSeconds, queueLength, memoryBudgetMb, logRetainLines,
                 logMaxLineBytes, bundleMaxBytes,
                 region, accountId, adminToken, sandbox, async, mqtt, coap, device, maxEnvironmentsTotal,
-                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent, allowUnsigned, sync);
+                defaultMemoryMb, defaultTmpMb, daemonHeapMb, agent, allowUnsigned, sync, httpIdleTimeoutSeconds);
     }
 
     /** The help text for every option. */

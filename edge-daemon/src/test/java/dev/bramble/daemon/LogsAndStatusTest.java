@@ -8,6 +8,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -110,6 +112,7 @@ class LogsAndStatusTest {
         ProcessHandle jvm = ProcessHandle.of(env.get("pid").asLong()).orElseThrow();
         assertThat(jvm.info().command().orElse("")).endsWith("/java");
         jvm.destroyForcibly();
+        thaw(jvm.pid()); // an idle environment is frozen: the kill lands once it runs again
         jvm.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
         for (JsonNode e : d.get("/v1/status").json().get("environments")) {
             if (e.get("pid").asLong() == jvm.pid()) {
@@ -119,6 +122,62 @@ class LogsAndStatusTest {
         TestDaemon.Response next = d.invoke("misbehave", "{}", "X-Amz-Log-Type", "Tail");
         assertThat(next.header("X-Amz-Function-Error")).as(next.text()).isEmpty();
         assertThat(next.logTail()).contains("Init Duration");
+    }
+
+    @Test
+    void headersTooLargeForTheServerGetABodyThatSaysSo() throws IOException {
+        java.net.URI base = java.net.URI.create(d.base());
+        try (java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort())) {
+            s.getOutputStream().write(("GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(20_000)
+                    + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 4").contains("X-Amzn-ErrorType: ")
+                    .contains("\"message\":\"the request could not be read").contains("headers of at most 16384");
+        }
+        assertThat(d.get("/v1/health").status()).isEqualTo(200);
+    }
+
+    @Test
+    void keptAliveConnectionsThatSendNothingMoreAreClosed() throws IOException {
+        try (TestDaemon quick = TestDaemon.start(dir.resolve("idle"), "http:\n  idle-timeout-seconds: 2\n")) {
+            java.net.URI base = java.net.URI.create(quick.base());
+            List<java.net.Socket> half = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 50; i++) {
+                    java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort());
+                    s.setSoTimeout(15_000);
+                    s.getOutputStream().write("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(
+                            java.nio.charset.StandardCharsets.US_ASCII));
+                    half.add(s);
+                }
+                for (java.net.Socket s : half) {
+                    // the answer, then the connection closed by the daemon, well before this socket's own 15 s
+                    // read timeout
+                    String answer = new String(s.getInputStream().readAllBytes(),
+                            java.nio.charset.StandardCharsets.US_ASCII);
+                    assertThat(answer).startsWith("HTTP/1.1 200");
+                }
+            } finally {
+                for (java.net.Socket s : half) {
+                    s.close();
+                }
+            }
+            assertThat(quick.get("/v1/health").status()).isEqualTo(200);
+        }
+    }
+
+    /** Thaws the freezer cgroup a process is in (v1 freezer.state, v2 cgroup.freeze), if it is in one. */
+    private static void thaw(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            Path v1 = Path.of("/sys/fs/cgroup/freezer" + f[2], "freezer.state");
+            Path v2 = Path.of("/sys/fs/cgroup" + f[2], "cgroup.freeze");
+            if (f[1].equals("freezer") && Files.exists(v1)) {
+                Files.writeString(v1, "THAWED");
+            } else if (f[1].isEmpty() && Files.exists(v2)) {
+                Files.writeString(v2, "0");
+            }
+        }
     }
 
     @Test

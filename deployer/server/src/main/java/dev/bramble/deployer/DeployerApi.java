@@ -323,16 +323,21 @@ final class DeployerApi {
         Optional<String> range = req.headers().first(HeaderNames.RANGE);
         if (range.isPresent()) {
             Matcher m = RANGE.matcher(range.get());
-            if (!m.matches() || Long.parseLong(m.group(1)) >= b.length) {
-                res.status(Status.REQUESTED_RANGE_NOT_SATISFIABLE_416).header(HeaderNames.CONTENT_RANGE,
-                        "bytes */" + b.length).send();
+            // Digits past what a long holds, an end before the start, a start past the end: none can be served.
+            long from = m.matches() && m.group(1).length() <= 18 ? Long.parseLong(m.group(1)) : Long.MAX_VALUE;
+            long end = !m.matches() || m.group(2).isEmpty() ? b.length - 1L
+                    : m.group(2).length() <= 18 ? Long.parseLong(m.group(2)) : Long.MAX_VALUE;
+            if (from >= b.length || end < from) {
+                res.header(HeaderNames.CONTENT_RANGE, "bytes */" + b.length);
+                send(res, 416, Map.of("error", "RangeNotSatisfiable", "message", "Range '" + range.get()
+                        + "' is not satisfiable; this bundle has " + b.length + " bytes: send bytes=FROM- or "
+                        + "bytes=FROM-TO with FROM < " + b.length + " and TO >= FROM"));
                 return;
             }
-            int from = Integer.parseInt(m.group(1));
-            int to = m.group(2).isEmpty() ? b.length - 1 : (int) Math.min(b.length - 1, Long.parseLong(m.group(2)));
+            int to = (int) Math.min(b.length - 1L, end);
             res.status(Status.PARTIAL_CONTENT_206).header(HeaderNames.CONTENT_RANGE, "bytes " + from + "-" + to + "/"
                     + b.length);
-            res.send(java.util.Arrays.copyOfRange(b, from, to + 1));
+            res.send(java.util.Arrays.copyOfRange(b, (int) from, to + 1));
             return;
         }
         res.send(b);

@@ -262,6 +262,16 @@ abstract class DeployerTests {
         Response part = call("GET", f.path("url").asText(), a[1], null, "Range", "bytes=100-");
         assertThat(part.status()).isEqualTo(206);
         assertThat(part.body()).isEqualTo(Arrays.copyOfRange(whole, 100, whole.length));
+        for (String bad : new String[]{"bytes=" + whole.length + "-", "bytes=99999999999999999999999-",
+                "bytes=200-100", "lines=1-2"}) {
+            Response refused = call("GET", f.path("url").asText(), a[1], null, "Range", bad);
+            assertThat(refused.status()).as(bad).isEqualTo(416);
+            assertThat(new String(refused.body(), java.nio.charset.StandardCharsets.UTF_8)).as(bad)
+                    .contains("not satisfiable").contains(whole.length + " bytes");
+        }
+        // An end past the last byte means the last byte.
+        assertThat(call("GET", f.path("url").asText(), a[1], null, "Range", "bytes=1-99999999999999999999999")
+                .body()).isEqualTo(Arrays.copyOfRange(whole, 1, whole.length));
     }
 
     @Test

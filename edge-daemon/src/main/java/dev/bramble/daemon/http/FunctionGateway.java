@@ -43,6 +43,9 @@ public final class FunctionGateway {
         InvokeApi invoke = new InvokeApi(invoker, queue);
         String arnPrefix = "arn:aws:lambda:" + region + ":" + accountId + ":function:";
         WebServer server = WebServer.builder().host("127.0.0.1").port(0)
+                .idleConnectionTimeout(java.time.Duration.ofSeconds(30))
+                .idleConnectionPeriod(java.time.Duration.ofSeconds(5))
+                .directHandlers(HttpApi.directHandlers())
                 .routing(routing -> {
                     routing.post(InvokeApi.PATH, (req, res) -> {
                         byte[] body = Bodies.read(req, InvokeApi.SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(

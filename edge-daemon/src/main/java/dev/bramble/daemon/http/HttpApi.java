@@ -58,7 +58,8 @@ public final class HttpApi {
      */
     public record Settings(String bind, int port, String version, Instant startedAt, String adminToken,
                            long bundleMaxBytes, String accountId, boolean allowUnsigned,
-                           java.nio.file.Path trustedKeys, java.nio.file.Path dataDir) {
+                           java.nio.file.Path trustedKeys, java.nio.file.Path dataDir,
+                           java.time.Duration idleTimeout) {
     }
 
     /** Starts the listener. */
@@ -76,6 +77,11 @@ public final class HttpApi {
         WebServer server = WebServer.builder()
                 .host(settings.bind())
                 .port(settings.port())
+                // A connection that stops sending (a request's headers never finished) is closed, not kept.
+                .idleConnectionTimeout(settings.idleTimeout())
+                .idleConnectionPeriod(settings.idleTimeout().dividedBy(4).compareTo(java.time.Duration.ofSeconds(1))
+                        < 0 ? java.time.Duration.ofSeconds(1) : settings.idleTimeout().dividedBy(4))
+                .directHandlers(directHandlers())
                 .routing(routing -> {
                     routing.addFilter((chain, req, res) -> {
                         if (hasDotSegment(req.path().rawPath())) {
@@ -174,6 +180,38 @@ public final class HttpApi {
                     error(res, 500, "ServiceException", "internal error " + id + "; the daemon's log has the detail",
                             List.of(), Map.of());
                 });
+    }
+
+    /**
+     * What Helidon answers itself, before any route (headers too large, a URI too long, a request it cannot
+     * parse): the status it chose, with a body of the API's error shape that says what was wrong.
+     */
+    static io.helidon.webserver.http.DirectHandlers directHandlers() {
+        io.helidon.http.DirectHandler handler = (request, event, status, headers, message) -> {
+            int code = status.code();
+            String type = code == 413 || code == 414 || code == 431 ? "RequestTooLargeException"
+                    : code >= 500 ? "ServiceException" : "InvalidRequestException";
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("Type", code >= 500 ? "Service" : "User");
+            body.put("message", "the request could not be read: " + code + " " + status.reasonPhrase()
+                    + (message == null || message.isBlank() ? "" : " (" + message + ")")
+                    + "; it must be well-formed HTTP/1.1, with a request line of at most 4096 bytes and headers of "
+                    + "at most 16384 in all");
+            byte[] bytes;
+            try {
+                bytes = Json.MAPPER.writeValueAsBytes(body);
+            } catch (java.io.IOException e) {
+                bytes = new byte[0];
+            }
+            return io.helidon.http.DirectHandler.TransportResponse.builder().status(status).headers(headers)
+                    .header(HeaderNames.CONTENT_TYPE, "application/json").header(HeaderNames.create(ERROR_TYPE), type)
+                    .entity(bytes).keepAlive(false).build();
+        };
+        io.helidon.webserver.http.DirectHandlers.Builder b = io.helidon.webserver.http.DirectHandlers.builder();
+        for (io.helidon.http.DirectHandler.EventType t : io.helidon.http.DirectHandler.EventType.values()) {
+            b.addHandler(t, handler);
+        }
+        return b.build();
     }
 
     /**
