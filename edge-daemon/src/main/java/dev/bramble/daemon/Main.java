@@ -6,6 +6,7 @@ import dev.bramble.sandbox.SandboxSettings;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 
@@ -161,6 +162,8 @@ public final class Main {
             StopLogManager.resetAfterStop();
             stopped.countDown();
         }, "brambled-shutdown"));
+        Watchdog watchdog = Watchdog.startIfAsked(System.getenv(), config.httpBind(), daemon.port(),
+                List.of("systemd-notify", "WATCHDOG=1"));
         if (ready != null) {
             try {
                 Files.writeString(ready, daemon.port() + "\n");
@@ -169,6 +172,9 @@ public final class Main {
             }
         }
         stopped.await();
+        if (watchdog != null) {
+            watchdog.close();
+        }
         return 0;
     }
 }

@@ -4,7 +4,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -21,7 +20,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from any address, and a path the server would normalise onto an admin route gets no further without it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class AdminCredentialTest {
     @TempDir
     static Path dir;

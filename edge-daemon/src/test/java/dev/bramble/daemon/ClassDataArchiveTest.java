@@ -1,7 +1,6 @@
 package dev.bramble.daemon;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -17,7 +16,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** Each version gets a class-data archive soon after deployment; a corrupt one is rebuilt without a failed call. */
-@ExtendWith(NoLeakedChildren.class)
 class ClassDataArchiveTest {
     @TempDir
     Path dir;

@@ -1,7 +1,6 @@
 package dev.bramble.daemon;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -13,7 +12,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** Start, stop and restart: state survives, children do not, errors never leak internals. */
-@ExtendWith(NoLeakedChildren.class)
 class DaemonLifecycleTest {
     @TempDir
     Path dir;
@@ -34,10 +32,10 @@ class DaemonLifecycleTest {
             }
         });
         // Two environments (beside them, on cgroup v1, the sandbox's freezer watchdog, a shell).
-        await().atMost(10, SECONDS).until(() -> NoLeakedChildren.children().stream()
+        await().atMost(10, SECONDS).until(() -> dev.bramble.testing.NoLeaks.children().stream()
                 .filter(c -> !c.contains("freezer.state")).count() == 2);
         d.close();
-        await().atMost(5, SECONDS).until(() -> NoLeakedChildren.children().isEmpty());
+        await().atMost(5, SECONDS).until(() -> dev.bramble.testing.NoLeaks.children().isEmpty());
         busy.interrupt();
     }
 

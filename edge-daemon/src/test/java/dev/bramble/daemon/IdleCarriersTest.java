@@ -2,7 +2,6 @@ package dev.bramble.daemon;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -34,7 +33,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * <p>Each test runs the daemon on this JVM's JDK and, side by side in the same idle window, on JDK 21 (what devices
  * run) when {@code bramble.test.jdk21} names a launcher for it; {@code scripts/test} provides one (scripts/jdk21).
  */
-@ExtendWith(NoLeakedChildren.class)
 class IdleCarriersTest {
     /**
      * Longer than the scheduler's keep-alive for the carriers it adds (30 s, fixed in the JDK: no option sets it).

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Invoke API over real HTTP, against a real daemon running real child JVMs. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class InvokeApiTest {
     private static final Pattern STREAM = Pattern.compile("\"logStreamName\":\"([^\"]+)\"");
     @TempDir

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -25,7 +24,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * to mount the tmpfs; CI runs it as root.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class LogWriterDiskFullTest {
     @TempDir
     static Path dir;

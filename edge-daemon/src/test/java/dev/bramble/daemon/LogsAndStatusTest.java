@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -21,7 +20,6 @@ import static org.awaitility.Awaitility.await;
 
 /** What happened shows in the logs and the status. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@ExtendWith(NoLeakedChildren.class)
 class LogsAndStatusTest {
     @TempDir
     static Path dir;

@@ -1,7 +1,6 @@
 package dev.bramble.daemon;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** concurrency.perEnvironment: one JVM serves N invocations at once, each with its own log lines. */
-@ExtendWith(NoLeakedChildren.class)
 class PerEnvironmentConcurrencyTest {
     @TempDir
     Path dir;

@@ -3,7 +3,6 @@ package dev.bramble.daemon;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -20,7 +19,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The device-wide memory budget, LRU eviction, throttling, reserved and provisioned concurrency. */
-@ExtendWith(NoLeakedChildren.class)
 class PoolPolicyTest {
     @TempDir
     Path dir;

@@ -2,7 +2,6 @@ package dev.bramble.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -19,7 +18,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * makes of it: state.db missing, empty or corrupt beside stored bundles is rebuilt from them (never an empty device
  * in silence); a bundle cut short is not trusted; leftovers and orphans are removed.
  */
-@ExtendWith(NoLeakedChildren.class)
 class StateRecoveryTest {
     @TempDir
     Path dir;

@@ -49,7 +49,15 @@ public final class Deployer implements AutoCloseable {
                     .routing(api::register).build().start();
         } catch (RuntimeException e) {
             telemetry.close();
-            throw e;
+            throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
+                    + config.port() + ": " + e.getMessage(), e);
+        }
+        if (!server.isRunning() || server.port() < 0) {
+            // Helidon logs a failed bind and runs on without the listener: a deployer nobody can reach
+            server.stop();
+            telemetry.close();
+            throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
+                    + config.port() + " (the port is taken, or the address is not one of this host's)");
         }
         LOG.log(Level.INFO, "deployer.ready http={0}:{1} database={2}", config.bind(),
                 Integer.toString(server.port()), db.sqlite() ? config.databaseUrl() : "postgresql");
