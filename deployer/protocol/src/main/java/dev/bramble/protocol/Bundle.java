@@ -252,7 +252,11 @@ public final class Bundle {
      * listed, never inflated entry by entry (a small, highly compressed jar would otherwise cost seconds of CPU).
      */
     private static void classesOfJar(InputStream jar, Path bundle, Set<String> classes) throws IOException {
-        Path copy = Files.createTempFile(bundle.toAbsolutePath().getParent(), ".jar-", ".tmp");
+        // Beside the bundle (the daemon's data disk), or in the temporary directory when that is not writable (a
+        // bundle an author checks in a read-only directory).
+        Path dir = bundle.toAbsolutePath().getParent();
+        Path copy = Files.createTempFile(Files.isWritable(dir) ? dir : Path.of(System.getProperty("java.io.tmpdir")),
+                ".jar-", ".tmp");
         try {
             try (OutputStream out = Files.newOutputStream(copy)) {
                 jar.transferTo(out);
