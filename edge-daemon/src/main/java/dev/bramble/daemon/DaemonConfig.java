@@ -58,8 +58,8 @@ import java.util.function.Function;
  * @param agent                    the deployment agent; off without a deployer URL
  * @param allowUnsigned            local deployments may be unsigned (development only)
  * @param sync                     telemetry to the deployer: the outbox and the uploader
- * @param httpIdleTimeoutSeconds   how long an HTTP connection may send nothing (a request it never finishes, a
- *                                 keep-alive connection left open) before the daemon closes it
+ * @param httpIdleTimeoutSeconds   how long a kept-alive HTTP connection may go without a next request before the
+ *                                 daemon closes it
  */
 public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String javaCommand, String runtimeClasspath,
                            List<String> jvmOptions, boolean classDataArchives, int maxEnvironments, int idleTtlSeconds, int queueTimeoutMs,
@@ -178,7 +178,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "address of the HTTP listener (Invoke API, Function URLs, status, local deploy)"),
             new Option("http.port", 9000, "0..65535", "HTTP port; 0 picks a free one"),
             new Option("http.idle-timeout-seconds", 30, "1..3600",
-                    "a connection that sends nothing this long (a request left half-written) is closed"),
+                    "a kept-alive connection that sends no next request this long is closed"),
             new Option("runtime.java", defaultJava(), "an executable", "the java that runs child JVMs (JDK >= 21)"),
             new Option("runtime.classpath", defaultRuntimeClasspath(), "a java -cp value",
                     "the child JVM's classpath: lib/runtime/* of the installation"),

@@ -77,7 +77,8 @@ public final class HttpApi {
         WebServer server = WebServer.builder()
                 .host(settings.bind())
                 .port(settings.port())
-                // A connection that stops sending (a request's headers never finished) is closed, not kept.
+                // A kept-alive connection that sends no next request is closed. (One whose request is left
+                // half-written is not: Helidon counts idleness from the last finished request.)
                 .idleConnectionTimeout(settings.idleTimeout())
                 .idleConnectionPeriod(settings.idleTimeout().dividedBy(4).compareTo(java.time.Duration.ofSeconds(1))
                         < 0 ? java.time.Duration.ofSeconds(1) : settings.idleTimeout().dividedBy(4))
