@@ -221,8 +221,7 @@ public final class FunctionRegistry {
                 Durable.copy(bundle.path(), zip);
             }
             // What a rebuild of state.db reads: which bundle each version was.
-            Durable.write((bundle.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                    sidecar(name, version));
+            writeSidecar(name, version, bundle.sha256());
             sql(c -> {
                 try (PreparedStatement f = c.prepareStatement(
                         "INSERT OR IGNORE INTO functions (name, created_at) VALUES (?, ?)");
@@ -282,8 +281,7 @@ public final class FunctionRegistry {
                 LOG.log(Level.WARNING, "registry.code-restored dir={0} from=upload", v.codeDir());
             }
             if (!Files.exists(sidecar(v.function(), v.version()))) {
-                Durable.write((v.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        sidecar(v.function(), v.version()));
+                writeSidecar(v.function(), v.version(), v.sha256());
             }
         } catch (IOException e) {
             Trees.deleteQuietly(staging);
@@ -484,6 +482,11 @@ public final class FunctionRegistry {
         return functionsDir.resolve(name).resolve(version + ".sha256");
     }
 
+    /** Records, durably, that version {@code version} of {@code name} is the bundle {@code sha}. */
+    private void writeSidecar(String name, int version, String sha) throws IOException {
+        Durable.write((sha + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8), sidecar(name, version));
+    }
+
     /** What was rebuilt at this start because state.db was missing, empty or corrupt; empty when nothing was. */
     public Optional<String> recovery() {
         return Optional.ofNullable(recovery);
@@ -539,8 +542,7 @@ public final class FunctionRegistry {
                 int next = found.stream().filter(x -> x.name().equals(f.name())).mapToInt(Found::version).max()
                         .orElse(0) + 1;
                 Trees.delete(codeDir(f.name(), next)); // not this bundle's code, whatever it is
-                Durable.write((f.sha() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        sidecar(f.name(), next));
+                writeSidecar(f.name(), next, f.sha());
                 found.add(new Found(f.name(), next, f.sha(), f.manifest(), f.size(), f.at()));
             }
         }
@@ -604,8 +606,7 @@ public final class FunctionRegistry {
                     shas.add(v.sha256());
                     if (!Files.exists(sidecar(v.function(), v.version())) && Files.isDirectory(v.codeDir())) {
                         // a data directory from before sidecars: what a later rebuild would need
-                        Durable.write((v.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                                sidecar(v.function(), v.version()));
+                        writeSidecar(v.function(), v.version(), v.sha256());
                     }
                 }
             }
