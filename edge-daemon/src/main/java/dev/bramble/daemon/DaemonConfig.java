@@ -178,7 +178,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "address of the HTTP listener (Invoke API, Function URLs, status, local deploy)"),
             new Option("http.port", 9000, "0..65535", "HTTP port; 0 picks a free one"),
             new Option("http.idle-timeout-seconds", 30, "1..3600",
-                    "a kept-alive connection that sends no next request this long is closed"),
+                    "a connection is closed that sends no next request this long, or takes longer for its request "
+                            + "line and headers"),
             new Option("runtime.java", defaultJava(), "an executable", "the java that runs child JVMs (JDK >= 21)"),
             new Option("runtime.classpath", defaultRuntimeClasspath(), "a java -cp value",
                     "the child JVM's classpath: lib/runtime/* of the installation"),

@@ -106,6 +106,8 @@ class LogsAndStatusTest {
         // Killed while idle: the pid shown is the function's JVM, it is never listed as IDLE once dead, and the next
         // call gets a new environment instead of the dead one.
         d.invoke("misbehave", "{}");
+        boolean freezes = d.get("/v1/status").json().at("/isolation/mode").asText().equals("full");
+        awaitFrozen(freezes); // else the freeze could come after the thaw below, with the kill still pending
         JsonNode env = d.get("/v1/status").json().get("environments").get(0);
         ProcessHandle jvm = ProcessHandle.of(env.get("pid").asLong()).orElseThrow();
         assertThat(jvm.info().command().orElse("")).endsWith("/java");
@@ -120,6 +122,26 @@ class LogsAndStatusTest {
         TestDaemon.Response next = d.invoke("misbehave", "{}", "X-Amz-Log-Type", "Tail");
         assertThat(next.header("X-Amz-Function-Error")).as(next.text()).isEmpty();
         assertThat(next.logTail()).contains("Init Duration");
+
+        // Killed while frozen, as an operator's kill -9 finds an idle one: the signal waits until the next call
+        // thaws it, and that call goes to a new environment instead of failing with "signal: killed".
+        awaitFrozen(freezes);
+        ProcessHandle frozen = ProcessHandle.of(d.get("/v1/status").json().get("environments").get(0).get("pid")
+                .asLong()).orElseThrow();
+        frozen.destroyForcibly();
+        if (!freezes) {
+            frozen.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        TestDaemon.Response after = d.invoke("misbehave", "{}", "X-Amz-Log-Type", "Tail");
+        assertThat(after.header("X-Amz-Function-Error")).as(after.text()).isEmpty();
+        assertThat(after.logTail()).contains("Init Duration");
+        frozen.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** Waits until misbehave's one environment is frozen, where the daemon freezes (full isolation). */
+    private void awaitFrozen(boolean freezes) {
+        org.awaitility.Awaitility.await().atMost(5, java.util.concurrent.TimeUnit.SECONDS).until(() ->
+                !freezes || d.get("/v1/functions/misbehave").json().at("/environments/0/frozen").asBoolean());
     }
 
     @Test
@@ -136,27 +158,38 @@ class LogsAndStatusTest {
     }
 
     @Test
-    void keptAliveConnectionsThatSendNothingMoreAreClosed() throws IOException {
+    void connectionsThatSendNothingMoreOrNeverFinishTheirHeadersAreClosed() throws IOException {
         try (TestDaemon quick = TestDaemon.start(dir.resolve("idle"), "http:\n  idle-timeout-seconds: 2\n")) {
             java.net.URI base = java.net.URI.create(quick.base());
-            List<java.net.Socket> half = new java.util.ArrayList<>();
+            // kept alive after an answer; half a request line; a request line and half the headers (slowloris);
+            // nothing at all
+            List<String> openings = List.of("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n", "GET /v1/hea",
+                    "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ", "");
+            List<java.net.Socket> held = new java.util.ArrayList<>();
             try {
-                for (int i = 0; i < 50; i++) {
+                for (int i = 0; i < 80; i++) {
                     java.net.Socket s = new java.net.Socket(base.getHost(), base.getPort());
                     s.setSoTimeout(15_000);
-                    s.getOutputStream().write("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(
+                    s.getOutputStream().write(openings.get(i % openings.size()).getBytes(
                             java.nio.charset.StandardCharsets.US_ASCII));
-                    half.add(s);
+                    held.add(s);
                 }
-                for (java.net.Socket s : half) {
-                    // the answer, then the connection closed by the daemon, well before this socket's own 15 s
-                    // read timeout
-                    String answer = new String(s.getInputStream().readAllBytes(),
+                long start = System.nanoTime();
+                for (int i = 0; i < held.size(); i++) {
+                    // closed by the daemon, well before this socket's own 15 s read timeout (which would throw)
+                    String answer = new String(held.get(i).getInputStream().readAllBytes(),
                             java.nio.charset.StandardCharsets.US_ASCII);
-                    assertThat(answer).startsWith("HTTP/1.1 200");
+                    if (i % openings.size() == 0) {
+                        assertThat(answer).startsWith("HTTP/1.1 200");
+                    } else {
+                        assertThat(answer).as("what a connection opened with %s got",
+                                openings.get(i % openings.size())).isEmpty();
+                    }
                 }
+                assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).isLessThan(
+                        java.time.Duration.ofSeconds(10));
             } finally {
-                for (java.net.Socket s : half) {
+                for (java.net.Socket s : held) {
                     s.close();
                 }
             }

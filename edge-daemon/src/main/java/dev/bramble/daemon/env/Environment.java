@@ -91,6 +91,8 @@ public final class Environment {
     /** Guards {@link #frozen} and the freezer writes: a freeze never lands on an environment that went busy. */
     private final java.util.concurrent.locks.ReentrantLock freezing = new java.util.concurrent.locks.ReentrantLock();
     private boolean frozen;
+    /** The function's JVM below the sandbox's steps, found before the first freeze (off the invoke path). */
+    private volatile ProcessHandle jvm;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
                         LogStore logs, Executor io, Clock clock, Runnable revokeCredentials, Path archiveTarget) {
@@ -336,6 +338,9 @@ public final class Environment {
         freezing.lock();
         try {
             if (state == State.IDLE && !frozen && invocations.get() == generation && process.isAlive()) {
+                if (jvm == null) {
+                    jvm = ProcessHandle.of(jvmPid()).orElse(null);
+                }
                 process.freeze();
                 frozen = true;
             }
@@ -344,6 +349,43 @@ public final class Environment {
                     e.getMessage());
         } finally {
             freezing.unlock();
+        }
+    }
+
+    /**
+     * Whether a leased environment can take an invocation, thawing it if it is frozen. A frozen JVM killed by hand
+     * (or by the OOM killer's sweep) dies only once thawed, and the sandbox's first step outlives it a moment, so
+     * {@link #alive()} alone would send an event to a process about to vanish. For a frozen one this looks at the
+     * JVM itself: a terminating signal already pending, or the JVM gone after the thaw, means no. Nothing has been
+     * sent yet, so the caller may take another environment.
+     */
+    public boolean readyToRun() {
+        ProcessHandle j = jvm;
+        if (!frozen() || j == null) {
+            return process.isAlive();
+        }
+        boolean dying = terminationPending(j.pid());
+        thaw();
+        return !dying && j.isAlive() && process.isAlive();
+    }
+
+    /** SIGHUP, SIGINT, SIGKILL, SIGTERM: signals that end a JVM, as bits of /proc's pending-signal masks. */
+    private static final long TERMINATING = 1L << 0 | 1L << 1 | 1L << 8 | 1L << 14;
+
+    /** Whether a signal that ends the process waits for it (a frozen process takes its signals once thawed). */
+    static boolean terminationPending(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if ((line.startsWith("SigPnd:") || line.startsWith("ShdPnd:"))
+                        && (Long.parseUnsignedLong(line.substring(7).trim(), 16) & TERMINATING) != 0) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            return true; // gone
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 

@@ -5,6 +5,7 @@ import dev.bramble.daemon.env.CallerCredentials;
 import dev.bramble.daemon.invoke.Invoker;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -32,9 +33,11 @@ public final class FunctionGateway {
             .withZone(ZoneOffset.UTC);
 
     private final WebServer server;
+    private final HeaderDeadline headerDeadline;
 
-    private FunctionGateway(WebServer server) {
+    private FunctionGateway(WebServer server, HeaderDeadline headerDeadline) {
         this.server = server;
+        this.headerDeadline = headerDeadline;
     }
 
     /** Starts the gateway on a free loopback port and tells {@code credentials} where it is. */
@@ -42,10 +45,10 @@ public final class FunctionGateway {
                                         String accountId, String region, Clock clock) {
         InvokeApi invoke = new InvokeApi(invoker, queue);
         String arnPrefix = "arn:aws:lambda:" + region + ":" + accountId + ":function:";
-        WebServer server = WebServer.builder().host("127.0.0.1").port(0)
-                .idleConnectionTimeout(java.time.Duration.ofSeconds(30))
-                .idleConnectionPeriod(java.time.Duration.ofSeconds(5))
-                .directHandlers(HttpApi.directHandlers())
+        WebServerConfig.Builder builder = WebServer.builder().host("127.0.0.1").port(0);
+        // functions are the gateway's clients: one that holds connections open gets them closed
+        HeaderDeadline headerDeadline = HttpApi.slowClients(builder, Duration.ofSeconds(30));
+        WebServer server = builder
                 .routing(routing -> {
                     routing.post(InvokeApi.PATH, (req, res) -> {
                         byte[] body = Bodies.read(req, InvokeApi.SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(
@@ -65,9 +68,9 @@ public final class FunctionGateway {
                     HttpApi.errors(routing);
                 })
                 .build();
-        HttpApi.start(server, "the function gateway", "127.0.0.1:0");
+        HttpApi.start(server, headerDeadline, "the function gateway", "127.0.0.1:0");
         credentials.endpoint("http://127.0.0.1:" + server.port());
-        return new FunctionGateway(server);
+        return new FunctionGateway(server, headerDeadline);
     }
 
     /** The environment that signed this request, or a 403 that says what is wrong with its signature. */
@@ -136,5 +139,6 @@ public final class FunctionGateway {
         if (server.isRunning()) {
             server.stop();
         }
+        headerDeadline.close();
     }
 }

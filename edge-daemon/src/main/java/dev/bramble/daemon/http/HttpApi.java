@@ -18,6 +18,8 @@ import dev.bramble.sandbox.Sandbox;
 import dev.bramble.sync.SyncAgent;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
+import io.helidon.webserver.http1.Http1Config;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerResponse;
 
@@ -38,9 +40,11 @@ public final class HttpApi {
     private static final String ERROR_TYPE = "X-Amzn-ErrorType";
 
     private final WebServer server;
+    private final HeaderDeadline headerDeadline;
 
-    private HttpApi(WebServer server) {
+    private HttpApi(WebServer server, HeaderDeadline headerDeadline) {
         this.server = server;
+        this.headerDeadline = headerDeadline;
     }
 
     /**
@@ -74,15 +78,9 @@ public final class HttpApi {
                 new AdminApi.Facts(settings.version(), settings.startedAt(), settings.adminToken(),
                         settings.bundleMaxBytes(), settings.allowUnsigned(), settings.trustedKeys(),
                         settings.dataDir()));
-        WebServer server = WebServer.builder()
-                .host(settings.bind())
-                .port(settings.port())
-                // A kept-alive connection that sends no next request is closed. (One whose request is left
-                // half-written is not: Helidon counts idleness from the last finished request.)
-                .idleConnectionTimeout(settings.idleTimeout())
-                .idleConnectionPeriod(settings.idleTimeout().dividedBy(4).compareTo(java.time.Duration.ofSeconds(1))
-                        < 0 ? java.time.Duration.ofSeconds(1) : settings.idleTimeout().dividedBy(4))
-                .directHandlers(directHandlers())
+        WebServerConfig.Builder builder = WebServer.builder().host(settings.bind()).port(settings.port());
+        HeaderDeadline headerDeadline = slowClients(builder, settings.idleTimeout());
+        WebServer server = builder
                 .routing(routing -> {
                     routing.addFilter((chain, req, res) -> {
                         if (hasDotSegment(req.path().rawPath())) {
@@ -99,24 +97,48 @@ public final class HttpApi {
                     errors(routing);
                 })
                 .build();
-        start(server, "http.bind/http.port", settings.bind() + ":" + settings.port());
-        return new HttpApi(server);
+        start(server, headerDeadline, "http.bind/http.port", settings.bind() + ":" + settings.port());
+        return new HttpApi(server, headerDeadline);
     }
 
     /**
      * Starts a listener, or throws: Helidon logs a bind that fails and runs on without the listener (its port is
      * then -1), and a daemon without its API would still tell systemd it is ready.
      */
-    static void start(WebServer server, String listener, String address) {
+    static void start(WebServer server, HeaderDeadline headerDeadline, String listener, String address) {
         try {
             server.start();
         } catch (RuntimeException e) {
+            headerDeadline.close();
             throw new ListenerException(listener, address, e);
         }
         if (!server.isRunning() || server.port() < 0) {
             server.stop();
+            headerDeadline.close();
             throw new ListenerException(listener, address, null);
         }
+    }
+
+    /**
+     * What every listener of the daemon does about slow or silent clients and about Helidon's own errors: a
+     * kept-alive connection that sends no next request within {@code idleTimeout} is closed, and so is one whose
+     * request line or headers take longer than that (Helidon's idle check covers the first two, {@link
+     * HeaderDeadline} the headers); Helidon's 400/413/414 get a body of our error shape.
+     *
+     * @return the header deadline, to be closed with the server
+     */
+    static HeaderDeadline slowClients(WebServerConfig.Builder builder, java.time.Duration idleTimeout) {
+        java.time.Duration period = idleTimeout.dividedBy(4).compareTo(java.time.Duration.ofSeconds(1)) < 0
+                ? java.time.Duration.ofSeconds(1) : idleTimeout.dividedBy(4);
+        HeaderDeadline headerDeadline = new HeaderDeadline(idleTimeout, period);
+        builder.idleConnectionTimeout(idleTimeout)
+                .idleConnectionPeriod(period)
+                // ours instead of the discovered HTTP/1.1 configuration, not beside it: with two, Helidon waits for
+                // a connection's first bytes to choose, and a connection that sends none escapes the idle check
+                .protocolsDiscoverServices(false)
+                .addProtocol(Http1Config.builder().addReceiveListener(headerDeadline).build())
+                .directHandlers(directHandlers());
+        return headerDeadline;
     }
 
     /**
@@ -264,5 +286,6 @@ public final class HttpApi {
         if (server.isRunning()) {
             server.stop();
         }
+        headerDeadline.close();
     }
 }

@@ -25,6 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * START, END and REPORT lines around the function's own output.
  */
 public final class Invoker {
+    /** Dead idle environments passed over for one invocation before it goes to the next one anyway. */
+    private static final int MAX_DEAD_LEASES = 3;
     private final FunctionRegistry registry;
     private final Environments environments;
     private final LogStore logs;
@@ -66,6 +68,11 @@ public final class Invoker {
         Environments.Lease lease;
         try {
             lease = environments.acquire(v);
+            // An idle environment killed while frozen is found here, before anything is sent: take another.
+            for (int tries = 1; !lease.cold() && !lease.env().readyToRun() && tries <= MAX_DEAD_LEASES; tries++) {
+                environments.release(lease, false);
+                lease = environments.acquire(v);
+            }
         } catch (ThrottledException e) {
             s.throttles.increment();
             throw e;
