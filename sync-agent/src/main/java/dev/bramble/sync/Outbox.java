@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * A durable queue of telemetry entries with a disk cap. One writer thread numbers and stores entries in batches;
  * {@link #append} only queues (in memory, a few thousand entries at most: what a SIGKILL can lose) and waits for
- * room at most 100 ms when a burst outruns the disk. When the stored entries pass the cap the oldest are dropped first, and each stream
+ * room at most 100 ms when a burst outruns the disk. When the stored entries pass the cap (the configured one, or
+ * less while the disk has less room) the oldest are dropped first, and each stream
  * that lost entries gets a gap record in their place saying how many; entries that could not even be queued are
  * counted the same way. Entries stay until {@link #ack acknowledged}.
  */
@@ -60,12 +61,13 @@ public interface Outbox extends AutoCloseable {
      *
      * @param entries  stored entries not yet acknowledged
      * @param bytes    their size in the cap's accounting
-     * @param capBytes the cap
+     * @param capBytes the cap in force: the configured one, or less while the disk has less room
+     * @param configuredCapBytes the configured cap
      * @param oldestTs the oldest one's timestamp (epoch ms), 0 when empty
      * @param queued   entries appended but not yet stored
      * @param dropped  entries dropped since the outbox was opened (cap or full queue)
      * @param lastSeq  the highest sequence number given so far
      */
-    record Backlog(long entries, long bytes, long capBytes, long oldestTs, long queued, long dropped, long lastSeq) {
+    record Backlog(long entries, long bytes, long capBytes, long configuredCapBytes, long oldestTs, long queued, long dropped, long lastSeq) {
     }
 }

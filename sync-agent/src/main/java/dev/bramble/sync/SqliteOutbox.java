@@ -42,11 +42,34 @@ final class SqliteOutbox implements Outbox {
     /** How long an append waits for room before the entry is dropped and counted in a gap record. */
     static final long APPEND_WAIT_MS = 100;
     private static final int BATCH = 4_096;
+    /**
+     * A transaction's entries at most, in the cap's accounting: the WAL holds a whole transaction, so this bounds the
+     * disk the WAL needs beside the file (see {@link #WAL_ALLOWANCE}).
+     */
+    static final long BATCH_BYTES = 512 * 1024;
+    /** Acknowledged entries deleted per transaction at most. */
+    static final int DELETE_ROWS = 2_000;
     private static final String COLUMNS = "seq, stream, kind, ts, log_stream, request_id, body, dropped";
     private static final TelemetryEntry.Kind[] KINDS = TelemetryEntry.Kind.values();
 
+    /** At most this much of its disk's free space the outbox leaves to everything else: a tenth of the disk. */
+    static final long RESERVE_MAX_BYTES = 64L << 20;
+    /** How much the file may grow per byte of the cap's accounting: pages, the index and the WAL beside it. */
+    static final int FILE_GROWTH = 2;
+    /** WAL pages after which SQLite checkpoints, and the size the WAL is cut back to then. */
+    private static final int WAL_PAGES = 256;
+    private static final long WAL_LIMIT_BYTES = 1L << 20;
+    /**
+     * The disk the WAL may take: its limit and one transaction beyond the checkpoint threshold, twice over; what it
+     * does not have yet is kept free.
+     */
+    static final long WAL_ALLOWANCE = 2 * (WAL_LIMIT_BYTES + FILE_GROWTH * BATCH_BYTES);
+
     private final Path file;
     private final long capBytes;
+    private final Space space;
+    /** The cap in force: the configured one, or less while the disk has less room; written by the writer only. */
+    private volatile long effectiveCap;
     private final String id;
     private final Connection writerConnection;
     private final Connection readerConnection;
@@ -68,11 +91,37 @@ final class SqliteOutbox implements Outbox {
     private volatile long lastSeq;
     private volatile boolean closing;
     private long lastDropLog = System.nanoTime() - 120_000_000_000L;
+    private long lastFailureLog = System.nanoTime() - 120_000_000_000L;
+    private long failures;
 
-    private SqliteOutbox(Path file, long capBytes, Connection writerConnection, Connection readerConnection,
-                         String id) throws SQLException {
+    /** The disk the outbox is on, as the writer reads it before each batch. */
+    interface Space {
+        long usable() throws java.io.IOException;
+
+        long total() throws java.io.IOException;
+
+        static Space of(Path file) throws java.io.IOException {
+            java.nio.file.FileStore store = java.nio.file.Files.getFileStore(file.toAbsolutePath().getParent());
+            return new Space() {
+                @Override
+                public long usable() throws java.io.IOException {
+                    return store.getUsableSpace();
+                }
+
+                @Override
+                public long total() throws java.io.IOException {
+                    return store.getTotalSpace();
+                }
+            };
+        }
+    }
+
+    private SqliteOutbox(Path file, long capBytes, Space space, Connection writerConnection,
+                         Connection readerConnection, String id) throws SQLException {
         this.file = file;
         this.capBytes = capBytes;
+        this.space = space;
+        this.effectiveCap = capBytes;
         this.writerConnection = writerConnection;
         this.readerConnection = readerConnection;
         this.id = id;
@@ -84,6 +133,15 @@ final class SqliteOutbox implements Outbox {
     }
 
     static Outbox open(Path file, long capBytes) {
+        try {
+            // The file may not exist yet; its directory must.
+            return open(file, capBytes, Space.of(file));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot open the outbox " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Outbox open(Path file, long capBytes, Space space) {
         if (capBytes < MIN_CAP_BYTES) {
             throw new IllegalArgumentException("outbox cap " + capBytes + " bytes is below the smallest allowed, "
                     + MIN_CAP_BYTES);
@@ -99,8 +157,13 @@ final class SqliteOutbox implements Outbox {
         Connection w = null;
         try {
             w = ds.getConnection();
+            try (Statement st = w.createStatement()) {
+                // a small WAL, cut back after each checkpoint: on a small disk its room is counted (WAL_ALLOWANCE)
+                st.execute("PRAGMA wal_autocheckpoint = " + WAL_PAGES);
+                st.execute("PRAGMA journal_size_limit = " + WAL_LIMIT_BYTES);
+            }
             String id = migrate(w);
-            SqliteOutbox outbox = new SqliteOutbox(file, capBytes, w, ds.getConnection(), id);
+            SqliteOutbox outbox = new SqliteOutbox(file, capBytes, space, w, ds.getConnection(), id);
             outbox.writer.start();
             return outbox;
         } catch (SQLException e) {
@@ -226,7 +289,7 @@ final class SqliteOutbox implements Outbox {
         } finally {
             readerLock.unlock();
         }
-        return new Backlog(entries, bytes, capBytes, oldest, enqueued.get() - processed, dropped.get(), lastSeq);
+        return new Backlog(entries, bytes, effectiveCap, capBytes, oldest, enqueued.get() - processed, dropped.get(), lastSeq);
     }
 
     @Override
@@ -263,11 +326,12 @@ final class SqliteOutbox implements Outbox {
         }
         while (true) {
             try {
-                TelemetryEntry first = queue.poll(500, TimeUnit.MILLISECONDS);
+                // acknowledged entries still to delete: go on with them at once
+                TelemetryEntry first = acked.get() > deletedUpTo ? queue.poll()
+                        : queue.poll(500, TimeUnit.MILLISECONDS);
                 if (first != null) {
                     batch.add(first);
-                    queue.drainTo(batch, BATCH - 1);
-                    linger(batch);
+                    linger(batch, gather(batch, size(first)));
                 }
             } catch (InterruptedException e) {
                 // An acknowledgement or close: look at both below.
@@ -279,15 +343,26 @@ final class SqliteOutbox implements Outbox {
                 }
                 continue;
             }
+            int taken = batch.size();
             try {
                 Counts after = new Counts(entries, bytes, lastSeq);
-                insert(batch, after);
+                long deleting = deletedUpTo;
                 if (ack > deletedUpTo) {
-                    delete(ack, after);
+                    deleting = deleteAcknowledged(deletedUpTo, ack, after);
                 }
-                long lost = after.bytes > capBytes ? enforceCap(after) : 0;
+                // Room is made before the batch goes in, as a full disk would fail the insert itself; then, as
+                // ever, the oldest go until the cap holds (the batch's own oldest, if it alone is over the cap).
+                long cap = cap(after.bytes);
+                long incoming = batch.stream().mapToLong(SqliteOutbox::size).sum();
+                long lost = after.bytes > 0 && after.bytes + incoming > cap
+                        ? enforceCap(after, Math.max(0, cap - incoming)) : 0;
+                insert(batch, after);
+                if (after.bytes > cap) {
+                    lost += enforceCap(after, cap);
+                }
+                effectiveCap = cap;
                 writerConnection.commit();
-                deletedUpTo = Math.max(deletedUpTo, ack);
+                deletedUpTo = Math.max(deletedUpTo, deleting);
                 entries = after.entries;
                 bytes = after.bytes;
                 lastSeq = after.lastSeq;
@@ -296,9 +371,16 @@ final class SqliteOutbox implements Outbox {
                 rollback();
                 // Nothing of the batch is stored: drop it and say so per stream, as a full queue would.
                 batch.forEach(this::countUnstored);
-                LOG.log(Level.ERROR, "outbox.write-failed entries={0} error={1}", batch.size(), e.toString());
+                failures++;
+                long now = System.nanoTime();
+                if (now - lastFailureLog > 60_000_000_000L) { // a disk full for hours would log twice a second
+                    lastFailureLog = now;
+                    LOG.log(Level.ERROR, "outbox.write-failed entries={0} failures_since_last_log={1} error={2}",
+                            batch.size(), failures, e.toString());
+                    failures = 0;
+                }
             }
-            progressed(batch.size());
+            progressed(taken);
             batch.clear();
         }
     }
@@ -307,17 +389,30 @@ final class SqliteOutbox implements Outbox {
      * Group commit: up to {@link #LINGER_MS} more to gather what else arrives, so a steady trickle (three lines per
      * invocation) costs one fsync per window instead of one per line.
      */
-    private void linger(List<TelemetryEntry> batch) throws InterruptedException {
+    private void linger(List<TelemetryEntry> batch, long bytes) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LINGER_MS);
-        while (batch.size() < BATCH && !closing) {
+        while (batch.size() < BATCH && bytes < BATCH_BYTES && !closing) {
             long left = deadline - System.nanoTime();
             TelemetryEntry next = left <= 0 ? null : queue.poll(left, TimeUnit.NANOSECONDS);
             if (next == null) {
                 return;
             }
             batch.add(next);
-            queue.drainTo(batch, BATCH - batch.size());
+            bytes = gather(batch, bytes + size(next));
         }
+    }
+
+    /** Moves what is queued into the batch, up to its limits in entries and bytes; returns the batch's bytes. */
+    private long gather(List<TelemetryEntry> batch, long bytes) {
+        while (batch.size() < BATCH && bytes < BATCH_BYTES) {
+            TelemetryEntry next = queue.poll();
+            if (next == null) {
+                break;
+            }
+            batch.add(next);
+            bytes += size(next);
+        }
+        return bytes;
     }
 
     private void insert(List<TelemetryEntry> batch, Counts counts) throws SQLException {
@@ -357,6 +452,27 @@ final class SqliteOutbox implements Outbox {
         return s == null ? 0 : s.length();
     }
 
+    /**
+     * Deletes acknowledged entries after {@code from} up to {@code ack}, at most {@link #DELETE_ROWS} of them: a
+     * transaction's changed pages all go to the WAL first, so a large acknowledgement is deleted in steps on a disk
+     * with little room. Returns the sequence number deleted up to.
+     */
+    private long deleteAcknowledged(long from, long ack, Counts counts) throws SQLException {
+        long upTo = ack;
+        try (PreparedStatement q = writerConnection.prepareStatement("SELECT seq FROM entries WHERE seq > ? "
+                + "AND seq <= ? ORDER BY seq LIMIT 1 OFFSET " + (DELETE_ROWS - 1))) {
+            q.setLong(1, from);
+            q.setLong(2, ack);
+            try (ResultSet rs = q.executeQuery()) {
+                if (rs.next()) {
+                    upTo = rs.getLong(1);
+                }
+            }
+        }
+        delete(upTo, counts);
+        return upTo;
+    }
+
     private void delete(long upTo, Counts counts) throws SQLException {
         try (PreparedStatement q = writerConnection.prepareStatement("SELECT COUNT(*), COALESCE(SUM(bytes), 0) "
                 + "FROM entries WHERE seq <= ?")) {
@@ -378,8 +494,11 @@ final class SqliteOutbox implements Outbox {
      * drop). Each stream that lost entries gets one gap record, at the place of its newest dropped entry, carrying
      * the count (a dropped gap record's count is carried over). Returns how many entries (not gaps) it dropped.
      */
-    private long enforceCap(Counts counts) throws SQLException {
-        long target = capBytes - capBytes / 10;
+    private long enforceCap(Counts counts, long cap) throws SQLException {
+        long target = cap - cap / 10;
+        if (counts.entries == 0) {
+            return 0;
+        }
         long freed = 0;
         long over = counts.bytes - target;
         long lines = 0;
@@ -427,10 +546,43 @@ final class SqliteOutbox implements Outbox {
         long now = System.nanoTime();
         if (now - lastDropLog > 60_000_000_000L) {
             lastDropLog = now;
-            LOG.log(Level.WARNING, "outbox.full cap_bytes={0} dropped_now={1} streams={2} dropped_total={3}",
-                    capBytes, lines, lost.keySet(), dropped.get() + lines);
+            LOG.log(Level.WARNING, "outbox.full cap_bytes={0} configured_cap_bytes={1} dropped_now={2} streams={3} "
+                    + "dropped_total={4}", cap, capBytes, lines, lost.keySet(), dropped.get() + lines);
         }
         return lines;
+    }
+
+    /**
+     * The cap for the stored entries now: the configured one, unless the disk has less room. The outbox may take
+     * the disk's free space above a reserve (a tenth of the disk, at most {@link #RESERVE_MAX_BYTES}) and the
+     * pages its own file has free (SQLite reuses them), allowing {@link #FILE_GROWTH} bytes of file per byte of
+     * accounting: a configured cap larger than the disk, or a disk filled by something else, makes the outbox
+     * drop its oldest entries (with gap records) instead of failing every write with "disk full".
+     */
+    private long cap(long stored) {
+        long room;
+        try {
+            long reserve = Math.min(RESERVE_MAX_BYTES, space.total() / 10);
+            Path wal = file.resolveSibling(file.getFileName() + "-wal");
+            long walGrowth = Math.max(0, WAL_ALLOWANCE - (java.nio.file.Files.exists(wal)
+                    ? java.nio.file.Files.size(wal) : 0));
+            room = (space.usable() + freePagesBytes() - reserve - walGrowth) / FILE_GROWTH;
+        } catch (java.io.IOException | SQLException e) {
+            return capBytes;
+        }
+        return Math.max(MIN_CAP_BYTES, Math.min(capBytes, stored + room));
+    }
+
+    private long freePagesBytes() throws SQLException {
+        try (Statement s = writerConnection.createStatement();
+             ResultSet free = s.executeQuery("PRAGMA freelist_count")) {
+            free.next();
+            long pages = free.getLong(1);
+            try (ResultSet size = s.executeQuery("PRAGMA page_size")) {
+                size.next();
+                return pages * size.getLong(1);
+            }
+        }
     }
 
     /** What the table holds, kept by the writer as it changes it rather than counted again. */
@@ -486,7 +638,9 @@ final class SqliteOutbox implements Outbox {
         try {
             writerConnection.rollback();
         } catch (SQLException e) {
-            LOG.log(Level.ERROR, "outbox.rollback-failed error={0}", e.toString());
+            // SQLite rolls back by itself after SQLITE_FULL and some I/O errors: nothing is left to undo then.
+            LOG.log(e.getMessage() != null && e.getMessage().contains("no transaction is active") ? Level.DEBUG
+                    : Level.ERROR, "outbox.rollback-failed error={0}", e.toString());
         }
     }
 

@@ -102,6 +102,7 @@ public final class SyncAgent implements AutoCloseable {
         backlog.put("entries", b.entries());
         backlog.put("bytes", b.bytes());
         backlog.put("capBytes", b.capBytes());
+        backlog.put("configuredCapBytes", b.configuredCapBytes());
         backlog.put("oldestAgeSeconds", b.oldestTs() == 0 ? 0 : Math.max(0, (clock.millis() - b.oldestTs()) / 1000));
         backlog.put("queued", b.queued());
         backlog.put("dropped", b.dropped());
