@@ -180,44 +180,73 @@ class TelemetryOutageTest {
             deployer = restart(deployerConfig);
             int expected = expectedCount(committedAtKill, completedBeforeKill, firstAfterRestart);
             String device = deviceId;
-            await("every line at the deployer").atMost(120, SECONDS).pollInterval(Duration.ofMillis(200))
-                    .until(() -> FUNCTIONS.stream().mapToInt(f -> logs(port, device, f).size()).sum() >= expected);
+            // Everything the outbox holds acknowledged by the deployer: what it has now is all it will get.
+            await("the device to see its backlog acknowledged").atMost(120, SECONDS).pollInterval(
+                    Duration.ofMillis(200)).until(() -> {
+                        JsonNode backlog = second.status().path("sync").path("backlog");
+                        return backlog.path("entries").asLong() == 0 && backlog.path("queued").asLong() == 0;
+                    });
             long deliveredMs = (System.nanoTime() - back) / 1_000_000;
 
             int total = 0;
             int lost = 0;
             int written = 0;
+            long droppedLines = 0;
             for (String f : FUNCTIONS) {
                 List<int[]> got = logs(port, device, f);
                 // Exactly once and in order. Before the kill: a prefix of what was written (invocations 0..c, the
                 // last cut by the kill), exactly as long as what the outbox had committed. After the restart: every
-                // line of invocations c+1.. in order.
+                // line of invocations c+1.. in order. A line may be missing only where a gap record stands that
+                // counts it (the outbox's queue full for 100 ms, which a loaded machine can cause), and at the kill.
                 int c = completedBeforeKill.get(f);
-                List<int[]> before = got.stream().filter(l -> l[0] <= c).toList();
-                assertThat((long) before.size()).as(f + " lines from before the kill").isEqualTo(committedAtKill.get(f));
-                for (int i = 0; i < before.size(); i++) {
-                    assertThat(before.get(i)).as(f + " line #" + i).containsExactly(i / LINES, i % LINES);
+                int resumed = firstAfterRestart.get(f);
+                long gapSinceLast = 0;
+                int previous = -1; // the index (invocation * LINES + line) of the last line seen
+                int arrived = 0;
+                int arrivedBefore = 0;
+                for (int[] l : got) {
+                    if (l[0] < 0) {
+                        gapSinceLast += l[1];
+                        continue;
+                    }
+                    int index = l[0] * LINES + l[1];
+                    int expectedIndex = previous + 1;
+                    if (previous / LINES <= c && l[0] >= resumed && previous >= 0) {
+                        expectedIndex = resumed * LINES; // the SIGKILL's loss: the tail of invocations 0..c
+                    } else if (previous < 0 && l[0] >= resumed) {
+                        expectedIndex = resumed * LINES;
+                    }
+                    assertThat(index).as(f + " line %s after %d (%d dropped in gap records since)",
+                            java.util.Arrays.toString(l), previous, gapSinceLast).isGreaterThanOrEqualTo(expectedIndex);
+                    long missing = index - expectedIndex;
+                    assertThat(missing).as(f + " lines missing before %s with gap records counting %d",
+                            java.util.Arrays.toString(l), gapSinceLast).isLessThanOrEqualTo(gapSinceLast);
+                    droppedLines += missing;
+                    gapSinceLast = 0;
+                    previous = index;
+                    arrived++;
+                    if (l[0] <= c) {
+                        arrivedBefore++;
+                    }
                 }
-                List<int[]> after = got.subList(before.size(), got.size());
-                assertThat(after).hasSize((INVOCATIONS - firstAfterRestart.get(f)) * LINES);
-                for (int i = 0; i < after.size(); i++) {
-                    assertThat(after.get(i)).as(f + " line #" + i + " after the restart")
-                            .containsExactly(firstAfterRestart.get(f) + i / LINES, i % LINES);
-                }
+                assertThat((long) arrivedBefore).as(f + " lines from before the kill").isEqualTo(
+                        committedAtKill.get(f));
+                long tail = INVOCATIONS * LINES - 1 - previous;
+                assertThat(tail).as(f + " lines missing at the end").isLessThanOrEqualTo(gapSinceLast);
+                droppedLines += tail;
                 int writtenBefore = completedBeforeKill.get(f) * LINES;
-                lost += Math.max(0, writtenBefore - Math.min(before.size(), writtenBefore));
-                written += writtenBefore + (INVOCATIONS - firstAfterRestart.get(f)) * LINES;
-                total += got.size();
+                lost += Math.max(0, writtenBefore - Math.min(arrivedBefore, writtenBefore));
+                written += writtenBefore + (INVOCATIONS - resumed) * LINES;
+                total += arrived;
             }
-            System.out.printf("outage test: completed before the kill %s, committed then %s, written %d, arrived %d%n",
-                    completedBeforeKill, committedAtKill, written, total);
+            System.out.printf("outage test: completed before the kill %s, committed then %s, written %d, arrived %d, "
+                    + "dropped with gap records %d%n", completedBeforeKill, committedAtKill, written, total,
+                    droppedLines);
             assertThat(written).isGreaterThanOrEqualTo(100_000);
-            assertThat(total).isEqualTo(expected);
+            assertThat(total).isGreaterThanOrEqualTo(expected - (int) droppedLines);
             // What the SIGKILL took, no more: the outbox's memory queue and the batch its writer had in hand, and per
             // killed child its pipe (64 KB) and the daemon's two read buffers (16 KB), in lines of 12 bytes or more.
             assertThat(lost).isLessThanOrEqualTo(8_192 + 4_096 + FUNCTIONS.size() * ((65_536 + 16_384) / 12));
-            await("the device to see its backlog acknowledged").atMost(30, SECONDS).until(() ->
-                    second.status().path("sync").path("backlog").path("entries").asLong() == 0);
             System.out.printf("outage test: %d of %d lines written over 3 functions delivered %d ms after the deployer "
                     + "came back; %d lines of completed invocations were not yet committed at the SIGKILL%n",
                     total, written, deliveredMs, lost);
@@ -264,7 +293,10 @@ class TelemetryOutageTest {
         return n;
     }
 
-    /** A function's lines at the deployer as (invocation, line), in the deployer's order. */
+    /**
+     * A function's lines at the deployer as (invocation, line), in the deployer's order; a gap record as
+     * (-1, entries it counts).
+     */
     private static List<int[]> logs(int port, String device, String function) {
         List<int[]> out = new ArrayList<>();
         long after = 0;
@@ -275,6 +307,10 @@ class TelemetryOutageTest {
                 return out;
             }
             for (JsonNode l : page.path("lines")) {
+                if (l.path("dropped").asLong() > 0) {
+                    out.add(new int[]{-1, (int) l.path("dropped").asLong()}); // a gap record
+                    continue;
+                }
                 Matcher m = LINE.matcher(l.path("message").asText());
                 if (m.matches()) {
                     out.add(new int[]{Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))});
