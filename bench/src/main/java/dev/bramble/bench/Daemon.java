@@ -29,21 +29,23 @@ final class Daemon {
         return start(bench, dataDir, "");
     }
 
-    /** Starts one with extra YAML appended to its configuration. */
+    /**
+     * Starts one with extra YAML appended to its configuration; a {@code sandbox:} block in it replaces the default
+     * one (the configuration refuses a key given twice).
+     */
     static Daemon start(Bench bench, Path dataDir, String extraYaml) throws IOException, InterruptedException {
         int port = Bench.freePort();
         Path config = bench.work().resolve("brambled-" + port + ".yaml");
+        String sandbox = extraYaml.contains("sandbox:\n") ? "" : "sandbox:\n  cgroup-name: bramble-bench\n";
         Files.writeString(config, """
                 data-dir: %s
                 http:
                   port: %d
                 security:
                   allow-unsigned: true
-                sandbox:
-                  cgroup-name: bramble-bench
                 admin:
                   token: %s
-                """.formatted(dataDir, port, ADMIN_TOKEN) + extraYaml);
+                """.formatted(dataDir, port, ADMIN_TOKEN) + sandbox + extraYaml);
         Process p = new ProcessBuilder(bench.dist().resolve("bin/brambled").toString(), "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(bench.work().resolve("brambled-" + port + ".log").toFile())
                 .start();

@@ -56,9 +56,11 @@ final class SqliteOutbox implements Outbox {
     static final long RESERVE_MAX_BYTES = 64L << 20;
     /** How much the file may grow per byte of the cap's accounting: pages, the index and the WAL beside it. */
     static final int FILE_GROWTH = 2;
-    /** WAL pages after which SQLite checkpoints, and the size the WAL is cut back to then. */
-    private static final int WAL_PAGES = 256;
-    private static final long WAL_LIMIT_BYTES = 1L << 20;
+    /** WAL pages after which SQLite checkpoints (its default), and the size the WAL is cut back to then. */
+    private static final int WAL_PAGES = 1_000;
+    private static final long WAL_LIMIT_BYTES = 4L << 20;
+    /** How often the writer looks at the disk's free space at most, unless the outbox grew much since. */
+    private static final long SPACE_CHECK_NANOS = 250_000_000L;
     /**
      * The disk the WAL may take: its limit and one transaction beyond the checkpoint threshold, twice over; what it
      * does not have yet is kept free.
@@ -92,6 +94,10 @@ final class SqliteOutbox implements Outbox {
     private volatile boolean closing;
     private long lastDropLog = System.nanoTime() - 120_000_000_000L;
     private long lastFailureLog = System.nanoTime() - 120_000_000_000L;
+    /** The disk's room for the outbox when last looked at (see cap); the writer's only. */
+    private long spaceCheckedAt = System.nanoTime() - 1_000_000_000_000L;
+    private long storedAtCheck;
+    private long roomAtCheck;
     private long failures;
 
     /** The disk the outbox is on, as the writer reads it before each batch. */
@@ -560,6 +566,10 @@ final class SqliteOutbox implements Outbox {
      * drop its oldest entries (with gap records) instead of failing every write with "disk full".
      */
     private long cap(long stored) {
+        long now = System.nanoTime();
+        if (now - spaceCheckedAt < SPACE_CHECK_NANOS && stored - storedAtCheck < roomAtCheck / 4) {
+            return Math.max(MIN_CAP_BYTES, Math.min(capBytes, storedAtCheck + roomAtCheck));
+        }
         long room;
         try {
             long reserve = Math.min(RESERVE_MAX_BYTES, space.total() / 10);
@@ -570,6 +580,9 @@ final class SqliteOutbox implements Outbox {
         } catch (java.io.IOException | SQLException e) {
             return capBytes;
         }
+        spaceCheckedAt = now;
+        storedAtCheck = stored;
+        roomAtCheck = room;
         return Math.max(MIN_CAP_BYTES, Math.min(capBytes, stored + room));
     }
 
