@@ -90,10 +90,21 @@ public final class FunctionGateway {
         CallerCredentials.Caller caller = credentials.find(auth.accessKeyId()).orElseThrow(() -> denied(
                 "UnrecognizedClientException", "The security token included in the request is invalid."));
         String token = req.headers().first(HeaderNames.create("X-Amz-Security-Token")).orElse("");
-        if (!SigV4.same(token, caller.sessionToken()) || !auth.signedHeaders().contains("x-amz-security-token")
-                || !auth.signedHeaders().contains("host") || !auth.signedHeaders().contains("x-amz-date")) {
+        if (!SigV4.same(token, caller.sessionToken()) || !auth.signedHeaders().contains("x-amz-security-token")) {
             throw denied("UnrecognizedClientException", "The security token included in the request is invalid: "
                     + "X-Amz-Security-Token, Host and X-Amz-Date must be sent and signed");
+        }
+        verify(req, body, auth, caller.secret(), clock);
+        return caller;
+    }
+
+    /**
+     * Checks a SigV4 signature made with {@code secret}: Host and X-Amz-Date signed, scoped to the lambda service,
+     * within {@link #SKEW} of the device's time, and the signature itself. Throws a 403 that says what is wrong.
+     */
+    static void verify(ServerRequest req, byte[] body, SigV4.Authorization auth, String secret, Clock clock) {
+        if (!auth.signedHeaders().contains("host") || !auth.signedHeaders().contains("x-amz-date")) {
+            throw denied("IncompleteSignatureException", "Host and X-Amz-Date must be sent and signed");
         }
         if (!auth.service().equals("lambda")) {
             throw denied("InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'");
@@ -112,7 +123,7 @@ public final class FunctionGateway {
         } catch (DateTimeParseException e) {
             throw denied("IncompleteSignatureException", "X-Amz-Date '" + amzDate + "' is not yyyyMMddTHHmmssZ");
         }
-        String expected = SigV4.expected(caller.secret(), auth, req.prologue().method().text(), req.path().rawPath(),
+        String expected = SigV4.expected(secret, auth, req.prologue().method().text(), req.path().rawPath(),
                 req.query().rawValue(), name -> {
                     List<String> values = req.headers().contains(HeaderNames.create(name))
                             ? req.headers().get(HeaderNames.create(name)).allValues() : null;
@@ -122,10 +133,9 @@ public final class FunctionGateway {
             throw denied("InvalidSignatureException", "The request signature we calculated does not match the "
                     + "signature you provided. Check your AWS Secret Access Key and signing method.");
         }
-        return caller;
     }
 
-    private static ApiException denied(String type, String message) {
+    static ApiException denied(String type, String message) {
         return new ApiException(403, type, message, List.of(), Map.of());
     }
 

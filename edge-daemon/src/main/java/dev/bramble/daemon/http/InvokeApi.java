@@ -139,6 +139,11 @@ final class InvokeApi {
             }
             fn = parts[6];
             qualifier = parts.length > 7 ? parts[7] : null;
+        } else if (fn.matches("\\d{12}:function:[^:]+(:[^:]+)?")) {
+            // a partial ARN, ACCOUNT:function:NAME[:QUALIFIER], as Lambda takes it
+            String[] parts = fn.split(":");
+            fn = parts[2];
+            qualifier = parts.length > 3 ? parts[3] : null;
         } else if (fn.contains(":")) {
             qualifier = fn.substring(fn.indexOf(':') + 1);
             fn = fn.substring(0, fn.indexOf(':'));

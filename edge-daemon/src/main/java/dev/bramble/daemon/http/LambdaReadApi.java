@@ -1,0 +1,296 @@
+package dev.bramble.daemon.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.bramble.daemon.function.FunctionRegistry;
+import dev.bramble.daemon.function.FunctionState;
+import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.invoke.Invoker;
+import dev.bramble.protocol.Manifest;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The read side of the Lambda API on the device, in Lambda's JSON shapes, so that {@code aws lambda list-functions},
+ * {@code get-function}, {@code get-function-configuration}, {@code list-versions-by-function}, {@code list-aliases},
+ * {@code get-alias} and {@code get-account-settings} work with {@code --endpoint-url}. A function's configuration
+ * carries its environment variables, so these routes need the admin credential: the bearer token, or a SigV4
+ * signature made with access key id {@value #ADMIN_KEY_ID} and the admin token as the secret key (what the AWS CLI
+ * and SDKs send). An unknown function's 404 names only the function asked for.
+ */
+final class LambdaReadApi {
+    /** The access key id that goes with the admin token as a secret key. */
+    static final String ADMIN_KEY_ID = "bramble-admin";
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    private static final DateTimeFormatter LAST_MODIFIED = DateTimeFormatter.ofPattern(
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ").withZone(ZoneOffset.UTC);
+    private static final int MAX_ITEMS = 50;
+
+    private final FunctionRegistry registry;
+    private final Invoker invoker;
+    private final String adminToken;
+    private final Clock clock;
+
+    LambdaReadApi(FunctionRegistry registry, Invoker invoker, String adminToken, Clock clock) {
+        this.registry = registry;
+        this.invoker = invoker;
+        this.adminToken = adminToken;
+        this.clock = clock;
+    }
+
+    void register(HttpRouting.Builder routing) {
+        routing.get("/2015-03-31/functions", this::listFunctions)
+                .get("/2015-03-31/functions/", this::listFunctions)
+                .get("/2015-03-31/functions/{name}", this::getFunction)
+                .get("/2015-03-31/functions/{name}/configuration", this::getConfiguration)
+                .get("/2015-03-31/functions/{name}/versions", this::listVersions)
+                .get("/2015-03-31/functions/{name}/aliases", this::listAliases)
+                .get("/2015-03-31/functions/{name}/aliases/{alias}", this::getAlias)
+                .get("/2016-08-19/account-settings", this::accountSettings)
+                .get("/2016-08-19/account-settings/", this::accountSettings);
+    }
+
+    private void listFunctions(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        List<ObjectNode> all = new ArrayList<>();
+        for (FunctionState f : registry.functions()) {
+            all.add(configuration(f.latest(), "$LATEST"));
+        }
+        ObjectNode out = JSON.objectNode();
+        page(req, all, out.putArray("Functions"), out);
+        send(res, out);
+    }
+
+    private void getFunction(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        FunctionVersion v = resolve(req);
+        ObjectNode out = JSON.objectNode();
+        out.set("Configuration", configuration(v, versionOf(req, v)));
+        ObjectNode code = out.putObject("Code");
+        code.put("RepositoryType", "Bramble");
+        code.put("Location", "/v1/functions/" + v.function()); // the device's own view of it; no download
+        out.putObject("Tags");
+        send(res, out);
+    }
+
+    private void getConfiguration(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        FunctionVersion v = resolve(req);
+        send(res, configuration(v, versionOf(req, v)));
+    }
+
+    private void listVersions(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        FunctionState f = function(req);
+        List<ObjectNode> all = new ArrayList<>();
+        all.add(configuration(f.latest(), "$LATEST"));
+        f.versions().values().forEach(v -> all.add(configuration(v, Integer.toString(v.version()))));
+        ObjectNode out = JSON.objectNode();
+        page(req, all, out.putArray("Versions"), out);
+        send(res, out);
+    }
+
+    private void listAliases(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        FunctionState f = function(req);
+        String only = req.query().first("FunctionVersion").orElse(null);
+        List<ObjectNode> all = new ArrayList<>();
+        new TreeMap<>(f.aliases()).forEach((name, version) -> {
+            if (only == null || only.equals(Integer.toString(version))) {
+                all.add(alias(f.name(), name, version));
+            }
+        });
+        ObjectNode out = JSON.objectNode();
+        page(req, all, out.putArray("Aliases"), out);
+        send(res, out);
+    }
+
+    private void getAlias(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        FunctionState f = function(req);
+        String name = req.path().pathParameters().get("alias");
+        Integer version = f.aliases().get(name);
+        if (version == null) {
+            throw notFound("Alias not found: " + invoker.arn(f.name(), name));
+        }
+        send(res, alias(f.name(), name, version));
+    }
+
+    private void accountSettings(ServerRequest req, ServerResponse res) {
+        authorize(req);
+        long total = 0;
+        int count = 0;
+        for (FunctionState f : registry.functions()) {
+            count++;
+            for (FunctionVersion v : f.versions().values()) {
+                total += v.size();
+            }
+        }
+        ObjectNode out = JSON.objectNode();
+        ObjectNode limit = out.putObject("AccountLimit");
+        limit.put("TotalCodeSize", registry.limits().maxZipBytes());
+        limit.put("CodeSizeUnzipped", registry.limits().maxUnpackedBytes());
+        limit.put("CodeSizeZipped", registry.limits().maxZipBytes());
+        limit.put("ConcurrentExecutions", 0);
+        limit.put("UnreservedConcurrentExecutions", 0);
+        ObjectNode usage = out.putObject("AccountUsage");
+        usage.put("TotalCodeSize", total);
+        usage.put("FunctionCount", count);
+        send(res, out);
+    }
+
+    /** A version's FunctionConfiguration, as Lambda writes it. */
+    private ObjectNode configuration(FunctionVersion v, String version) {
+        Manifest m = v.manifest();
+        ObjectNode c = JSON.objectNode();
+        c.put("FunctionName", v.function());
+        c.put("FunctionArn", invoker.arn(v.function(), version.equals("$LATEST") ? null : version));
+        c.put("Runtime", m.runtime());
+        c.put("Handler", m.handler());
+        c.put("CodeSize", v.size());
+        c.put("Description", m.description() == null ? "" : m.description());
+        c.put("Timeout", m.timeoutSeconds());
+        c.put("MemorySize", m.memoryMb());
+        c.put("LastModified", LAST_MODIFIED.format(v.createdAt()));
+        c.put("CodeSha256", java.util.Base64.getEncoder().encodeToString(HexFormat.of().parseHex(v.sha256())));
+        c.put("Version", version);
+        c.put("RevisionId", revision(v.sha256()));
+        if (!m.environment().isEmpty()) {
+            ObjectNode vars = c.putObject("Environment").putObject("Variables");
+            new TreeMap<>(m.environment()).forEach(vars::put);
+        }
+        c.putObject("EphemeralStorage").put("Size", m.tmpMb());
+        c.put("State", "Active");
+        c.put("LastUpdateStatus", "Successful");
+        c.put("PackageType", "Zip");
+        c.putArray("Architectures").add(architecture());
+        return c;
+    }
+
+    private ObjectNode alias(String function, String name, int version) {
+        ObjectNode a = JSON.objectNode();
+        a.put("AliasArn", invoker.arn(function, name));
+        a.put("Name", name);
+        a.put("FunctionVersion", Integer.toString(version));
+        a.put("Description", "");
+        a.put("RevisionId", revision(function + ":" + name + "=" + version));
+        return a;
+    }
+
+    /** A revision id that changes when what it names does (Lambda's are UUIDs). */
+    private static String revision(String of) {
+        return java.util.UUID.nameUUIDFromBytes(of.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    private static String architecture() {
+        String arch = System.getProperty("os.arch");
+        return arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "x86_64";
+    }
+
+    /** Lambda's paging: {@code Marker} (the index to start at, as this API gives it) and {@code MaxItems}. */
+    private static void page(ServerRequest req, List<ObjectNode> all, ArrayNode into, ObjectNode out) {
+        int from = integer(req, "Marker", 0, 0, Integer.MAX_VALUE);
+        int max = integer(req, "MaxItems", MAX_ITEMS, 1, 10_000);
+        for (int i = from; i < all.size() && i < from + max; i++) {
+            into.add(all.get(i));
+        }
+        if (from + max < all.size()) {
+            out.put("NextMarker", Integer.toString(from + max));
+        }
+    }
+
+    private static int integer(ServerRequest req, String name, int dflt, int min, int max) {
+        Optional<String> given = req.query().first(name).asOptional();
+        if (given.isEmpty()) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(given.get());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw ApiException.badParameter(name + " '" + given.get() + "' is not allowed; allowed: an integer from "
+                + min + " to " + max + (name.equals("Marker") ? ", as NextMarker gave it" : ""));
+    }
+
+    private FunctionState function(ServerRequest req) {
+        InvokeApi.Target t = InvokeApi.target(req.path().pathParameters().get("name"), null);
+        return registry.function(t.function()).orElseThrow(() -> notFound("Function not found: "
+                + invoker.arn(t.function(), null)));
+    }
+
+    private FunctionVersion resolve(ServerRequest req) {
+        InvokeApi.Target t = InvokeApi.target(req.path().pathParameters().get("name"),
+                req.query().first("Qualifier").orElse(null));
+        FunctionState f = registry.function(t.function()).orElseThrow(() -> notFound("Function not found: "
+                + invoker.arn(t.function(), t.qualifier())));
+        try {
+            return registry.resolve(f.name(), t.qualifier() == null ? "$LATEST" : t.qualifier());
+        } catch (dev.bramble.daemon.function.NotFoundException e) {
+            throw notFound("Function not found: " + invoker.arn(t.function(), t.qualifier()));
+        }
+    }
+
+    /** The version a configuration shows: {@code $LATEST} unless a qualifier named one. */
+    private static String versionOf(ServerRequest req, FunctionVersion v) {
+        InvokeApi.Target t = InvokeApi.target(req.path().pathParameters().get("name"),
+                req.query().first("Qualifier").orElse(null));
+        return t.qualifier() == null || t.qualifier().equals("$LATEST") ? "$LATEST" : Integer.toString(v.version());
+    }
+
+    private static ApiException notFound(String message) {
+        return new ApiException(404, "ResourceNotFoundException", message, List.of(), Map.of());
+    }
+
+    /** The admin token as a bearer token, or a SigV4 signature made with it (see the class comment). */
+    private void authorize(ServerRequest req) {
+        String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
+        if (given.startsWith("Bearer ")) {
+            if (!MessageDigest.isEqual(("Bearer " + adminToken).getBytes(StandardCharsets.UTF_8),
+                    given.getBytes(StandardCharsets.UTF_8))) {
+                throw new ApiException(403, "AccessDeniedException", "the admin token is wrong; it is in "
+                        + "<data-dir>/admin.token (readable by root only), or admin.token in bramble.yaml");
+            }
+            return;
+        }
+        if (given.isEmpty()) {
+            throw FunctionGateway.denied("MissingAuthenticationTokenException", "Missing Authentication Token: "
+                    + "sign the request with AWS_ACCESS_KEY_ID=" + ADMIN_KEY_ID + " and the device's admin token as "
+                    + "AWS_SECRET_ACCESS_KEY (docs/operators.md), or send 'Authorization: Bearer <admin token>'");
+        }
+        SigV4.Authorization auth;
+        try {
+            auth = SigV4.Authorization.parse(given);
+        } catch (IllegalArgumentException e) {
+            throw FunctionGateway.denied("IncompleteSignatureException", e.getMessage());
+        }
+        if (!auth.accessKeyId().equals(ADMIN_KEY_ID)) {
+            throw FunctionGateway.denied("UnrecognizedClientException", "The security token included in the "
+                    + "request is invalid: the access key id for this API is " + ADMIN_KEY_ID);
+        }
+        FunctionGateway.verify(req, new byte[0], auth, adminToken, clock);
+    }
+
+    private static void send(ServerResponse res, ObjectNode body) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/json").send(body.toString().getBytes(
+                StandardCharsets.UTF_8));
+    }
+}
