@@ -68,6 +68,7 @@ public interface Outbox extends AutoCloseable {
      * @param dropped  entries dropped since the outbox was opened (cap or full queue)
      * @param lastSeq  the highest sequence number given so far
      */
-    record Backlog(long entries, long bytes, long capBytes, long configuredCapBytes, long oldestTs, long queued, long dropped, long lastSeq) {
+    record Backlog(long entries, long bytes, long capBytes, long configuredCapBytes, long oldestTs, long queued,
+                   long dropped, long lastSeq) {
     }
 }

@@ -295,7 +295,8 @@ final class SqliteOutbox implements Outbox {
         } finally {
             readerLock.unlock();
         }
-        return new Backlog(entries, bytes, effectiveCap, capBytes, oldest, enqueued.get() - processed, dropped.get(), lastSeq);
+        return new Backlog(entries, bytes, effectiveCap, capBytes, oldest, enqueued.get() - processed, dropped.get(),
+                lastSeq);
     }
 
     @Override
@@ -324,6 +325,7 @@ final class SqliteOutbox implements Outbox {
     private void drain() {
         List<TelemetryEntry> batch = new ArrayList<>(BATCH);
         long deletedUpTo = 0;
+        boolean failed = false;
         try {
             writerConnection.setAutoCommit(false);
         } catch (SQLException e) {
@@ -332,8 +334,8 @@ final class SqliteOutbox implements Outbox {
         }
         while (true) {
             try {
-                // acknowledged entries still to delete: go on with them at once
-                TelemetryEntry first = acked.get() > deletedUpTo ? queue.poll()
+                // acknowledged entries still to delete: go on with them at once (unless the last write failed)
+                TelemetryEntry first = acked.get() > deletedUpTo && !failed ? queue.poll()
                         : queue.poll(500, TimeUnit.MILLISECONDS);
                 if (first != null) {
                     batch.add(first);
@@ -369,6 +371,7 @@ final class SqliteOutbox implements Outbox {
                 effectiveCap = cap;
                 writerConnection.commit();
                 deletedUpTo = Math.max(deletedUpTo, deleting);
+                failed = false;
                 entries = after.entries;
                 bytes = after.bytes;
                 lastSeq = after.lastSeq;
@@ -377,6 +380,7 @@ final class SqliteOutbox implements Outbox {
                 rollback();
                 // Nothing of the batch is stored: drop it and say so per stream, as a full queue would.
                 batch.forEach(this::countUnstored);
+                failed = true;
                 failures++;
                 long now = System.nanoTime();
                 if (now - lastFailureLog > 60_000_000_000L) { // a disk full for hours would log twice a second
