@@ -78,6 +78,18 @@ class FunctionUrlTest {
         JsonNode e = d.send("POST", "/fn/echo/upload", body, "Content-Type", "application/octet-stream").json();
         assertThat(e.get("isBase64Encoded").asBoolean()).isTrue();
         assertThat(Base64.getDecoder().decode(e.get("body").asText())).isEqualTo(body);
+        // Lambda base64-encodes what is not text: a form post, and a body without a Content-Type
+        byte[] form = "a=1&b=two+words".getBytes(StandardCharsets.UTF_8);
+        JsonNode posted = d.send("POST", "/fn/echo/form", form, "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8").json();
+        assertThat(posted.get("isBase64Encoded").asBoolean()).isTrue();
+        assertThat(Base64.getDecoder().decode(posted.get("body").asText())).isEqualTo(form);
+        JsonNode untyped = d.send("POST", "/fn/echo/raw", "plain words".getBytes(StandardCharsets.UTF_8)).json();
+        assertThat(untyped.get("isBase64Encoded").asBoolean()).isTrue();
+        JsonNode text = d.send("POST", "/fn/echo/text", "plain words".getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "text/plain; charset=utf-8").json();
+        assertThat(text.get("isBase64Encoded").asBoolean()).isFalse();
+        assertThat(text.get("body").asText()).isEqualTo("plain words");
     }
 
     @Test

@@ -136,11 +136,15 @@ final class FunctionUrls {
         return e;
     }
 
-    /** A body is passed as text when its type is textual and it is valid UTF-8; otherwise base64. */
+    /**
+     * A body is passed as text when its type is text as Lambda's function URLs count it (text/*, JSON, XML,
+     * JavaScript) and it is valid UTF-8; otherwise base64, as Lambda does for form posts
+     * ({@code application/x-www-form-urlencoded}) and a body without a Content-Type.
+     */
     private static String textOrNull(byte[] body, String contentType) {
-        String t = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
-        boolean textual = t.isEmpty() || t.startsWith("text/") || t.contains("json") || t.contains("xml")
-                || t.contains("javascript") || t.contains("x-www-form-urlencoded") || t.contains("yaml");
+        String t = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT).split(";", 2)[0].trim();
+        boolean textual = t.startsWith("text/") || t.equals("application/json") || t.endsWith("+json")
+                || t.equals("application/xml") || t.endsWith("+xml") || t.equals("application/javascript");
         if (!textual) {
             return null;
         }
