@@ -52,6 +52,40 @@ class DeploymentTest {
     }
 
     @Test
+    void lambdasZipLayoutClassesAtTheTopDeploysAndRuns() throws IOException {
+        // The zip Lambda's build instructions give: the handler's classes at the top, dependencies in lib/; plus
+        // function.json. Made from the echo example's jar.
+        Path layout = dir.resolve("lambda-layout.zip");
+        try (java.util.zip.ZipFile echo = new java.util.zip.ZipFile(Bundles.example("echo").toFile());
+             java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(layout))) {
+            out.putNextEntry(new java.util.zip.ZipEntry("function.json"));
+            out.write("""
+                    {"name": "toplevel", "runtime": "java21", "handler": "dev.bramble.examples.echo.Echo"}"""
+                    .getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            for (java.util.zip.ZipEntry e : java.util.Collections.list(echo.entries())) {
+                if (!e.getName().startsWith("lib/") || !e.getName().contains("echo")) {
+                    continue;
+                }
+                try (java.util.zip.ZipInputStream jar = new java.util.zip.ZipInputStream(echo.getInputStream(e))) {
+                    for (java.util.zip.ZipEntry c = jar.getNextEntry(); c != null; c = jar.getNextEntry()) {
+                        if (!c.isDirectory() && !c.getName().startsWith("META-INF/")) {
+                            out.putNextEntry(new java.util.zip.ZipEntry(c.getName()));
+                            jar.transferTo(out);
+                            out.closeEntry();
+                        }
+                    }
+                }
+            }
+        }
+        JsonNode deployed = d.deployOk(layout);
+        assertThat(deployed.get("function").asText()).isEqualTo("toplevel");
+        TestDaemon.Response r = d.invoke("toplevel", "{\"k\": \"v\"}");
+        assertThat(r.header("X-Amz-Function-Error")).as(r.text()).isEmpty();
+        assertThat(r.text()).contains("\"k\"");
+    }
+
+    @Test
     void missingHandlerClassIsRefused() throws IOException {
         List<String> before = stored();
         Path zip = Bundles.withManifest(Bundles.example("echo"), dir, """

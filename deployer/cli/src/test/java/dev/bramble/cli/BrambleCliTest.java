@@ -87,6 +87,53 @@ class BrambleCliTest {
     }
 
     @Test
+    void buildingTheSameBundleTwiceGivesTheSameBytes() throws Exception {
+        List<Path> jars = unpackHello();
+        List<byte[]> built = new ArrayList<>();
+        for (String name : List.of("a.zip", "b.zip")) {
+            List<String> build = new ArrayList<>(List.of("bundle", "build", "--manifest",
+                    dir.resolve("src/function.json").toString(), "-o", dir.resolve(name).toString()));
+            jars.forEach(j -> build.add(j.toString()));
+            Run r = raw(build.toArray(String[]::new));
+            assertThat(r.exit()).as(r.err()).isZero();
+            built.add(Files.readAllBytes(dir.resolve(name)));
+            Thread.sleep(2_100); // past the zip format's 2-second time resolution
+        }
+        assertThat(built.get(1)).isEqualTo(built.get(0));
+        List<String> twice = new ArrayList<>(List.of("bundle", "build", "--manifest",
+                dir.resolve("src/function.json").toString(), "-o", dir.resolve("c.zip").toString(),
+                jars.getFirst().toString(), jars.getFirst().toString()));
+        Run dup = raw(twice.toArray(String[]::new));
+        assertThat(dup.exit()).isNotZero();
+        assertThat(dup.err()).contains("two jars are named " + jars.getFirst().getFileName());
+    }
+
+    @Test
+    void jarsWithFlagsOrALambdaZipBecomeABundle() throws Exception {
+        List<Path> jars = unpackHello();
+        String handler = Api.JSON.readTree(Files.readAllBytes(dir.resolve("src/function.json")))
+                .path("handler").asText();
+        Path flagged = dir.resolve("flagged.zip");
+        List<String> build = new ArrayList<>(List.of("bundle", "build", "--name", "hi", "--handler", handler,
+                "--memory", "256", "-o", flagged.toString()));
+        jars.forEach(j -> build.add(j.toString()));
+        Run r = raw(build.toArray(String[]::new));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(raw("--json", "bundle", "inspect", flagged.toString()).json().path("function").asText())
+                .isEqualTo("hi");
+        // a zip that holds its function.json (Lambda's layout with one added) is rebuilt from itself alone
+        Path again = dir.resolve("again.zip");
+        Run rebuilt = raw("bundle", "build", "-o", again.toString(), flagged.toString());
+        assertThat(rebuilt.exit()).as(rebuilt.err()).isZero();
+        assertThat(rebuilt.out()).contains("hi, sha256 ");
+        Run none = raw("bundle", "build", "-o", dir.resolve("none.zip").toString(), jars.getFirst().toString());
+        assertThat(none.exit()).isNotZero();
+        assertThat(none.err()).contains("no function.json: give --manifest, a zip that holds one, or --name and "
+                + "--handler");
+        assertThat(Files.exists(dir.resolve("none.zip"))).isFalse();
+    }
+
+    @Test
     void anAuthorGoesFromKeysToARollout() throws Exception {
         List<Path> jars = unpackHello();
         Path key = dir.resolve("author");

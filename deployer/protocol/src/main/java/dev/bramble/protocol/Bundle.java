@@ -20,7 +20,8 @@ import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 
 /**
- * A function bundle: a zip holding {@code function.json} and the code in {@code lib/*.jar} (and optionally
+ * A function bundle: a zip holding {@code function.json} and the code in {@code lib/*.jar}, classes at its top as
+ * Lambda's zip layout has them (and optionally
  * {@code classes/}). {@link #open} inspects it completely before anything is trusted: every entry name must stay
  * inside the bundle, the real (not declared) unpacked sizes and compression ratios must stay within
  * {@link Limits}, the manifest must be valid and the handler class must be present. All problems are reported
@@ -114,10 +115,12 @@ public final class Bundle {
                 }
             }
             if (!scan.hasCode) {
-                problems.add("no code: the bundle needs lib/*.jar or classes/");
+                problems.add("no code: the bundle needs lib/*.jar, classes/ or classes at the top (Lambda's zip "
+                        + "layout)");
             }
             if (manifest != null && !scan.classes.contains(classFile(manifest.handlerClass()))) {
-                problems.add("handler class '" + manifest.handlerClass() + "' not found in lib/*.jar or classes/");
+                problems.add("handler class '" + manifest.handlerClass() + "' not found in lib/*.jar, classes/ or "
+                        + "the top of the bundle");
             }
         } catch (ZipException e) {
             throw new BundleException(List.of("not a zip file: " + e.getMessage()));
@@ -221,6 +224,10 @@ public final class Bundle {
                 } else if (name.startsWith("classes/") && name.endsWith(".class")) {
                     hasCode = true;
                     classes.add(name.substring("classes/".length()));
+                } else if (name.endsWith(".class") && !name.startsWith("lib/") && !name.startsWith("META-INF/")) {
+                    // Lambda's own zip layout: classes at the top beside lib/ (its task root is on the classpath)
+                    hasCode = true;
+                    classes.add(name);
                 }
                 in.transferTo(OutputStream.nullOutputStream());
             } catch (Bounded.LimitReached e) {

@@ -85,11 +85,27 @@ class BundleTest {
         assertThatThrownBy(() -> Bundle.open(zip(Map.of("README", new byte[1])), Bundle.Limits.DEFAULT))
                 .isInstanceOfSatisfying(BundleException.class, e -> assertThat(e.problems()).containsExactly(
                         "function.json: missing at the top of the bundle",
-                        "no code: the bundle needs lib/*.jar or classes/"));
+                        "no code: the bundle needs lib/*.jar, classes/ or classes at the top (Lambda's zip layout)"));
         Map<String, byte[]> m = good();
         m.put("lib/code.jar", jar("com/example/Other.class"));
         assertThatThrownBy(() -> Bundle.open(zip(m), Bundle.Limits.DEFAULT))
-                .hasMessageContaining("handler class 'com.example.H' not found in lib/*.jar or classes/");
+                .hasMessageContaining("handler class 'com.example.H' not found in lib/*.jar, classes/ or the top");
+    }
+
+    @Test
+    void lambdasZipLayoutWithClassesAtTheTopIsABundle() throws IOException {
+        Map<String, byte[]> m = new java.util.LinkedHashMap<>();
+        m.put("function.json", "{\"name\":\"f\",\"runtime\":\"java21\",\"handler\":\"com.example.H\"}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        m.put("com/example/H.class", new byte[]{(byte) 0xca, (byte) 0xfe});
+        m.put("lib/dep.jar", jar("org/dep/D.class"));
+        assertThat(Bundle.open(zip(m), Bundle.Limits.DEFAULT).manifest().handler()).isEqualTo("com.example.H");
+        // a class under META-INF (a multi-release or module descriptor copy) is not where a handler is looked for
+        Map<String, byte[]> meta = new java.util.LinkedHashMap<>(m);
+        meta.remove("com/example/H.class");
+        meta.put("META-INF/versions/21/com/example/H.class", new byte[]{1});
+        assertThatThrownBy(() -> Bundle.open(zip(meta), Bundle.Limits.DEFAULT))
+                .hasMessageContaining("handler class 'com.example.H' not found");
     }
 
     @Test

@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Loads a function's code from its bundle's {@code lib/*.jar} (and {@code classes/}, if present).
+ * Loads a function's code from its bundle's {@code classes/} (if present), its top (Lambda's zip layout) and
+ * {@code lib/*.jar}, in that order.
  *
  * <p>The function sees the JDK, the Lambda core interfaces ({@code com.amazonaws.services.lambda.runtime}
  * and its {@code logging} package) from the runtime, and its own jars. It never sees the runtime's Jackson,
@@ -32,6 +33,8 @@ final class FunctionClassLoader extends URLClassLoader {
         if (Files.isDirectory(classes)) {
             urls.add(classes.toUri().toURL());
         }
+        // The task root itself, as Lambda's Java runtime has it: Lambda's zip layout keeps classes at the top.
+        urls.add(taskRoot.toUri().toURL());
         Path lib = taskRoot.resolve("lib");
         if (Files.isDirectory(lib)) {
             try (Stream<Path> jars = Files.list(lib)) {
