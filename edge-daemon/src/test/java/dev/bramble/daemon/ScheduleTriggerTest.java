@@ -63,7 +63,8 @@ class ScheduleTriggerTest {
                 List<JsonNode> ticks = inbox.on("ticks").stream().map(Mosquitto.Received::json).toList();
                 JsonNode first = ticks.getFirst();
                 assertThat(first.path("requestContext").path("condition").asText()).isEqualTo("Success");
-                assertThat(first.path("requestContext").path("source").asText()).isEqualTo("schedule:ticker/every-second");
+                assertThat(first.path("requestContext").path("source").asText())
+                        .isEqualTo("schedule:ticker/every-second");
                 assertThat(first.path("responsePayload").path("detailType").asText()).isEqualTo("Scheduled Event");
                 assertThat(first.path("responsePayload").path("source").asText()).isEqualTo("aws.events");
                 assertThat(first.path("responsePayload").path("resources").get(0).asText())

@@ -204,13 +204,13 @@ final class LambdaReadApi {
 
     /** Lambda's paging: {@code Marker} (the index to start at, as this API gives it) and {@code MaxItems}. */
     private static void page(ServerRequest req, List<ObjectNode> all, ArrayNode into, ObjectNode out) {
-        int from = integer(req, "Marker", 0, 0, Integer.MAX_VALUE);
-        int max = integer(req, "MaxItems", MAX_ITEMS, 1, 10_000);
-        for (int i = from; i < all.size() && i < from + max; i++) {
-            into.add(all.get(i));
+        long from = integer(req, "Marker", 0, 0, Integer.MAX_VALUE);
+        long end = from + integer(req, "MaxItems", MAX_ITEMS, 1, 10_000);
+        for (long i = from; i < all.size() && i < end; i++) {
+            into.add(all.get((int) i));
         }
-        if (from + max < all.size()) {
-            out.put("NextMarker", Integer.toString(from + max));
+        if (end < all.size()) {
+            out.put("NextMarker", Long.toString(end));
         }
     }
 
