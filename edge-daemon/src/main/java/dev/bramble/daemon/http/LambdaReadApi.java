@@ -146,8 +146,7 @@ final class LambdaReadApi {
         limit.put("TotalCodeSize", registry.limits().maxZipBytes());
         limit.put("CodeSizeUnzipped", registry.limits().maxUnpackedBytes());
         limit.put("CodeSizeZipped", registry.limits().maxZipBytes());
-        limit.put("ConcurrentExecutions", 0);
-        limit.put("UnreservedConcurrentExecutions", 0);
+        // no ConcurrentExecutions: the device's pool is a memory budget, not a count (docs/functions.md)
         ObjectNode usage = out.putObject("AccountUsage");
         usage.put("TotalCodeSize", total);
         usage.put("FunctionCount", count);
