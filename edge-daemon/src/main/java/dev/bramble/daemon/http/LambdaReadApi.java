@@ -54,30 +54,34 @@ final class LambdaReadApi {
     }
 
     void register(HttpRouting.Builder routing) {
-        routing.get("/2015-03-31/functions", this::listFunctions)
-                .get("/2015-03-31/functions/", this::listFunctions)
-                .get("/2015-03-31/functions/{name}", this::getFunction)
-                .get("/2015-03-31/functions/{name}/configuration", this::getConfiguration)
-                .get("/2015-03-31/functions/{name}/versions", this::listVersions)
-                .get("/2015-03-31/functions/{name}/aliases", this::listAliases)
-                .get("/2015-03-31/functions/{name}/aliases/{alias}", this::getAlias)
-                .get("/2016-08-19/account-settings", this::accountSettings)
-                .get("/2016-08-19/account-settings/", this::accountSettings);
+        routing.get("/2015-03-31/functions", admin(this::listFunctions))
+                .get("/2015-03-31/functions/", admin(this::listFunctions))
+                .get("/2015-03-31/functions/{name}", admin(this::getFunction))
+                .get("/2015-03-31/functions/{name}/configuration", admin(this::getConfiguration))
+                .get("/2015-03-31/functions/{name}/versions", admin(this::listVersions))
+                .get("/2015-03-31/functions/{name}/aliases", admin(this::listAliases))
+                .get("/2015-03-31/functions/{name}/aliases/{alias}", admin(this::getAlias))
+                .get("/2016-08-19/account-settings", admin(this::accountSettings))
+                .get("/2016-08-19/account-settings/", admin(this::accountSettings));
+    }
+
+    /** A handler behind the admin credential. */
+    private io.helidon.webserver.http.Handler admin(io.helidon.webserver.http.Handler handler) {
+        return (req, res) -> {
+            authorize(req);
+            handler.handle(req, res);
+        };
     }
 
     private void listFunctions(ServerRequest req, ServerResponse res) {
-        authorize(req);
         List<ObjectNode> all = new ArrayList<>();
         for (FunctionState f : registry.functions()) {
             all.add(configuration(f.latest(), "$LATEST"));
         }
-        ObjectNode out = JSON.objectNode();
-        page(req, all, out.putArray("Functions"), out);
-        send(res, out);
+        sendPage(req, res, "Functions", all);
     }
 
     private void getFunction(ServerRequest req, ServerResponse res) {
-        authorize(req);
         FunctionVersion v = resolve(req);
         ObjectNode out = JSON.objectNode();
         out.set("Configuration", configuration(v, versionOf(req, v)));
@@ -89,24 +93,19 @@ final class LambdaReadApi {
     }
 
     private void getConfiguration(ServerRequest req, ServerResponse res) {
-        authorize(req);
         FunctionVersion v = resolve(req);
         send(res, configuration(v, versionOf(req, v)));
     }
 
     private void listVersions(ServerRequest req, ServerResponse res) {
-        authorize(req);
         FunctionState f = function(req);
         List<ObjectNode> all = new ArrayList<>();
         all.add(configuration(f.latest(), "$LATEST"));
         f.versions().values().forEach(v -> all.add(configuration(v, Integer.toString(v.version()))));
-        ObjectNode out = JSON.objectNode();
-        page(req, all, out.putArray("Versions"), out);
-        send(res, out);
+        sendPage(req, res, "Versions", all);
     }
 
     private void listAliases(ServerRequest req, ServerResponse res) {
-        authorize(req);
         FunctionState f = function(req);
         String only = req.query().first("FunctionVersion").orElse(null);
         List<ObjectNode> all = new ArrayList<>();
@@ -115,13 +114,10 @@ final class LambdaReadApi {
                 all.add(alias(f.name(), name, version));
             }
         });
-        ObjectNode out = JSON.objectNode();
-        page(req, all, out.putArray("Aliases"), out);
-        send(res, out);
+        sendPage(req, res, "Aliases", all);
     }
 
     private void getAlias(ServerRequest req, ServerResponse res) {
-        authorize(req);
         FunctionState f = function(req);
         String name = req.path().pathParameters().get("alias");
         Integer version = f.aliases().get(name);
@@ -132,7 +128,6 @@ final class LambdaReadApi {
     }
 
     private void accountSettings(ServerRequest req, ServerResponse res) {
-        authorize(req);
         long total = 0;
         int count = 0;
         for (FunctionState f : registry.functions()) {
@@ -201,16 +196,22 @@ final class LambdaReadApi {
         return arch.equals("aarch64") || arch.equals("arm64") ? "arm64" : "x86_64";
     }
 
-    /** Lambda's paging: {@code Marker} (the index to start at, as this API gives it) and {@code MaxItems}. */
-    private static void page(ServerRequest req, List<ObjectNode> all, ArrayNode into, ObjectNode out) {
+    /**
+     * One page of a list, under {@code key}, as Lambda pages: {@code Marker} (the index to start at, as this API
+     * gives it in {@code NextMarker}) and {@code MaxItems}.
+     */
+    private static void sendPage(ServerRequest req, ServerResponse res, String key, List<ObjectNode> all) {
         long from = integer(req, "Marker", 0, 0, Integer.MAX_VALUE);
         long end = from + integer(req, "MaxItems", MAX_ITEMS, 1, 10_000);
+        ObjectNode out = JSON.objectNode();
+        ArrayNode page = out.putArray(key);
         for (long i = from; i < all.size() && i < end; i++) {
-            into.add(all.get((int) i));
+            page.add(all.get((int) i));
         }
         if (end < all.size()) {
             out.put("NextMarker", Long.toString(end));
         }
+        send(res, out);
     }
 
     private static int integer(ServerRequest req, String name, int dflt, int min, int max) {
