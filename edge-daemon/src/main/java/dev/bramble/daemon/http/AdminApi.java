@@ -399,7 +399,12 @@ final class AdminApi {
                     + "'Authorization: Bearer <token>', the token in <data-dir>/admin.token (readable by root only) "
                     + "or admin.token in bramble.yaml", List.of(), Map.of("WWW-Authenticate", "Bearer"));
         }
-        String expected = "Bearer " + facts.adminToken();
+        checkBearer(given, facts.adminToken());
+    }
+
+    /** A 403 unless {@code given} is {@code Bearer <adminToken>}, compared in constant time. */
+    static void checkBearer(String given, String adminToken) {
+        String expected = "Bearer " + adminToken;
         if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), given.getBytes(StandardCharsets.UTF_8))) {
             throw new ApiException(403, "AccessDeniedException", "the admin token is wrong; it is in "
                     + "<data-dir>/admin.token (readable by root only), or admin.token in bramble.yaml");

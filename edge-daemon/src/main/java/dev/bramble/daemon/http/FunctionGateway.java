@@ -81,12 +81,7 @@ public final class FunctionGateway {
             throw denied("MissingAuthenticationTokenException", "Missing Authentication Token: sign the request "
                     + "(SigV4) with the environment's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN");
         }
-        SigV4.Authorization auth;
-        try {
-            auth = SigV4.Authorization.parse(header);
-        } catch (IllegalArgumentException e) {
-            throw denied("IncompleteSignatureException", e.getMessage());
-        }
+        SigV4.Authorization auth = parse(header);
         CallerCredentials.Caller caller = credentials.find(auth.accessKeyId()).orElseThrow(() -> denied(
                 "UnrecognizedClientException", "The security token included in the request is invalid."));
         String token = req.headers().first(HeaderNames.create("X-Amz-Security-Token")).orElse("");
@@ -96,6 +91,15 @@ public final class FunctionGateway {
         }
         verify(req, body, auth, caller.secret(), clock);
         return caller;
+    }
+
+    /** An Authorization header's SigV4 parts, or a 403 that says what is incomplete. */
+    static SigV4.Authorization parse(String header) {
+        try {
+            return SigV4.Authorization.parse(header);
+        } catch (IllegalArgumentException e) {
+            throw denied("IncompleteSignatureException", e.getMessage());
+        }
     }
 
     /**

@@ -14,7 +14,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -89,12 +88,12 @@ final class LambdaReadApi {
         code.put("RepositoryType", "Bramble");
         code.put("Location", "/v1/functions/" + v.function()); // the device's own view of it; no download
         out.putObject("Tags");
-        send(res, out);
+        Json.send(res, 200, out);
     }
 
     private void getConfiguration(ServerRequest req, ServerResponse res) {
         FunctionVersion v = resolve(req);
-        send(res, configuration(v, versionOf(req, v)));
+        Json.send(res, 200, configuration(v, versionOf(req, v)));
     }
 
     private void listVersions(ServerRequest req, ServerResponse res) {
@@ -124,7 +123,7 @@ final class LambdaReadApi {
         if (version == null) {
             throw notFound("Alias not found: " + invoker.arn(f.name(), name));
         }
-        send(res, alias(f.name(), name, version));
+        Json.send(res, 200, alias(f.name(), name, version));
     }
 
     private void accountSettings(ServerRequest req, ServerResponse res) {
@@ -145,7 +144,7 @@ final class LambdaReadApi {
         ObjectNode usage = out.putObject("AccountUsage");
         usage.put("TotalCodeSize", total);
         usage.put("FunctionCount", count);
-        send(res, out);
+        Json.send(res, 200, out);
     }
 
     /** A version's FunctionConfiguration, as Lambda writes it. */
@@ -211,7 +210,7 @@ final class LambdaReadApi {
         if (end < all.size()) {
             out.put("NextMarker", Long.toString(end));
         }
-        send(res, out);
+        Json.send(res, 200, out);
     }
 
     private static int integer(ServerRequest req, String name, int dflt, int min, int max) {
@@ -264,11 +263,7 @@ final class LambdaReadApi {
     private void authorize(ServerRequest req) {
         String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
         if (given.startsWith("Bearer ")) {
-            if (!MessageDigest.isEqual(("Bearer " + adminToken).getBytes(StandardCharsets.UTF_8),
-                    given.getBytes(StandardCharsets.UTF_8))) {
-                throw new ApiException(403, "AccessDeniedException", "the admin token is wrong; it is in "
-                        + "<data-dir>/admin.token (readable by root only), or admin.token in bramble.yaml");
-            }
+            AdminApi.checkBearer(given, adminToken);
             return;
         }
         if (given.isEmpty()) {
@@ -276,12 +271,7 @@ final class LambdaReadApi {
                     + "sign the request with AWS_ACCESS_KEY_ID=" + ADMIN_KEY_ID + " and the device's admin token as "
                     + "AWS_SECRET_ACCESS_KEY (docs/operators.md), or send 'Authorization: Bearer <admin token>'");
         }
-        SigV4.Authorization auth;
-        try {
-            auth = SigV4.Authorization.parse(given);
-        } catch (IllegalArgumentException e) {
-            throw FunctionGateway.denied("IncompleteSignatureException", e.getMessage());
-        }
+        SigV4.Authorization auth = FunctionGateway.parse(given);
         if (!auth.accessKeyId().equals(ADMIN_KEY_ID)) {
             throw FunctionGateway.denied("UnrecognizedClientException", "The security token included in the "
                     + "request is invalid: the access key id for this API is " + ADMIN_KEY_ID);
@@ -289,8 +279,4 @@ final class LambdaReadApi {
         FunctionGateway.verify(req, new byte[0], auth, adminToken, clock);
     }
 
-    private static void send(ServerResponse res, ObjectNode body) {
-        res.header(HeaderNames.CONTENT_TYPE, "application/json").send(body.toString().getBytes(
-                StandardCharsets.UTF_8));
-    }
 }
