@@ -58,25 +58,6 @@ class ClassDataArchiveTest {
     }
 
     @Test
-    void aSmallFunctionGetsItsArchiveToo() throws IOException {
-        // At 64 MB the in-process dump used to run out of memory in the function's cgroup: no archive, ever.
-        try (TestDaemon d = TestDaemon.start(dir.resolve("small"), "pool:\n  idle-ttl-seconds: 60\n", clock)) {
-            d.deployOk(Bundles.withManifest(Bundles.example("echo"), dir, """
-                    {"name": "small", "runtime": "java21", "handler": "dev.bramble.examples.echo.Echo",
-                     "memoryMb": 64}"""));
-            Path archives = d.dataDir().resolve("archives/small");
-            await("the archive trained after deploy").atMost(30, SECONDS).until(() -> archive(archives) != null
-                    && Files.size(archive(archives)) > 1 << 20);
-            clock.advance(Duration.ofMinutes(2));
-            d.daemon().environments().reap();
-            // the next cold start maps it, at the function's own 64 MB
-            TestDaemon.Response r = d.invoke("small", "{\"with\":\"archive\"}");
-            assertThat(r.header("X-Amz-Function-Error")).as(r.text()).isEmpty();
-            assertThat(r.logTail()).contains("Init Duration").contains("Memory Size: 64 MB");
-        }
-    }
-
-    @Test
     void anArchiveThatNoLongerMatchesItsJarsNeverFailsACall() throws IOException {
         try (TestDaemon d = echoWithTrainedArchive()) {
             Path archives = d.dataDir().resolve("archives/echo");

@@ -462,22 +462,13 @@ public final class Environments implements AutoCloseable {
         lock.lock();
         try {
             pool = pool(v);
-            // The run's cgroup has room for the dump beyond the function's memory (Launcher): the budget too.
-            long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-            if (free < pool.memoryMb() + Launcher.TRAINING_EXTRA_MB || !claimSpareRoom(pool)) {
+            if (!claimSpareRoom(pool)) {
                 return false;
             }
-            usedMb += Launcher.TRAINING_EXTRA_MB;
         } finally {
             lock.unlock();
         }
-        Environment env;
-        try {
-            env = coldStart(pool, false, true);
-        } catch (InitFailedException | RuntimeException e) {
-            releaseTrainingExtra();
-            throw e;
-        }
+        Environment env = coldStart(pool, false, true);
         lock.lock();
         try {
             // Not the function's to lease, list or recycle; its room stays claimed until it has stopped.
@@ -495,23 +486,12 @@ public final class Environments implements AutoCloseable {
                 if (training.remove(env)) {
                     usedMb -= pool.memoryMb();
                 }
-                usedMb -= Launcher.TRAINING_EXTRA_MB;
                 changed.signalAll();
             } finally {
                 lock.unlock();
             }
         }
         return true;
-    }
-
-    private void releaseTrainingExtra() {
-        lock.lock();
-        try {
-            usedMb -= Launcher.TRAINING_EXTRA_MB;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
     }
 
     /**

@@ -39,8 +39,6 @@ public final class Launcher {
     static final int MIN_CPU_MILLIS = 50;
     /** The largest class-data archive a training run may hand over, MB: the daemon stores no larger one. */
     static final int ARCHIVE_MAX_MB = 128;
-    /** Memory a training run gets beyond its function's, for the archive dump (a run lasts a few seconds). */
-    static final int TRAINING_EXTRA_MB = 64;
 
     /**
      * What every launch shares.
@@ -132,16 +130,12 @@ public final class Launcher {
         command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
         List<Path> readOnly = new ArrayList<>();
         int tmpMb = m.tmpMb();
-        int memoryMb = m.memoryMb();
         Path archive = archive(v);
         if (settings.archives() && training) {
             // The JVM dumps its archive into its own /tmp and the runtime sends it over the channel (BRAMBLE_TRAIN,
             // below): no function's JVM writes anywhere on the data disk. Room for it in /tmp, counted like the rest.
             command.add("-XX:+RecordDynamicDumpInfo");
             tmpMb = Math.max(tmpMb, ARCHIVE_MAX_MB);
-            // Dumping takes native memory a small function does not have (at 64 MB the dump fails): the cgroup
-            // gets room for it; the JVM's own sizing (MaxRAM) stays the function's, so the archive fits it.
-            memoryMb += TRAINING_EXTRA_MB;
         } else if (settings.archives() && isArchive(archive)) {
             // Every JVM that runs the function maps it read-only; one it finds unusable is ignored, never fatal.
             command.add("-XX:SharedArchiveFile=" + archive);
@@ -178,7 +172,7 @@ public final class Launcher {
         readOnly.add(v.codeDir());
         readOnly.addAll(stage.directories());
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
-                new Limits(memoryMb, cpuMillis, settings.pidsMax(), tmpMb), identity, readOnly, List.of(),
+                new Limits(m.memoryMb(), cpuMillis, settings.pidsMax(), tmpMb), identity, readOnly, List.of(),
                 List.of(settings.dataDir()), hostTmp, m.network() == Manifest.Network.OUTBOUND);
     }
 
