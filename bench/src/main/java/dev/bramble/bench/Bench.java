@@ -71,7 +71,10 @@ public final class Bench {
             rows.addAll(new TelemetryBench(this).run());
             return table();
         }
-        startToReady();
+        boolean runtimeOnly = System.getProperty("bramble.bench.only", "").equals("runtime");
+        if (!runtimeOnly) {
+            startToReady();
+        }
         Daemon d = Daemon.start(this, work.resolve("data"));
         try {
             d.deploy(bundle("hello"));
@@ -88,6 +91,10 @@ public final class Bench {
             deployTime(d);
             d.deploy(withManifest(bundle("shapes"), "pojo", "PojoHandler", ""));
             coldStarts(d);
+            if (runtimeOnly) {
+                bareIdlePss(envPss);
+                return table();
+            }
             warmPath(d, daemonIdle, envPss);
         } finally {
             d.stop();

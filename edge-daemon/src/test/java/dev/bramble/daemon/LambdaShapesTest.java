@@ -84,6 +84,43 @@ class LambdaShapesTest {
         assertThat(r.get("resources").get(0).asText()).endsWith("rule/every-minute");
     }
 
+    /** The events Lambda's own mapping adapts most, read in a real environment as on Lambda. */
+    @Test
+    void s3KinesisAndDynamodbEventsAreReadWithLambdasRules() {
+        JsonNode s3 = run("StreamRecordsHandler::s3", """
+                {"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-central-1",
+                 "eventTime":"2026-11-22T10:00:00.000Z","eventName":"ObjectCreated:Put",
+                 "s3":{"s3SchemaVersion":"1.0","bucket":{"name":"readings","arn":"arn:aws:s3:::readings"},
+                 "object":{"key":"pi+7/2026-11-22.csv","size":2048,"eTag":"0123"}}}]}""").json();
+        assertThat(s3.get("bucket").asText()).isEqualTo("readings");
+        assertThat(s3.get("key").asText()).isEqualTo("pi 7/2026-11-22.csv");
+        assertThat(s3.get("size").asLong()).isEqualTo(2048);
+        assertThat(s3.get("eventTimeMs").asLong()).isEqualTo(java.time.Instant.parse("2026-11-22T10:00:00Z")
+                .toEpochMilli());
+
+        JsonNode kinesis = run("StreamRecordsHandler::kinesis", """
+                {"Records":[{"kinesis":{"partitionKey":"p","kinesisSchemaVersion":"1.0",
+                 "data":"SGVsbG8sIHRoaXMgaXMgYSB0ZXN0IDEyMy4=","sequenceNumber":"1",
+                 "approximateArrivalTimestamp":1428537600.25},"eventSource":"aws:kinesis",
+                 "eventName":"aws:kinesis:record"}]}""").json();
+        assertThat(kinesis.get("arrivalMs").asLong()).isEqualTo(1_428_537_600_250L);
+        assertThat(kinesis.get("data").asText()).isEqualTo("Hello, this is a test 123.");
+
+        JsonNode dynamodb = run("StreamRecordsHandler::dynamodb", """
+                {"Records":[{"eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{
+                 "NewImage":{"Message":{"S":"New item!"},"Id":{"N":"101"}},"ApproximateCreationDateTime":1428537600,
+                 "SequenceNumber":"1","SizeBytes":26,"StreamViewType":"NEW_AND_OLD_IMAGES"}}]}""").json();
+        assertThat(dynamodb.get("createdMs").asLong()).isEqualTo(1_428_537_600_000L);
+        assertThat(dynamodb.get("message").asText()).isEqualTo("New item!");
+    }
+
+    @Test
+    void aPojoTakesOneValueForAListAndAOneElementListForANumber() {
+        JsonNode r = run("PojoHandler", "{\"item\":[\"bolt\"],\"quantity\":[3],\"unitPrice\":0.5}").json();
+        assertThat(r.get("item").asText()).isEqualTo("bolt");
+        assertThat(r.get("total").asDouble()).isEqualTo(1.5);
+    }
+
     @Test
     void functionBringsItsOwnJacksonWithoutClashing() {
         JsonNode r = run("OwnJackson", "{\"x\":[1,2]}").json();

@@ -1,44 +1,57 @@
 package dev.bramble.runtime;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
 
+import java.io.ByteArrayOutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.UndeclaredThrowableException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Turns exceptions into Lambda's error object: {@code errorMessage, errorType, stackTrace, cause}. */
 final class ErrorObject {
     private static final int MAX_FRAMES = 50;
     private static final int MAX_CAUSES = 5;
     private static final String RUNTIME_PACKAGE = ErrorObject.class.getPackageName() + ".";
+    private static final PojoSerializer<Shape> JSON = Serializers.own(Shape.class);
 
     private ErrorObject() {
     }
 
-    static byte[] of(ObjectMapper mapper, Throwable t) {
+    /** The error object's JSON fields, in Lambda's order; a null {@code cause} is left out. */
+    public static final class Shape {
+        public final String errorMessage;
+        public final String errorType;
+        public final List<String> stackTrace;
+        public final Shape cause;
+
+        Shape(String errorMessage, String errorType, List<String> stackTrace, Shape cause) {
+            this.errorMessage = errorMessage;
+            this.errorType = errorType;
+            this.stackTrace = stackTrace;
+            this.cause = cause;
+        }
+    }
+
+    static byte[] of(Throwable t) {
         try {
-            return mapper.writeValueAsBytes(node(mapper, unwrap(t), 0));
-        } catch (Exception e) {
+            return json(shape(unwrap(t), 0));
+        } catch (RuntimeException | StackOverflowError e) {
             return ("{\"errorMessage\":\"error while reporting an error\",\"errorType\":\""
-                    + e.getClass().getName() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    + e.getClass().getName() + "\"}").getBytes(StandardCharsets.UTF_8);
         }
     }
 
     /** An error object with a chosen type, such as {@code Runtime.ImportModuleError}. */
-    static byte[] of(ObjectMapper mapper, String type, String message, Throwable cause) {
-        ObjectNode node = mapper.createObjectNode();
-        node.put("errorMessage", message);
-        node.put("errorType", type);
-        node.putArray("stackTrace");
-        if (cause != null) {
-            node.set("cause", node(mapper, unwrap(cause), 1));
-        }
-        try {
-            return mapper.writeValueAsBytes(node);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static byte[] of(String type, String message, Throwable cause) {
+        return json(new Shape(message, type, List.of(), cause == null ? null : shape(unwrap(cause), 1)));
+    }
+
+    private static byte[] json(Shape shape) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        JSON.toJson(shape, out);
+        return out.toByteArray();
     }
 
     static Throwable unwrap(Throwable t) {
@@ -50,14 +63,10 @@ final class ErrorObject {
         return current;
     }
 
-    private static ObjectNode node(ObjectMapper mapper, Throwable t, int depth) {
-        ObjectNode node = mapper.createObjectNode();
-        node.put("errorMessage", t.getMessage() == null ? t.getClass().getName() : t.getMessage());
-        node.put("errorType", t.getClass().getName());
-        ArrayNode trace = node.putArray("stackTrace");
-        StackTraceElement[] frames = t.getStackTrace();
+    private static Shape shape(Throwable t, int depth) {
+        List<String> trace = new ArrayList<>();
         int shown = 0;
-        for (StackTraceElement f : frames) {
+        for (StackTraceElement f : t.getStackTrace()) {
             // The runtime's own frames say nothing to the function's author.
             if (f.getClassName().startsWith(RUNTIME_PACKAGE) || shown++ >= MAX_FRAMES) {
                 continue;
@@ -67,9 +76,7 @@ final class ErrorObject {
                     + (f.getLineNumber() >= 0 ? ":" + f.getLineNumber() : "") + ")");
         }
         Throwable cause = t.getCause();
-        if (cause != null && cause != t && depth < MAX_CAUSES) {
-            node.set("cause", node(mapper, cause, depth + 1));
-        }
-        return node;
+        return new Shape(t.getMessage() == null ? t.getClass().getName() : t.getMessage(), t.getClass().getName(),
+                trace, cause != null && cause != t && depth < MAX_CAUSES ? shape(cause, depth + 1) : null);
     }
 }

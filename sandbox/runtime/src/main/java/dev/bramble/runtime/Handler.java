@@ -3,10 +3,7 @@ package dev.bramble.runtime;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
-import com.fasterxml.jackson.databind.JavaType;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.ObjectWriter;
+import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -16,13 +13,14 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.Type;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 
 /**
- * A loaded handler: everything that can be resolved once (class, method, instance, JSON reader and writer)
- * is resolved by {@link #load}, so an invocation does no lookups.
+ * A loaded handler: everything that can be resolved once (class, method, instance, the serializers of its input
+ * and output types) is resolved by {@link #load}, so an invocation does no lookups.
  */
 sealed interface Handler {
 
@@ -34,7 +32,7 @@ sealed interface Handler {
      *
      * @throws InitFailure with Lambda's error object when the class or method is missing or the constructor throws
      */
-    static Handler load(String handlerName, ClassLoader loader, ObjectMapper mapper) throws InitFailure {
+    static Handler load(String handlerName, ClassLoader loader) throws InitFailure {
         int sep = handlerName.indexOf("::");
         String className = sep < 0 ? handlerName : handlerName.substring(0, sep);
         String methodName = sep < 0 ? null : handlerName.substring(sep + 2);
@@ -53,20 +51,20 @@ sealed interface Handler {
             return new Stream((RequestStreamHandler) construct(type));
         }
         if (byInterface && RequestHandler.class.isAssignableFrom(type)) {
-            JavaType[] params = mapper.getTypeFactory().constructType(type).findTypeParameters(RequestHandler.class);
-            JavaType input = params.length > 0 ? params[0] : mapper.getTypeFactory().constructType(Object.class);
+            Type[] params = Serializers.typeArguments(type, RequestHandler.class);
+            Serializers serializers = Serializers.forFunction(loader);
             @SuppressWarnings("unchecked")
             RequestHandler<Object, Object> handler = (RequestHandler<Object, Object>) construct(type);
-            return new Typed(handler, mapper.readerFor(input), mapper.writer());
+            return new Typed(handler, serializers.forType(params[0]), serializers.forType(params[1]));
         }
         if (methodName == null) {
             throw InitFailure.importError("Class " + className + " implements neither RequestHandler nor "
                     + "RequestStreamHandler; name a method as " + className + "::method", null);
         }
-        return byMethod(type, methodName, mapper);
+        return byMethod(type, methodName, loader);
     }
 
-    private static Handler byMethod(Class<?> type, String methodName, ObjectMapper mapper) throws InitFailure {
+    private static Handler byMethod(Class<?> type, String methodName, ClassLoader loader) throws InitFailure {
         List<Method> candidates = Arrays.stream(type.getMethods())
                 .filter(m -> m.getName().equals(methodName) && !m.isBridge() && m.getParameterCount() <= 3)
                 .sorted(Comparator.comparingInt(Method::getParameterCount).reversed())
@@ -87,14 +85,15 @@ sealed interface Handler {
             throw InitFailure.importError("Method " + type.getName() + "::" + methodName + " must take (input), "
                     + "(input, Context) or (InputStream, OutputStream[, Context])", null);
         }
-        JavaType input = p.length == 0 ? mapper.getTypeFactory().constructType(Object.class)
-                : mapper.getTypeFactory().constructType(method.getGenericParameterTypes()[0]);
+        Serializers serializers = Serializers.forFunction(loader);
+        Type input = p.length == 0 ? Object.class : method.getGenericParameterTypes()[0];
         RequestHandler<Object, Object> adapter = (event, ctx) -> call(method, instance, switch (p.length) {
             case 0 -> new Object[0];
             case 1 -> new Object[]{event};
             default -> new Object[]{event, ctx};
         });
-        return new Typed(adapter, mapper.readerFor(input), mapper.writer());
+        Type output = method.getReturnType() == void.class ? Object.class : method.getGenericReturnType();
+        return new Typed(adapter, serializers.forType(input), serializers.forType(output));
     }
 
     private static Object call(Method method, Object instance, Object[] args) {
@@ -127,27 +126,33 @@ sealed interface Handler {
         }
     }
 
-    /** A {@link RequestHandler}, or a method with the same shape: JSON is mapped to the input type. */
-    record Typed(RequestHandler<Object, Object> handler, ObjectReader reader, ObjectWriter writer) implements Handler {
+    /**
+     * A {@link RequestHandler}, or a method with the same shape: JSON is mapped to the input type, the result from
+     * the output type.
+     */
+    record Typed(RequestHandler<Object, Object> handler, PojoSerializer<Object> input, PojoSerializer<Object> output)
+            implements Handler {
         @Override
         public byte[] invoke(byte[] payload, Context context) throws Throwable {
-            Object input;
+            Object event;
             try {
-                input = payload.length == 0 ? null : reader.readValue(payload);
+                event = payload.length == 0 ? null : input.fromJson(new ByteArrayInputStream(payload));
             } catch (Exception e) {
                 throw new RuntimeException("An error occurred during JSON parsing", e);
             }
-            Object output;
+            Object result;
             try {
-                output = handler.handleRequest(input, context);
+                result = handler.handleRequest(event, context);
             } catch (HandlerThrew e) {
                 throw e.getCause();
             }
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
             try {
-                return writer.writeValueAsBytes(output);
+                output.toJson(result, out);
             } catch (Exception e) {
                 throw new RuntimeException("An error occurred during JSON serialization of response", e);
             }
+            return out.toByteArray();
         }
     }
 
@@ -184,8 +189,8 @@ sealed interface Handler {
             return new InitFailure(null, String.valueOf(thrown.getMessage()), thrown);
         }
 
-        byte[] error(ObjectMapper mapper) {
-            return type == null ? ErrorObject.of(mapper, reason) : ErrorObject.of(mapper, type, getMessage(), reason);
+        byte[] error() {
+            return type == null ? ErrorObject.of(reason) : ErrorObject.of(type, getMessage(), reason);
         }
     }
 }

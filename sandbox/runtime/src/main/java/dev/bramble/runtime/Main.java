@@ -3,8 +3,7 @@ package dev.bramble.runtime;
 import com.amazonaws.services.lambda.runtime.ClientContext;
 import com.amazonaws.services.lambda.runtime.LambdaLogger;
 import com.amazonaws.services.lambda.runtime.LambdaRuntime;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.amazonaws.services.lambda.runtime.serialization.PojoSerializer;
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -35,7 +34,8 @@ public final class Main {
     private final Channel.Reader channelIn;
     private final Channel.Writer channelOut;
     private final PrintStream log;
-    private final ObjectMapper plain = EventMapper.plain();
+    @SuppressWarnings("rawtypes")
+    private static final PojoSerializer<Map> CLIENT_CONTEXT = Serializers.own(Map.class);
     private final int concurrency;
     private final ReentrantLock writing = new ReentrantLock();
     private final AtomicBoolean fatal = new AtomicBoolean();
@@ -67,16 +67,16 @@ public final class Main {
     private int train(String handlerName, String taskRoot) throws IOException {
         FunctionClassLoader loader = FunctionClassLoader.create(Path.of(taskRoot));
         Thread.currentThread().setContextClassLoader(loader);
-        ObjectMapper functionMapper = EventMapper.forFunction(loader);
+        Handler handler;
         try {
-            Handler.load(handlerName, loader, functionMapper);
+            handler = Handler.load(handlerName, loader);
         } catch (Handler.InitFailure e) {
             log.flush();
-            channelOut.write(new Channel.InitError(e.error(plain)));
+            channelOut.write(new Channel.InitError(e.error()));
             return 1;
         }
-        Training.mapSamples(functionMapper);
-        ErrorObject.of(plain, new IllegalStateException("training"));
+        Training.mapSamples(handler);
+        ErrorObject.of(new IllegalStateException("training"));
         log.flush();
         channelOut.write(new Channel.Ready());
         Training.dumpAndSend(Path.of(System.getProperty("java.io.tmpdir"), "bramble-archive.jsa"), channelOut);
@@ -128,7 +128,7 @@ public final class Main {
         String handlerName = env.get("_HANDLER");
         String taskRoot = env.get("LAMBDA_TASK_ROOT");
         if (handlerName == null || taskRoot == null) {
-            channelOut.write(new Channel.InitError(ErrorObject.of(plain, "Runtime.InvalidEntrypoint",
+            channelOut.write(new Channel.InitError(ErrorObject.of("Runtime.InvalidEntrypoint",
                     "_HANDLER and LAMBDA_TASK_ROOT must be set", null)));
             return 2;
         }
@@ -136,15 +136,13 @@ public final class Main {
             return train(handlerName, taskRoot);
         }
         Handler handler;
-        ObjectMapper functionMapper;
         try {
             FunctionClassLoader loader = FunctionClassLoader.create(Path.of(taskRoot));
             Thread.currentThread().setContextClassLoader(loader);
-            functionMapper = EventMapper.forFunction(loader);
-            handler = Handler.load(handlerName, loader, functionMapper);
+            handler = Handler.load(handlerName, loader);
         } catch (Handler.InitFailure e) {
             log.flush();
-            channelOut.write(new Channel.InitError(e.error(plain)));
+            channelOut.write(new Channel.InitError(e.error()));
             return 1;
         }
         log.flush();
@@ -194,11 +192,11 @@ public final class Main {
             result = handler.invoke(invoke.payload(), context);
             ok = true;
             if (result.length > Channel.MAX_RESPONSE_BYTES) {
-                result = ErrorObject.of(plain, RESPONSE_TOO_LARGE, responseTooLarge(), null);
+                result = ErrorObject.of(RESPONSE_TOO_LARGE, responseTooLarge(), null);
                 ok = false;
             }
         } catch (Throwable t) {
-            result = ErrorObject.of(plain, t);
+            result = ErrorObject.of(t);
             ok = false;
             last = t instanceof VirtualMachineError;
         }
@@ -221,24 +219,31 @@ public final class Main {
         if (json.isEmpty()) {
             return null;
         }
+        Map<?, ?> node;
         try {
-            JsonNode node = plain.readTree(json);
-            JsonNode c = node.path("client");
-            LambdaContext.ParsedClient client = c.isObject() ? new LambdaContext.ParsedClient(
-                    c.path("installation_id").asText(null), c.path("app_title").asText(null),
-                    c.path("app_version_name").asText(null), c.path("app_version_code").asText(null),
-                    c.path("app_package_name").asText(null)) : null;
-            return new LambdaContext.ParsedClientContext(client, strings(node.path("custom")),
-                    strings(node.path("env")));
-        } catch (IOException e) {
+            node = CLIENT_CONTEXT.fromJson(json);
+        } catch (RuntimeException e) {
             // The daemon checked it is JSON before sending; an unreadable one is simply absent.
             return null;
         }
+        if (node == null) {
+            return null;
+        }
+        LambdaContext.ParsedClient client = node.get("client") instanceof Map<?, ?> c ? new LambdaContext.ParsedClient(
+                text(c.get("installation_id")), text(c.get("app_title")), text(c.get("app_version_name")),
+                text(c.get("app_version_code")), text(c.get("app_package_name"))) : null;
+        return new LambdaContext.ParsedClientContext(client, strings(node.get("custom")), strings(node.get("env")));
     }
 
-    private static Map<String, String> strings(JsonNode node) {
+    private static String text(Object value) {
+        return value == null ? null : String.valueOf(value);
+    }
+
+    private static Map<String, String> strings(Object object) {
         Map<String, String> map = new LinkedHashMap<>();
-        node.properties().forEach(e -> map.put(e.getKey(), e.getValue().asText()));
+        if (object instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> map.put(String.valueOf(k), v == null ? "null" : String.valueOf(v)));
+        }
         return map;
     }
 
