@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * full and partial ARNs, signed with the admin credential; and what a caller without it gets.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LambdaReadApiTest {
+class LambdaFunctionsApiTest {
     @TempDir
     static Path dir;
     TestDaemon d;

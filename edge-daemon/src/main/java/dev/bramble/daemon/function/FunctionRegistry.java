@@ -122,7 +122,9 @@ public final class FunctionRegistry {
     }
 
     /**
-     * The version a qualifier names: a version number, an alias, {@code $LATEST}, or null for {@code live}.
+     * The version a qualifier names: a version number, an alias, {@code $LATEST}, or null for {@code live}. An
+     * alias with a {@link FunctionState.Routing routing} names its additional version for that share of the calls,
+     * chosen afresh for each.
      *
      * @throws NotFoundException naming what exists
      */
@@ -137,6 +139,10 @@ public final class FunctionRegistry {
             return f.latest();
         }
         Integer version = q.chars().allMatch(Character::isDigit) ? Integer.valueOf(parse(q)) : f.aliases().get(q);
+        FunctionState.Routing routing = f.routing().get(q);
+        if (routing != null && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < routing.weight()) {
+            version = routing.version();
+        }
         FunctionVersion v = version == null ? null : f.versions().get(version);
         if (v == null) {
             throw new NotFoundException("Function not found: " + name + ":" + q + "; versions: "
@@ -170,15 +176,30 @@ public final class FunctionRegistry {
      * @throws BundleException listing every problem, when the bundle is not acceptable; nothing is stored
      */
     public Deployment deploy(Path upload, String alias) {
+        return deploy(upload, alias, null);
+    }
+
+    /**
+     * As {@link #deploy(Path, String)}; with a {@code weight}, a canary: {@code alias} stays where it is and sends
+     * that share of its invocations to the new version (Lambda's weighted alias, as CodeDeploy shifts traffic).
+     *
+     * @throws BundleException listing every problem, when the bundle or the weight is not acceptable; nothing is
+     *                         stored
+     */
+    public Deployment deploy(Path upload, String alias, Double weight) {
         try {
             if (!ALIAS.matcher(alias).matches()) {
                 throw new BundleException(List.of("alias '" + alias + "' is not allowed; use 1 to 128 letters, "
                         + "digits, '-' or '_', not only digits"));
             }
+            if (weight != null && !(weight >= 0 && weight <= 1)) {
+                throw new BundleException(List.of("weight " + weight + " is not allowed; use a share from 0.0 to 1.0 "
+                        + "of the alias's invocations"));
+            }
             Bundle bundle = Bundle.open(upload, limits);
             writeLock.lock();
             try {
-                return publish(bundle, alias);
+                return publish(bundle, alias, weight);
             } finally {
                 writeLock.unlock();
             }
@@ -191,19 +212,27 @@ public final class FunctionRegistry {
         }
     }
 
-    private Deployment publish(Bundle bundle, String alias) {
+    private Deployment publish(Bundle bundle, String alias, Double weight) {
         Manifest manifest = ManifestParser.parse(bundle.manifestJson(), defaults);
         String name = manifest.name();
         FunctionState current = functions.get(name);
         Instant now = clock.instant();
-        if (current != null && current.latest().sha256().equals(bundle.sha256())) {
-            int version = current.latest().version();
+        boolean same = current != null && current.latest().sha256().equals(bundle.sha256());
+        int version = current == null ? 1 : same ? current.latest().version() : current.latest().version() + 1;
+        Integer primary = current == null ? null : current.aliases().get(alias);
+        if (weight != null && (primary == null || primary == version)) {
+            throw new BundleException(List.of("a weighted deployment of " + name + " needs alias '" + alias
+                    + "' already at an earlier version, to share its invocations with the new one; "
+                    + (primary == null ? "it has no such alias" : "the alias is at this bundle's version " + primary)
+                    + " — deploy without a weight"));
+        }
+        FunctionState.Routing canary = weight == null ? null : new FunctionState.Routing(version, weight);
+        if (same) {
             repair(current.latest(), bundle);
-            sql(c -> upsertAlias(c, name, alias, version, now));
-            swap(withAlias(current, alias, version));
+            sql(c -> point(c, name, alias, version, primary, canary, now));
+            swap(canary == null ? withAlias(current, alias, version) : withRouting(current, alias, primary, canary));
             return new Deployment(name, version, bundle.sha256(), alias, false);
         }
-        int version = current == null ? 1 : current.latest().version() + 1;
         Path code = codeDir(name, version);
         Path zip = bundlesDir.resolve(bundle.sha256() + ".zip");
         // A zip under this digest is trusted only if it has it: one a crash cut short is replaced.
@@ -238,7 +267,7 @@ public final class FunctionRegistry {
                     v.setLong(6, now.toEpochMilli());
                     v.executeUpdate();
                 }
-                upsertAlias(c, name, alias, version, now);
+                point(c, name, alias, version, primary, canary, now);
             });
         } catch (IOException | RuntimeException e) {
             Trees.deleteQuietly(staging);
@@ -253,9 +282,10 @@ public final class FunctionRegistry {
         FunctionState base = current == null ? new FunctionState(name, new TreeMap<>(), Map.of()) : current;
         TreeMap<Integer, FunctionVersion> versions = new TreeMap<>(base.versions());
         versions.put(version, fv);
-        swap(withAlias(new FunctionState(name, versions, base.aliases()), alias, version));
-        LOG.log(Level.INFO, "deploy.published function={0} version={1} alias={2} sha256={3}", name, version, alias,
-                bundle.sha256());
+        FunctionState added = new FunctionState(name, versions, base.aliases(), base.routing());
+        swap(canary == null ? withAlias(added, alias, version) : withRouting(added, alias, primary, canary));
+        LOG.log(Level.INFO, "deploy.published function={0} version={1} alias={2} sha256={3} weight={4}", name,
+                version, alias, bundle.sha256(), weight == null ? "all" : weight);
         return new Deployment(name, version, bundle.sha256(), alias, true);
     }
 
@@ -300,10 +330,31 @@ public final class FunctionRegistry {
         }
     }
 
+    /** The alias moved to {@code version}, all of its invocations with it. */
     private static FunctionState withAlias(FunctionState f, String alias, int version) {
+        return withRouting(f, alias, version, null);
+    }
+
+    private static FunctionState withRouting(FunctionState f, String alias, int version,
+                                             FunctionState.Routing routing) {
         Map<String, Integer> aliases = new HashMap<>(f.aliases());
         aliases.put(alias, version);
-        return new FunctionState(f.name(), f.versions(), aliases);
+        Map<String, FunctionState.Routing> routings = new HashMap<>(f.routing());
+        if (routing == null) {
+            routings.remove(alias);
+        } else {
+            routings.put(alias, routing);
+        }
+        return new FunctionState(f.name(), f.versions(), aliases, routings);
+    }
+
+    private static void point(Connection c, String function, String alias, int version, Integer primary,
+                              FunctionState.Routing canary, Instant now) throws SQLException {
+        if (canary == null) {
+            upsertAlias(c, function, alias, version, null, now);
+        } else {
+            upsertAlias(c, function, alias, primary, canary, now);
+        }
     }
 
     private void swap(FunctionState f) {
@@ -340,9 +391,47 @@ public final class FunctionRegistry {
             if (f == null || !f.versions().containsKey(version)) {
                 throw new NotFoundException("Function not found: " + function + ":" + version);
             }
-            sql(c -> upsertAlias(c, function, alias, version, clock.instant()));
+            sql(c -> upsertAlias(c, function, alias, version, null, clock.instant()));
             swap(withAlias(f, alias, version));
             LOG.log(Level.INFO, "alias.moved function={0} alias={1} version={2}", function, alias, version);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Creates or moves an alias, with a share of its invocations for one more version or none (Lambda's
+     * CreateAlias and UpdateAlias).
+     *
+     * @throws NotFoundException        when the function or a version does not exist
+     * @throws IllegalArgumentException naming what is wrong with the alias or its routing
+     */
+    public void alias(String function, String alias, int version, FunctionState.Routing routing) {
+        if (!ALIAS.matcher(alias).matches() || alias.equals(LATEST)) {
+            throw new IllegalArgumentException("alias '" + alias + "' is not allowed; use 1 to 128 letters, digits, "
+                    + "'-' or '_', not only digits");
+        }
+        if (routing != null && !(routing.weight() >= 0 && routing.weight() <= 1)) {
+            throw new IllegalArgumentException("weight " + routing.weight() + " for version " + routing.version()
+                    + " is not allowed; use a share from 0.0 to 1.0");
+        }
+        if (routing != null && routing.version() == version) {
+            throw new IllegalArgumentException("the additional version " + version + " is the alias's own version; "
+                    + "name another version or no routing");
+        }
+        writeLock.lock();
+        try {
+            FunctionState f = functions.get(function);
+            for (int v : routing == null ? List.of(version) : List.of(version, routing.version())) {
+                if (f == null || !f.versions().containsKey(v)) {
+                    throw new NotFoundException("Function not found: " + function + ":" + v
+                            + (f == null ? "" : "; versions: " + f.versions().keySet()));
+                }
+            }
+            sql(c -> upsertAlias(c, function, alias, version, routing, clock.instant()));
+            swap(withRouting(f, alias, version, routing));
+            LOG.log(Level.INFO, "alias.moved function={0} alias={1} version={2} routing={3}", function, alias,
+                    version, routing == null ? "none" : routing.weight() + " to " + routing.version());
         } finally {
             writeLock.unlock();
         }
@@ -365,7 +454,7 @@ public final class FunctionRegistry {
             List<Integer> gone = new java.util.ArrayList<>();
             for (int i = 0; i < all.size() - keep; i++) {
                 int v = all.get(i);
-                if (!f.aliases().containsValue(v)) {
+                if (!f.referenced(v)) {
                     gone.add(v);
                 }
             }
@@ -384,7 +473,7 @@ public final class FunctionRegistry {
             });
             TreeMap<Integer, FunctionVersion> versions = new TreeMap<>(f.versions());
             gone.forEach(versions::remove);
-            swap(new FunctionState(function, versions, f.aliases()));
+            swap(new FunctionState(function, versions, f.aliases(), f.routing()));
             for (int v : gone) {
                 String sha = f.versions().get(v).sha256();
                 try {
@@ -411,15 +500,18 @@ public final class FunctionRegistry {
         return functionsDir.resolve(name).resolve(Integer.toString(version));
     }
 
-    private static void upsertAlias(Connection c, String function, String alias, int version, Instant now)
-            throws SQLException {
-        try (PreparedStatement a = c.prepareStatement("INSERT INTO aliases (function, name, version, updated_at) "
-                + "VALUES (?, ?, ?, ?) ON CONFLICT (function, name) DO UPDATE SET version = excluded.version, "
-                + "updated_at = excluded.updated_at")) {
+    private static void upsertAlias(Connection c, String function, String alias, int version,
+                                    FunctionState.Routing routing, Instant now) throws SQLException {
+        try (PreparedStatement a = c.prepareStatement("INSERT INTO aliases (function, name, version, updated_at, "
+                + "extra_version, extra_weight) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (function, name) DO UPDATE "
+                + "SET version = excluded.version, updated_at = excluded.updated_at, "
+                + "extra_version = excluded.extra_version, extra_weight = excluded.extra_weight")) {
             a.setString(1, function);
             a.setString(2, alias);
             a.setInt(3, version);
             a.setLong(4, now.toEpochMilli());
+            a.setObject(5, routing == null ? null : routing.version());
+            a.setObject(6, routing == null ? null : routing.weight());
             a.executeUpdate();
         }
     }
@@ -427,6 +519,7 @@ public final class FunctionRegistry {
     private Map<String, FunctionState> loadAll() {
         Map<String, TreeMap<Integer, FunctionVersion>> versions = new HashMap<>();
         Map<String, Map<String, Integer>> aliases = new HashMap<>();
+        Map<String, Map<String, FunctionState.Routing>> routing = new HashMap<>();
         sqlRead(c -> {
             try (PreparedStatement s = c.prepareStatement(
                     "SELECT function, version, sha256, manifest, size, created_at FROM versions");
@@ -442,15 +535,22 @@ public final class FunctionRegistry {
                             version, sha, manifest, code, rs.getLong(5), Instant.ofEpochMilli(rs.getLong(6))));
                 }
             }
-            try (PreparedStatement s = c.prepareStatement("SELECT function, name, version FROM aliases");
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT function, name, version, extra_version, extra_weight FROM aliases");
                  ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     aliases.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2), rs.getInt(3));
+                    int extra = rs.getInt(4);
+                    if (!rs.wasNull()) {
+                        routing.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2),
+                                new FunctionState.Routing(extra, rs.getDouble(5)));
+                    }
                 }
             }
         });
         Map<String, FunctionState> out = new HashMap<>();
-        versions.forEach((name, v) -> out.put(name, new FunctionState(name, v, aliases.getOrDefault(name, Map.of()))));
+        versions.forEach((name, v) -> out.put(name, new FunctionState(name, v, aliases.getOrDefault(name, Map.of()),
+                routing.getOrDefault(name, Map.of()))));
         return out;
     }
 
@@ -567,7 +667,7 @@ public final class FunctionRegistry {
                 }
             }
             for (Map.Entry<String, Integer> e : live.entrySet()) {
-                upsertAlias(c, e.getKey(), LIVE, e.getValue(), clock.instant());
+                upsertAlias(c, e.getKey(), LIVE, e.getValue(), null, clock.instant());
             }
         });
         return "rebuilt from the stored bundles: " + live.entrySet().stream()

@@ -188,6 +188,10 @@ final class AdminApi {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", f.name());
         out.put("aliases", new TreeMap<>(f.aliases()));
+        if (!f.routing().isEmpty()) {
+            // An alias's canary: {"live": {"version": 4, "weight": 0.1}} sends one call in ten to version 4.
+            out.put("routing", new TreeMap<>(f.routing()));
+        }
         out.put("versions", f.versions().values().stream().map(AdminApi::version).toList());
         out.put("environments", environments.environments().stream()
                 .filter(e -> e.version().function().equals(name)).map(this::environment).toList());
@@ -337,6 +341,7 @@ final class AdminApi {
 
     private void deploy(ServerRequest req, ServerResponse res) {
         String alias = req.query().first("alias").orElse(FunctionRegistry.LIVE);
+        Double weight = weight(req.query().first("weight").orElse(null));
         Path upload;
         try {
             upload = registry.newUploadFile();
@@ -353,12 +358,15 @@ final class AdminApi {
         if (!facts.allowUnsigned()) {
             verifySignature(req, upload);
         }
-        Deployment d = registry.deploy(upload, alias);
+        Deployment d = registry.deploy(upload, alias, weight);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("function", d.function());
         out.put("version", d.version());
         out.put("sha256", d.sha256());
         out.put("alias", d.alias());
+        if (weight != null) {
+            out.put("weight", weight);
+        }
         out.put("created", d.created());
         FunctionVersion v = registry.resolve(d.function(), Integer.toString(d.version()));
         if (d.alias().equals(FunctionRegistry.LIVE)) {
@@ -373,6 +381,23 @@ final class AdminApi {
         archives.afterDeploy(v);
         res.header(HeaderNames.LOCATION, "/v1/functions/" + d.function());
         Json.send(res, d.created() ? 201 : 200, out);
+    }
+
+    /** A canary deployment's share of the alias's invocations: absent, or a number from 0 to 1. */
+    private static Double weight(String value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            double w = Double.parseDouble(value);
+            if (w >= 0 && w <= 1) {
+                return w;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw ApiException.badParameter("weight '" + value + "' is not allowed; use a share from 0.0 to 1.0 of the "
+                + "alias's invocations for the new version (0.1 sends it one call in ten)");
     }
 
     /** Signed bundles only, unless security.allow-unsigned: the signature by a key in agent.trusted-keys. */

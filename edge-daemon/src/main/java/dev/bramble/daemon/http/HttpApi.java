@@ -92,7 +92,7 @@ public final class HttpApi {
                         chain.proceed();
                     });
                     invoke.register(routing);
-                    new LambdaReadApi(registry, invoker, settings.adminToken(), clock).register(routing);
+                    new LambdaFunctionsApi(registry, invoker, settings.adminToken(), clock).register(routing);
                     urls.register(routing);
                     admin.register(routing);
                     errors(routing);

@@ -25,27 +25,30 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The read side of the Lambda API on the device, in Lambda's JSON shapes, so that {@code aws lambda list-functions},
- * {@code get-function}, {@code get-function-configuration}, {@code list-versions-by-function}, {@code list-aliases},
- * {@code get-alias} and {@code get-account-settings} work with {@code --endpoint-url}. A function's configuration
- * carries its environment variables, so these routes need the admin credential: the bearer token, or a SigV4
- * signature made with access key id {@value #ADMIN_KEY_ID} and the admin token as the secret key (what the AWS CLI
- * and SDKs send). An unknown function's 404 names only the function asked for.
+ * The Lambda API's function and alias calls on the device, in Lambda's JSON shapes, so that
+ * {@code aws lambda list-functions}, {@code get-function}, {@code get-function-configuration},
+ * {@code list-versions-by-function}, {@code list-aliases}, {@code get-alias}, {@code create-alias},
+ * {@code update-alias} (with {@code --routing-config AdditionalVersionWeights={"3"=0.1}}) and
+ * {@code get-account-settings} work with {@code --endpoint-url}. Versions come from deployments only. A function's
+ * configuration carries its environment variables, so these routes need the admin credential: the bearer token, or
+ * a SigV4 signature made with access key id {@value #ADMIN_KEY_ID} and the admin token as the secret key (what the
+ * AWS CLI and SDKs send). An unknown function's 404 names only the function asked for.
  */
-final class LambdaReadApi {
+final class LambdaFunctionsApi {
     /** The access key id that goes with the admin token as a secret key. */
     static final String ADMIN_KEY_ID = "bramble-admin";
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
     private static final DateTimeFormatter LAST_MODIFIED = DateTimeFormatter.ofPattern(
             "yyyy-MM-dd'T'HH:mm:ss.SSSZ").withZone(ZoneOffset.UTC);
     private static final int MAX_ITEMS = 50;
+    private static final int MAX_WRITE_BYTES = 16 * 1024;
 
     private final FunctionRegistry registry;
     private final Invoker invoker;
     private final String adminToken;
     private final Clock clock;
 
-    LambdaReadApi(FunctionRegistry registry, Invoker invoker, String adminToken, Clock clock) {
+    LambdaFunctionsApi(FunctionRegistry registry, Invoker invoker, String adminToken, Clock clock) {
         this.registry = registry;
         this.invoker = invoker;
         this.adminToken = adminToken;
@@ -60,6 +63,8 @@ final class LambdaReadApi {
                 .get("/2015-03-31/functions/{name}/versions", admin(this::listVersions))
                 .get("/2015-03-31/functions/{name}/aliases", admin(this::listAliases))
                 .get("/2015-03-31/functions/{name}/aliases/{alias}", admin(this::getAlias))
+                .post("/2015-03-31/functions/{name}/aliases", this::createAlias)
+                .put("/2015-03-31/functions/{name}/aliases/{alias}", this::updateAlias)
                 .get("/2016-08-19/account-settings", admin(this::accountSettings))
                 .get("/2016-08-19/account-settings/", admin(this::accountSettings));
     }
@@ -67,9 +72,90 @@ final class LambdaReadApi {
     /** A handler behind the admin credential. */
     private io.helidon.webserver.http.Handler admin(io.helidon.webserver.http.Handler handler) {
         return (req, res) -> {
-            authorize(req);
+            authorize(req, new byte[0]);
             handler.handle(req, res);
         };
+    }
+
+    /** A write's body, read before the credential is checked because a SigV4 signature covers it. */
+    private com.fasterxml.jackson.databind.JsonNode writeBody(ServerRequest req) {
+        byte[] body = Bodies.read(req, MAX_WRITE_BYTES, new ApiException(413, "RequestTooLargeException",
+                "the request body is over " + MAX_WRITE_BYTES + " bytes", List.of(), Map.of()));
+        authorize(req, body);
+        com.fasterxml.jackson.databind.JsonNode json = body.length == 0 ? JSON.objectNode() : Json.tree(body);
+        if (!json.isObject()) {
+            throw invalid("the request body must be a JSON object");
+        }
+        return json;
+    }
+
+    private void createAlias(ServerRequest req, ServerResponse res) {
+        com.fasterxml.jackson.databind.JsonNode body = writeBody(req);
+        FunctionState f = function(req);
+        String name = body.path("Name").asText("");
+        if (f.aliases().containsKey(name)) {
+            throw new ApiException(409, "ResourceConflictException", "Alias already exists: "
+                    + invoker.arn(f.name(), name), List.of(), Map.of());
+        }
+        int version = versionIn(body, f);
+        setAlias(f, name, version, routingIn(body));
+        Json.send(res, 201, alias(function(req), name));
+    }
+
+    private void updateAlias(ServerRequest req, ServerResponse res) {
+        com.fasterxml.jackson.databind.JsonNode body = writeBody(req);
+        FunctionState f = function(req);
+        String name = req.path().pathParameters().get("alias");
+        Integer current = f.aliases().get(name);
+        if (current == null) {
+            throw notFound("Alias not found: " + invoker.arn(f.name(), name));
+        }
+        // As Lambda: what the request leaves out stays as it was; an empty AdditionalVersionWeights clears it.
+        int version = body.has("FunctionVersion") ? versionIn(body, f) : current;
+        FunctionState.Routing routing = body.has("RoutingConfig") ? routingIn(body) : f.routing().get(name);
+        setAlias(f, name, version, routing);
+        Json.send(res, 200, alias(function(req), name));
+    }
+
+    private void setAlias(FunctionState f, String name, int version, FunctionState.Routing routing) {
+        try {
+            registry.alias(f.name(), name, version, routing);
+        } catch (IllegalArgumentException e) {
+            throw invalid(e.getMessage());
+        } catch (dev.bramble.daemon.function.NotFoundException e) {
+            throw notFound(e.getMessage());
+        }
+    }
+
+    private static int versionIn(com.fasterxml.jackson.databind.JsonNode body, FunctionState f) {
+        String v = body.path("FunctionVersion").asText("");
+        if (!v.matches("[0-9]{1,9}")) {
+            throw invalid("FunctionVersion '" + v + "' is not allowed; name a published version: "
+                    + f.versions().keySet() + " ($LATEST cannot be aliased here: versions come from deployments)");
+        }
+        return Integer.parseInt(v);
+    }
+
+    /** RoutingConfig.AdditionalVersionWeights: none, or one version with its share, as Lambda allows. */
+    private static FunctionState.Routing routingIn(com.fasterxml.jackson.databind.JsonNode body) {
+        com.fasterxml.jackson.databind.JsonNode weights = body.path("RoutingConfig").path("AdditionalVersionWeights");
+        if (weights.isMissingNode() || weights.isNull() || weights.isObject() && weights.isEmpty()) {
+            return null;
+        }
+        if (!weights.isObject() || weights.size() != 1) {
+            throw invalid("RoutingConfig.AdditionalVersionWeights must map one version to its weight, such as "
+                    + "{\"3\": 0.1}; Lambda allows one additional version");
+        }
+        Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> only = weights.properties().iterator().next();
+        if (!only.getKey().matches("[0-9]{1,9}") || !only.getValue().isNumber()) {
+            throw invalid("RoutingConfig.AdditionalVersionWeights {\"" + only.getKey() + "\": " + only.getValue()
+                    + "} is not allowed; use a published version and a weight from 0.0 to 1.0");
+        }
+        return new FunctionState.Routing(Integer.parseInt(only.getKey()), only.getValue().asDouble());
+    }
+
+    private static ApiException invalid(String message) {
+        return new ApiException(400, "InvalidParameterValueException", message, List.of(), Map.of());
     }
 
     private void listFunctions(ServerRequest req, ServerResponse res) {
@@ -110,7 +196,7 @@ final class LambdaReadApi {
         List<ObjectNode> all = new ArrayList<>();
         new TreeMap<>(f.aliases()).forEach((name, version) -> {
             if (only == null || only.equals(Integer.toString(version))) {
-                all.add(alias(f.name(), name, version));
+                all.add(alias(f, name));
             }
         });
         sendPage(req, res, "Aliases", all);
@@ -119,11 +205,10 @@ final class LambdaReadApi {
     private void getAlias(ServerRequest req, ServerResponse res) {
         FunctionState f = function(req);
         String name = req.path().pathParameters().get("alias");
-        Integer version = f.aliases().get(name);
-        if (version == null) {
+        if (!f.aliases().containsKey(name)) {
             throw notFound("Alias not found: " + invoker.arn(f.name(), name));
         }
-        Json.send(res, 200, alias(f.name(), name, version));
+        Json.send(res, 200, alias(f, name));
     }
 
     private void accountSettings(ServerRequest req, ServerResponse res) {
@@ -175,13 +260,20 @@ final class LambdaReadApi {
         return c;
     }
 
-    private ObjectNode alias(String function, String name, int version) {
+    private ObjectNode alias(FunctionState f, String name) {
+        int version = f.aliases().get(name);
+        FunctionState.Routing routing = f.routing().get(name);
         ObjectNode a = JSON.objectNode();
-        a.put("AliasArn", invoker.arn(function, name));
+        a.put("AliasArn", invoker.arn(f.name(), name));
         a.put("Name", name);
         a.put("FunctionVersion", Integer.toString(version));
         a.put("Description", "");
-        a.put("RevisionId", revision(function + ":" + name + "=" + version));
+        if (routing != null) {
+            a.putObject("RoutingConfig").putObject("AdditionalVersionWeights")
+                    .put(Integer.toString(routing.version()), routing.weight());
+        }
+        a.put("RevisionId", revision(f.name() + ":" + name + "=" + version + (routing == null ? ""
+                : "+" + routing.version() + "@" + routing.weight())));
         return a;
     }
 
@@ -259,8 +351,8 @@ final class LambdaReadApi {
         return new ApiException(404, "ResourceNotFoundException", message, List.of(), Map.of());
     }
 
-    /** The admin token as a bearer token, or a SigV4 signature made with it (see the class comment). */
-    private void authorize(ServerRequest req) {
+    /** The admin token as a bearer token, or a SigV4 signature made with it over the body (see the class comment). */
+    private void authorize(ServerRequest req, byte[] body) {
         String given = req.headers().first(HeaderNames.AUTHORIZATION).orElse("");
         if (given.startsWith("Bearer ")) {
             AdminApi.checkBearer(given, adminToken);
@@ -276,7 +368,7 @@ final class LambdaReadApi {
             throw FunctionGateway.denied("UnrecognizedClientException", "The security token included in the "
                     + "request is invalid: the access key id for this API is " + ADMIN_KEY_ID);
         }
-        FunctionGateway.verify(req, new byte[0], auth, adminToken, clock);
+        FunctionGateway.verify(req, body, auth, adminToken, clock);
     }
 
 }

@@ -21,7 +21,8 @@ final class Migrations {
             "V1__functions_and_logs.sql",
             "V2__function_identities.sql",
             "V3__async_invocations.sql",
-            "V4__deployment_agent.sql");
+            "V4__deployment_agent.sql",
+            "V5__alias_routing.sql");
     private static final String DIR = "db/migration/daemon/";
 
     private Migrations() {
