@@ -73,8 +73,16 @@ class MqttDurabilityTest {
             for (int i = 8; i < 12; i++) {
                 publish(client, i); // kept by the broker in the daemon's persistent session
             }
+            String firstLog = first.log();
             try (DaemonProcess second = DaemonProcess.start(install, data, yaml, List.of(), false)) {
-                await("all twelve answered").atMost(60, SECONDS).until(() -> answered(inbox).size() == 12);
+                try {
+                    await("all twelve answered").atMost(60, SECONDS).until(() -> answered(inbox).size() == 12);
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    // What a flake needs to be found: who answered, what the queue holds, what both daemons said.
+                    throw new AssertionError("answered " + answered(inbox) + "; status " + status(second)
+                            + "\n--- first daemon ---\n" + tail(firstLog) + "\n--- second daemon ---\n"
+                            + tail(second.log()), e);
+                }
                 assertThat(answered(inbox)).containsExactlyElementsOf(MqttTriggerTest.range(12));
                 await().atMost(10, SECONDS).until(() -> status(second).path("async").path("depth").asInt() == 0);
             } finally {
@@ -82,6 +90,10 @@ class MqttDurabilityTest {
                 client.close();
             }
         }
+    }
+
+    private static String tail(String log) {
+        return log.length() <= 30_000 ? log : log.substring(log.length() - 30_000);
     }
 
     private static void publish(MqttClient client, int id) throws Exception {
