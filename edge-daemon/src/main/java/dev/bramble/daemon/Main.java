@@ -33,7 +33,7 @@ public final class Main {
         System.exit(run(args));
     }
 
-    static SandboxSettings sandboxSettings(DaemonConfig config) {
+    public static SandboxSettings sandboxSettings(DaemonConfig config) {
         DaemonConfig.Sandboxing s = config.sandbox();
         return new SandboxSettings(s.cgroupRoot(), s.cgroupName(), s.bwrap(), s.setpriv(), s.nft(), s.uidBase(),
                 s.uidBase() + s.uidCount() - 1, s.requireIsolation());

@@ -31,12 +31,13 @@ import java.util.zip.ZipOutputStream;
  * {@code bramble}, the operator's CLI. Exit codes: 0 done, 1 the operation failed (the message says why),
  * 2 usage, 3 deployer or device unreachable, 4 refused (401/403: the token).
  */
-@Command(name = "bramble", mixinStandardHelpOptions = true, versionProvider = Bramble.Version.class,
+@Command(name = "bramble", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+        versionProvider = Bramble.Version.class,
         description = "Keys, bundles, publishing, rollouts and devices for a Bramble fleet.",
         subcommands = {Bramble.Keys.class, Bramble.BundleCmd.class, Bramble.Signers.class, Bramble.Publish.class,
                 Bramble.Functions.class, Bramble.Deploy.class, Bramble.Rollout.class, Bramble.Rollback.class,
                 Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class, Bramble.MetricsCmd.class,
-                Bramble.DeviceCmd.class, AutoComplete.GenerateCompletion.class},
+                Bramble.DeviceCmd.class, Init.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the operation failed; the message says why", "2:usage",
                 "3:the deployer or device could not be reached", "4:refused: a missing or wrong token (401/403)"})
@@ -67,6 +68,10 @@ public final class Bramble {
     /** Runs a command line; what tests call. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Bramble());
+        // bramble local, from brambled's jar when it is installed beside the CLI (it runs the daemon's code).
+        for (Subcommands more : java.util.ServiceLoader.load(Subcommands.class)) {
+            more.subcommands().forEach(cl::addSubcommand);
+        }
         cl.setOut(out).setErr(err);
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof Api.Failure f) {
