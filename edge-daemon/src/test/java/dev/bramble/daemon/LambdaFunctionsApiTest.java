@@ -5,11 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.AliasConfiguration;
 import software.amazon.awssdk.services.lambda.model.FunctionConfiguration;
@@ -19,7 +15,6 @@ import software.amazon.awssdk.services.lambda.model.InvokeResponse;
 import software.amazon.awssdk.services.lambda.model.LambdaException;
 import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -51,19 +46,13 @@ class LambdaFunctionsApiTest {
                 {"name": "reader", "runtime": "java21", "handler": "dev.bramble.examples.echo.Echo",
                  "description": "two", "memoryMb": 192, "environment": {"STAGE": "two"}}"""), "?alias=beta");
         d.deployOk(Bundles.example("echo"));
-        lambda = client("bramble-admin", d.token());
+        lambda = d.lambda();
     }
 
     @AfterAll
     void stop() {
         lambda.close();
         d.close();
-    }
-
-    private LambdaClient client(String keyId, String secret) {
-        return LambdaClient.builder().endpointOverride(URI.create(d.base())).region(Region.of("local"))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(keyId, secret)))
-                .httpClient(UrlConnectionHttpClient.create()).build();
     }
 
     @Test
@@ -151,8 +140,8 @@ class LambdaFunctionsApiTest {
     @Test
     void withoutTheAdminCredentialTheConfigurationIsNotShown() throws Exception {
         // Environment variables are in a configuration: a wrong secret, another key id and no signature are refused.
-        try (LambdaClient wrong = client("bramble-admin", "not-the-token");
-             LambdaClient other = client("AKIAOTHER", d.token())) {
+        try (LambdaClient wrong = d.lambda("bramble-admin", "not-the-token");
+             LambdaClient other = d.lambda("AKIAOTHER", d.token())) {
             assertThatThrownBy(wrong::listFunctions).isInstanceOf(LambdaException.class)
                     .hasMessageContaining("signature we calculated does not match")
                     .satisfies(e -> assertThat(((LambdaException) e).statusCode()).isEqualTo(403));

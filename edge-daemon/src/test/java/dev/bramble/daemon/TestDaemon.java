@@ -206,6 +206,21 @@ final class TestDaemon implements AutoCloseable {
         }
     }
 
+    /** The AWS SDK's Lambda client for this daemon, signing with {@code keyId} and {@code secret}. */
+    software.amazon.awssdk.services.lambda.LambdaClient lambda(String keyId, String secret) {
+        return software.amazon.awssdk.services.lambda.LambdaClient.builder()
+                .endpointOverride(java.net.URI.create(base()))
+                .region(software.amazon.awssdk.regions.Region.of("local"))
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(keyId, secret)))
+                .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()).build();
+    }
+
+    /** The same, with the admin credential (access key id bramble-admin, the admin token as secret). */
+    software.amazon.awssdk.services.lambda.LambdaClient lambda() {
+        return lambda("bramble-admin", token());
+    }
+
     Response get(String path) {
         return send("GET", path, null);
     }

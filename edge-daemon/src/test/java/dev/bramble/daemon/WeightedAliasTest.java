@@ -8,17 +8,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.lambda.LambdaClient;
 import software.amazon.awssdk.services.lambda.model.InvalidParameterValueException;
 import software.amazon.awssdk.services.lambda.model.ResourceConflictException;
 import software.amazon.awssdk.services.lambda.model.ResourceNotFoundException;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -47,20 +42,13 @@ class WeightedAliasTest {
     @BeforeAll
     void start() {
         d = TestDaemon.start(dir.resolve("data"), "");
-        lambda = client();
+        lambda = d.lambda();
     }
 
     @AfterAll
     void stop() {
         lambda.close();
         d.close();
-    }
-
-    private LambdaClient client() {
-        return LambdaClient.builder().endpointOverride(URI.create(d.base())).region(Region.of("local"))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bramble-admin",
-                        d.token())))
-                .httpClient(UrlConnectionHttpClient.create()).build();
     }
 
     /** How many of {@code calls} invocations of {@code qualifier} each version ran, by X-Amz-Executed-Version. */
@@ -115,7 +103,7 @@ class WeightedAliasTest {
         d.close();
         d = TestDaemon.start(dir.resolve("data"), "");
         lambda.close();
-        lambda = client();
+        lambda = d.lambda();
         var live = lambda.getAlias(b -> b.functionName("canary").name("live"));
         assertThat(live.functionVersion()).isEqualTo("1");
         assertThat(live.routingConfig().additionalVersionWeights()).containsExactly(Map.entry("2", 0.25));

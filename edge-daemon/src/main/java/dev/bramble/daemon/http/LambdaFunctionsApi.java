@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * The Lambda API's function and alias calls on the device, in Lambda's JSON shapes, so that
  * {@code aws lambda list-functions}, {@code get-function}, {@code get-function-configuration},
  * {@code list-versions-by-function}, {@code list-aliases}, {@code get-alias}, {@code create-alias},
- * {@code update-alias} (with {@code --routing-config AdditionalVersionWeights={"3"=0.1}}) and
+ * {@code update-alias} (with {@code --routing-config 'AdditionalVersionWeights={3=0.1}'}) and
  * {@code get-account-settings} work with {@code --endpoint-url}. Versions come from deployments only. A function's
  * configuration carries its environment variables, so these routes need the admin credential: the bearer token, or
  * a SigV4 signature made with access key id {@value #ADMIN_KEY_ID} and the admin token as the secret key (what the
