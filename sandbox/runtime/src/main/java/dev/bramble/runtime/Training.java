@@ -16,43 +16,41 @@ final class Training {
     private Training() {
     }
 
-    /** A type of the runtime's own, mapped once so the bean machinery of Lambda's mapper is in the archive too. */
-    public static final class Sample {
-        public String name;
-        public int count;
-        public List<Integer> items;
-        public java.util.Map<String, Object> nested;
-        public boolean flag;
-        public double value;
-    }
-
-    private static final byte[] SAMPLE = ("{\"name\":\"x\",\"count\":1,\"items\":[1,2],\"nested\":{\"a\":true,"
-            + "\"b\":[\"c\"]},\"flag\":true,\"value\":1.5,\"unknown\":null}").getBytes(
-            java.nio.charset.StandardCharsets.UTF_8);
+    private static final byte[] EMPTY_OBJECT = {'{', '}'};
 
     /**
-     * Runs Lambda's POJO mapper over the runtime's own types (a Map, a List, a bean of the runtime's) and the
-     * handler's own input serializer over an empty object, so the deserialisers a first invocation builds are in
-     * the archive. What the handler's types make of an empty object is of no interest here.
+     * Runs the paths a first invocation takes, so that their classes are in the archive: Lambda's mapper over the
+     * plain types every runtime reads (a Map, a List, a String, a number), and the handler's own input type over an
+     * empty object, written back through the mapper (a bean's serializer when the input is a bean). Only what this
+     * function's types need goes in: a runtime's archive is mapped whole, so every class in it costs memory in
+     * every environment of the version. Bytes in and out, as an invocation reads and writes them (Handler.Typed):
+     * the same parser and generator classes.
      */
     @SuppressWarnings("unchecked")
     static void mapSamples(Handler handler) {
-        for (Class<?> type : List.of(java.util.Map.class, Sample.class, List.class, String.class, Integer.class)) {
-            var s = (com.amazonaws.services.lambda.runtime.serialization.PojoSerializer<Object>) Serializers.own(type);
-            try {
-                s.toJson(s.fromJson(new String(SAMPLE, java.nio.charset.StandardCharsets.UTF_8)),
-                        java.io.OutputStream.nullOutputStream());
-            } catch (RuntimeException mismatch) {
-                // A list or a number is not an object; the paths it took are what counts.
-            }
-        }
+        java.util.Map<Class<?>, String> samples = new java.util.LinkedHashMap<>();
+        samples.put(java.util.Map.class, "{\"a\":{\"b\":[1,2.5,true,null,\"c\"]}}");
+        samples.put(List.class, "[1,\"a\"]");
+        samples.put(String.class, "\"s\"");
+        samples.put(Integer.class, "7");
+        samples.forEach((type, json) -> roundTrip(
+                (com.amazonaws.services.lambda.runtime.serialization.PojoSerializer<Object>) Serializers.own(type),
+                json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         if (handler instanceof Handler.Typed typed) {
             try {
-                typed.output().toJson(typed.input().fromJson("{}"), java.io.OutputStream.nullOutputStream());
+                Object event = typed.input().fromJson(new java.io.ByteArrayInputStream(EMPTY_OBJECT));
+                ((com.amazonaws.services.lambda.runtime.serialization.PojoSerializer<Object>)
+                        (Object) Serializers.own(Object.class)).toJson(event, new java.io.ByteArrayOutputStream());
+                typed.output().toJson(event, new java.io.ByteArrayOutputStream());
             } catch (RuntimeException | LinkageError mismatch) {
-                // As above.
+                // What the handler's types make of an empty object is of no interest here; the paths taken are.
             }
         }
+    }
+
+    private static void roundTrip(com.amazonaws.services.lambda.runtime.serialization.PojoSerializer<Object> s,
+                                  byte[] json) {
+        s.toJson(s.fromJson(new java.io.ByteArrayInputStream(json)), new java.io.ByteArrayOutputStream());
     }
 
     /** The largest archive handed over; a bigger one is not sent (the daemon caps it too). */
