@@ -146,6 +146,15 @@ class AuthorLoopTest {
         assertThat(refused.code()).isEqualTo(1);
         assertThat(refused.err()).contains("was refused").contains("function.json");
 
+        try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            Run portTaken = bramble("local", "serve", bundle.toString(), "--port",
+                    Integer.toString(busy.getLocalPort()), "--runtime-classpath", runtimeClasspath());
+            assertThat(portTaken.code()).isEqualTo(1);
+            assertThat(portTaken.err()).contains("cannot listen on 127.0.0.1:" + busy.getLocalPort(),
+                    "choose another port with --port").doesNotContain("\tat ");
+        }
+
         Run taken = bramble("init", "thermo", "--dir", project.toString());
         assertThat(taken.code()).isEqualTo(2);
         assertThat(taken.err()).contains("exists and is not an empty directory");

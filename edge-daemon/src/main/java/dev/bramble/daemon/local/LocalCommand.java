@@ -8,7 +8,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.BindException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,13 +115,10 @@ public final class LocalCommand {
             LocalDaemon d;
             try {
                 d = LocalDaemon.start(port, common.runtimeClasspath);
-            } catch (RuntimeException e) {
-                if (causedBy(e, BindException.class)) {
-                    err.println("bramble: port " + port + " is taken (a brambled on this machine?); choose another "
-                            + "with --port");
-                    return EXIT_FAILED;
-                }
-                throw e;
+            } catch (dev.bramble.daemon.http.ListenerException e) {
+                err.println("bramble: " + e.getMessage() + " (a brambled on this machine?); choose another port "
+                        + "with --port");
+                return EXIT_FAILED;
             }
             boolean interrupted = false;
             try (d) {
@@ -185,14 +181,5 @@ public final class LocalCommand {
                     + "or - to read stdin");
         }
         return Files.readAllBytes(file);
-    }
-
-    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (type.isInstance(c)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -31,6 +31,9 @@ import java.util.logging.Logger;
  */
 final class LocalDaemon implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    // Held here: java.util.logging keeps loggers weakly, and a collected one forgets its level.
+    private static final Logger ROOT_LOGGER = Logger.getLogger("");
+    private static final Logger HELIDON_LOGGER = Logger.getLogger("io.helidon.webserver");
     private final Path home;
     private final Sandbox sandbox;
     private final Daemon daemon;
@@ -52,7 +55,9 @@ final class LocalDaemon implements AutoCloseable {
      */
     static LocalDaemon start(int port, String runtimeClasspath) throws IOException {
         // The daemon's own INFO lines are a device operator's; here only the function's log is of interest.
-        Logger.getLogger("").setLevel(Level.SEVERE);
+        ROOT_LOGGER.setLevel(Level.SEVERE);
+        // Helidon says a port it cannot bind with a stack trace; the daemon's ListenerException says it in a line.
+        HELIDON_LOGGER.setLevel(Level.OFF);
         Path home = Files.createTempDirectory("bramble-local-");
         byte[] secret = new byte[16];
         new SecureRandom().nextBytes(secret);
