@@ -21,6 +21,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
@@ -259,6 +260,62 @@ class SampleEventsTest {
         public List<String> items;
         public int quantity;
         public String note;
+    }
+
+    @Test
+    void aFunctionsOwnCustomPojoSerializerIsUsedForEveryTypeAndOnlyOneIsAllowed(@org.junit.jupiter.api.io.TempDir
+                                                                                 Path dir) throws Exception {
+        Path services = dir.resolve("one/META-INF/services");
+        java.nio.file.Files.createDirectories(services);
+        java.nio.file.Files.writeString(services.resolve(
+                "com.amazonaws.services.lambda.runtime.CustomPojoSerializer"), Shouting.class.getName() + "\n");
+        try (var loader = new java.net.URLClassLoader(new java.net.URL[]{dir.resolve("one").toUri().toURL()},
+                getClass().getClassLoader())) {
+            PojoSerializer<Object> strings = Serializers.forFunction(loader).forType(String.class);
+            assertThat(strings.fromJson("\"quiet\"")).isEqualTo("QUIET");
+            assertThat(write(strings, "x")).asString(StandardCharsets.UTF_8).isEqualTo("<x>");
+        }
+        Path two = dir.resolve("two/META-INF/services");
+        java.nio.file.Files.createDirectories(two);
+        java.nio.file.Files.writeString(two.resolve("com.amazonaws.services.lambda.runtime.CustomPojoSerializer"),
+                Shouting.class.getName() + "\n" + Whispering.class.getName() + "\n");
+        try (var loader = new java.net.URLClassLoader(new java.net.URL[]{dir.resolve("two").toUri().toURL()},
+                getClass().getClassLoader())) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Serializers.forFunction(loader))
+                    .isInstanceOf(Handler.InitFailure.class).hasMessageContaining("at most one is allowed");
+        }
+    }
+
+    /** A function's own serializer, as Lambda's docs have one registered in META-INF/services. */
+    public static class Shouting implements com.amazonaws.services.lambda.runtime.CustomPojoSerializer {
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T fromJson(InputStream input, java.lang.reflect.Type type) {
+            try {
+                return fromJson(new String(input.readAllBytes(), StandardCharsets.UTF_8), type);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T fromJson(String input, java.lang.reflect.Type type) {
+            return (T) input.replace("\"", "").toUpperCase(java.util.Locale.ROOT);
+        }
+
+        @Override
+        public <T> void toJson(T value, java.io.OutputStream output, java.lang.reflect.Type type) {
+            try {
+                output.write(("<" + value + ">").getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** A second one, which makes the function's serializer ambiguous. */
+    public static class Whispering extends Shouting {
     }
 
     @Test
