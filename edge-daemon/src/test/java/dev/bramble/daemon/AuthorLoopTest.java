@@ -159,6 +159,12 @@ class AuthorLoopTest {
         assertThat(taken.code()).isEqualTo(2);
         assertThat(taken.err()).contains("exists and is not an empty directory");
         assertThat(bramble("init", "no/slash").err()).contains("NAME 'no/slash' is not allowed");
+        assertThat(bramble("init", "kw", "--dir", dir.resolve("kw").toString(), "--package", "com.example.class")
+                .err()).contains("package 'com.example.class' (group 'com.example') is not allowed");
+        // A name that is a Java keyword still makes a package that compiles.
+        Run keyword = bramble("--json", "init", "class", "--dir", dir.resolve("class").toString());
+        assertThat(keyword.code()).as(keyword.err()).isZero();
+        assertThat(JSON.readTree(keyword.out()).get("handler").asText()).isEqualTo("com.example.class_fn.Handler");
     }
 
     @Test

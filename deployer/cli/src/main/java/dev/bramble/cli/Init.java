@@ -48,9 +48,11 @@ final class Init implements Callable<Integer> {
                     + "to 64 letters, digits, '-' or '_' (it is the function's name on the device)");
         }
         String pkg = javaPackage != null ? javaPackage : group + "." + identifier(name);
-        if (!PACKAGE.matcher(pkg).matches() || !PACKAGE.matcher(group).matches()) {
+        if (!PACKAGE.matcher(pkg).matches() || !PACKAGE.matcher(group).matches()
+                || !javax.lang.model.SourceVersion.isName(pkg)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "package '" + pkg + "' (group '" + group
-                    + "') is not allowed; use lower-case Java identifiers separated by dots, such as com.example.thermo");
+                    + "') is not allowed; use lower-case Java identifiers (not keywords) separated by dots, such as "
+                    + "com.example.thermo");
         }
         Path root = (dir != null ? dir : Path.of(name)).toAbsolutePath().normalize();
         if (Files.exists(root) && (!Files.isDirectory(root) || hasEntries(root))) {
@@ -81,10 +83,11 @@ final class Init implements Callable<Integer> {
         return 0;
     }
 
-    /** The name as a Java package segment: lower case, '-' as '_', never starting with a digit. */
+    /** The name as a Java package segment: lower case, '-' as '_', never starting with a digit, never a keyword. */
     static String identifier(String name) {
         String id = name.toLowerCase(Locale.ROOT).replace('-', '_');
-        return Character.isDigit(id.charAt(0)) ? "fn" + id : id;
+        id = Character.isDigit(id.charAt(0)) ? "fn" + id : id;
+        return javax.lang.model.SourceVersion.isKeyword(id) || id.equals("_") ? id + "_fn" : id;
     }
 
     private static boolean hasEntries(Path dir) throws IOException {
