@@ -43,6 +43,8 @@ class LogsAndStatusTest {
     void logsHoldStartOutputEndAndReportOfEachInvocation() {
         TestDaemon.Response r = d.invoke("misbehave", "{\"logLines\":3}");
         String id = r.header("X-Amzn-RequestId").orElseThrow();
+        // END and REPORT are stored just after the answer goes out (as Lambda writes them after the response).
+        await().atMost(5, SECONDS).until(() -> linesOf(id).size() >= 6);
         List<String> lines = linesOf(id);
         assertThat(lines).hasSize(6);
         assertThat(lines.get(0)).isEqualTo("START RequestId: " + id + " Version: 1");

@@ -79,12 +79,15 @@ final class LocalDaemon implements AutoCloseable {
                   class-data-archives: false
                 """.formatted(home.resolve("data"), port, token, ProcessHandle.current().pid())
                 + (runtimeClasspath == null ? "" : "  classpath: \"" + runtimeClasspath + "\"\n"));
-        DaemonConfig parsed = DaemonConfig.load(config);
-        Sandbox sandbox = Sandbox.create(Main.sandboxSettings(parsed));
+        Sandbox sandbox = null;
         try {
+            DaemonConfig parsed = DaemonConfig.load(config);
+            sandbox = Sandbox.create(Main.sandboxSettings(parsed));
             return new LocalDaemon(home, sandbox, Daemon.start(parsed, sandbox, Clock.systemUTC()), token);
         } catch (RuntimeException e) {
-            sandbox.close();
+            if (sandbox != null) {
+                sandbox.close();
+            }
             deleteQuietly(home);
             throw e;
         }
