@@ -112,6 +112,8 @@ public final class Daemon implements AutoCloseable {
             started.add(new Step("gateway", gateway::stop));
             triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
             started.add(new Step("triggers", triggers));
+            // Only once the triggers hear of outcomes: a resumed job's reply goes through them.
+            queue.startDispatching();
             DaemonConfig.AgentSettings a = config.agent();
             agent = a.deployerUrl().isEmpty() ? null : Agent.start(new Agent.Settings(a.deployerUrl()
                     .replaceAll("/+$", ""), a.enrolmentToken(), a.deviceName(), a.trustedKeys(), a.keepVersions(),

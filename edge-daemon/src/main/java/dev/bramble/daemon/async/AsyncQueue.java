@@ -104,7 +104,11 @@ public final class AsyncQueue implements AutoCloseable {
         this.dispatcher = Thread.ofPlatform().name("bramble-async").daemon(true).unstarted(this::dispatch);
     }
 
-    /** Opens the queue on the state database and starts running what it holds, including what a crash left. */
+    /**
+     * Opens the queue on the state database. It runs nothing, what a crash left included, until
+     * {@link #startDispatching}: the outcomes of what it holds (an MQTT reply, a destination record) go to the
+     * {@link #listener}, which must be set first.
+     */
     public static AsyncQueue start(Database database, Invoker invoker, Clock clock, Settings settings) {
         try {
             Connection c = database.connect();
@@ -116,7 +120,6 @@ public final class AsyncQueue implements AutoCloseable {
                 if (q.depth > 0) {
                     LOG.log(Level.INFO, "async.resumed queued={0}", q.depth);
                 }
-                q.dispatcher.start();
                 return q;
             }
         } catch (SQLException e) {
@@ -124,7 +127,15 @@ public final class AsyncQueue implements AutoCloseable {
         }
     }
 
-    /** Sets who hears of outcomes. */
+    /**
+     * Starts running what the queue holds and what comes. (With the dispatcher started on opening, a job resumed
+     * after a crash could end before the triggers had registered as listener, and its MQTT reply was never sent.)
+     */
+    public void startDispatching() {
+        dispatcher.start();
+    }
+
+    /** Sets who hears of outcomes; before {@link #startDispatching}. */
     public void listener(Listener listener) {
         this.listener = listener;
     }

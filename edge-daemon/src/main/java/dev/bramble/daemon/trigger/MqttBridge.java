@@ -87,11 +87,17 @@ public final class MqttBridge implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("bramble-mqtt").daemon(true).unstarted(this::run);
     }
 
+    /**
+     * A bridge that does not connect until {@link #startConnecting}: with a persistent session the broker delivers what it
+     * kept the moment the connection is up, so the handler must know its triggers before then.
+     */
+    public static MqttBridge create(DaemonConfig.Mqtt config, Handler handler, Clock clock) {
+        return new MqttBridge(Settings.of(config), handler, clock);
+    }
+
     /** Starts connecting in the background; returns at once. */
-    public static MqttBridge start(DaemonConfig.Mqtt config, Handler handler, Clock clock) {
-        MqttBridge b = new MqttBridge(Settings.of(config), handler, clock);
-        b.thread.start();
-        return b;
+    public void startConnecting() {
+        thread.start();
     }
 
     /** The subscriptions the active triggers want, filter to QoS; applied now if connected, else on connection. */
@@ -242,11 +248,14 @@ public final class MqttBridge implements AutoCloseable {
             // Subscribed again on every connection, whether or not the broker kept the session.
             subscribed.clear();
             pending = List.copyOf(outbox.values());
+            // In the same hold of the lock as the copy: a reply published a moment later must either be in the
+            // copy or see the connection up and send itself. (With the state set after the lock, one published in
+            // between was in neither and waited in the outbox for the next reconnection.)
+            lastError = "";
+            setState(State.CONNECTED);
         } finally {
             lock.unlock();
         }
-        lastError = "";
-        setState(State.CONNECTED);
         LOG.log(Level.INFO, "mqtt.connected url={0} client_id={1} protocol={2} session_present={3} outbox={4}",
                 settings.url(), settings.clientId(), settings.protocol(), sessionPresent, pending.size());
         pending.forEach(out -> send(l, out));

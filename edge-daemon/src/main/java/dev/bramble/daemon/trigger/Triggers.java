@@ -83,7 +83,7 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         this.region = config.region();
         this.accountId = config.accountId();
         this.scheduler = new Scheduler(database, clock, new ScheduleSink());
-        this.mqtt = config.mqtt().url().isEmpty() ? null : MqttBridge.start(config.mqtt(), new MqttHandler(), clock);
+        this.mqtt = config.mqtt().url().isEmpty() ? null : MqttBridge.create(config.mqtt(), new MqttHandler(), clock);
         try {
             this.coap = config.coap().port() < 0 ? null
                     : CoapListener.start(config.coap(), this::coapRoute, invoker, this::stats);
@@ -100,6 +100,11 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         queue.listener(t);
         t.reconcile();
         registry.onChange(t::reconcile);
+        // Only now: what the broker kept for this session arrives as soon as the connection is up, and a message
+        // matched against triggers not yet known would be acknowledged and lost.
+        if (t.mqtt != null) {
+            t.mqtt.startConnecting();
+        }
         t.scheduler.start();
         return t;
     }
