@@ -189,10 +189,9 @@ public final class FunctionRegistry {
     public Deployment deploy(Path upload, String alias, Double weight) {
         try {
             if (!ALIAS.matcher(alias).matches()) {
-                throw new BundleException(List.of("alias '" + alias + "' is not allowed; use 1 to 128 letters, "
-                        + "digits, '-' or '_', not only digits"));
+                throw new BundleException(List.of(aliasNotAllowed(alias)));
             }
-            if (weight != null && !(weight >= 0 && weight <= 1)) {
+            if (weight != null && !FunctionState.Routing.allowed(weight)) {
                 throw new BundleException(List.of("weight " + weight + " is not allowed; use a share from 0.0 to 1.0 "
                         + "of the alias's invocations"));
             }
@@ -335,6 +334,10 @@ public final class FunctionRegistry {
         return withRouting(f, alias, version, null);
     }
 
+    private static String aliasNotAllowed(String alias) {
+        return "alias '" + alias + "' is not allowed; use 1 to 128 letters, digits, '-' or '_', not only digits";
+    }
+
     private static FunctionState withRouting(FunctionState f, String alias, int version,
                                              FunctionState.Routing routing) {
         Map<String, Integer> aliases = new HashMap<>(f.aliases());
@@ -385,18 +388,7 @@ public final class FunctionRegistry {
      * @throws NotFoundException when the function or version does not exist
      */
     public void alias(String function, String alias, int version) {
-        writeLock.lock();
-        try {
-            FunctionState f = functions.get(function);
-            if (f == null || !f.versions().containsKey(version)) {
-                throw new NotFoundException("Function not found: " + function + ":" + version);
-            }
-            sql(c -> upsertAlias(c, function, alias, version, null, clock.instant()));
-            swap(withAlias(f, alias, version));
-            LOG.log(Level.INFO, "alias.moved function={0} alias={1} version={2}", function, alias, version);
-        } finally {
-            writeLock.unlock();
-        }
+        alias(function, alias, version, null);
     }
 
     /**
@@ -408,10 +400,9 @@ public final class FunctionRegistry {
      */
     public void alias(String function, String alias, int version, FunctionState.Routing routing) {
         if (!ALIAS.matcher(alias).matches() || alias.equals(LATEST)) {
-            throw new IllegalArgumentException("alias '" + alias + "' is not allowed; use 1 to 128 letters, digits, "
-                    + "'-' or '_', not only digits");
+            throw new IllegalArgumentException(aliasNotAllowed(alias));
         }
-        if (routing != null && !(routing.weight() >= 0 && routing.weight() <= 1)) {
+        if (routing != null && !FunctionState.Routing.allowed(routing.weight())) {
             throw new IllegalArgumentException("weight " + routing.weight() + " for version " + routing.version()
                     + " is not allowed; use a share from 0.0 to 1.0");
         }

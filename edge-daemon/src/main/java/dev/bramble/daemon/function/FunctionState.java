@@ -45,5 +45,9 @@ public record FunctionState(String name, NavigableMap<Integer, FunctionVersion> 
      * @param weight  its share, above 0 and below 1
      */
     public record Routing(int version, double weight) {
+        /** Whether {@code weight} is a share Lambda accepts: 0.0 to 1.0. */
+        public static boolean allowed(double weight) {
+            return weight >= 0 && weight <= 1;
+        }
     }
 }

@@ -390,7 +390,7 @@ final class AdminApi {
         }
         try {
             double w = Double.parseDouble(value);
-            if (w >= 0 && w <= 1) {
+            if (dev.bramble.daemon.function.FunctionState.Routing.allowed(w)) {
                 return w;
             }
         } catch (NumberFormatException e) {

@@ -79,12 +79,11 @@ final class LambdaFunctionsApi {
 
     /** A write's body, read before the credential is checked because a SigV4 signature covers it. */
     private com.fasterxml.jackson.databind.JsonNode writeBody(ServerRequest req) {
-        byte[] body = Bodies.read(req, MAX_WRITE_BYTES, new ApiException(413, "RequestTooLargeException",
-                "the request body is over " + MAX_WRITE_BYTES + " bytes", List.of(), Map.of()));
+        byte[] body = Bodies.read(req, MAX_WRITE_BYTES, ApiException.tooLarge(MAX_WRITE_BYTES, "alias"));
         authorize(req, body);
         com.fasterxml.jackson.databind.JsonNode json = body.length == 0 ? JSON.objectNode() : Json.tree(body);
         if (!json.isObject()) {
-            throw invalid("the request body must be a JSON object");
+            throw ApiException.badParameter("the request body must be a JSON object");
         }
         return json;
     }
@@ -121,7 +120,7 @@ final class LambdaFunctionsApi {
         try {
             registry.alias(f.name(), name, version, routing);
         } catch (IllegalArgumentException e) {
-            throw invalid(e.getMessage());
+            throw ApiException.badParameter(e.getMessage());
         } catch (dev.bramble.daemon.function.NotFoundException e) {
             throw notFound(e.getMessage());
         }
@@ -130,7 +129,7 @@ final class LambdaFunctionsApi {
     private static int versionIn(com.fasterxml.jackson.databind.JsonNode body, FunctionState f) {
         String v = body.path("FunctionVersion").asText("");
         if (!v.matches("[0-9]{1,9}")) {
-            throw invalid("FunctionVersion '" + v + "' is not allowed; name a published version: "
+            throw ApiException.badParameter("FunctionVersion '" + v + "' is not allowed; name a published version: "
                     + f.versions().keySet() + " ($LATEST cannot be aliased here: versions come from deployments)");
         }
         return Integer.parseInt(v);
@@ -143,19 +142,15 @@ final class LambdaFunctionsApi {
             return null;
         }
         if (!weights.isObject() || weights.size() != 1) {
-            throw invalid("RoutingConfig.AdditionalVersionWeights must map one version to its weight, such as "
+            throw ApiException.badParameter("RoutingConfig.AdditionalVersionWeights must map one version to its weight, such as "
                     + "{\"3\": 0.1}; Lambda allows one additional version");
         }
         Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> only = weights.properties().iterator().next();
         if (!only.getKey().matches("[0-9]{1,9}") || !only.getValue().isNumber()) {
-            throw invalid("RoutingConfig.AdditionalVersionWeights {\"" + only.getKey() + "\": " + only.getValue()
+            throw ApiException.badParameter("RoutingConfig.AdditionalVersionWeights {\"" + only.getKey() + "\": " + only.getValue()
                     + "} is not allowed; use a published version and a weight from 0.0 to 1.0");
         }
         return new FunctionState.Routing(Integer.parseInt(only.getKey()), only.getValue().asDouble());
-    }
-
-    private static ApiException invalid(String message) {
-        return new ApiException(400, "InvalidParameterValueException", message, List.of(), Map.of());
     }
 
     private void listFunctions(ServerRequest req, ServerResponse res) {

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bramble.daemon.Daemon;
 import dev.bramble.daemon.DaemonConfig;
 import dev.bramble.daemon.Main;
+import dev.bramble.daemon.store.Trees;
 import dev.bramble.sandbox.Sandbox;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -88,7 +88,7 @@ final class LocalDaemon implements AutoCloseable {
             if (sandbox != null) {
                 sandbox.close();
             }
-            deleteQuietly(home);
+            Trees.deleteQuietly(home);
             throw e;
         }
     }
@@ -149,18 +149,7 @@ final class LocalDaemon implements AutoCloseable {
             daemon.close();
         } finally {
             sandbox.close();
-            deleteQuietly(home);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var all = Files.walk(dir)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                p.toFile().setWritable(true);
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException e) {
-            // A temporary directory; the system cleans it in time.
+            Trees.deleteQuietly(home);
         }
     }
 }
