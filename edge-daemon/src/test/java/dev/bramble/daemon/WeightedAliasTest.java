@@ -161,6 +161,11 @@ class WeightedAliasTest {
         var still = lambda.getAlias(b -> b.functionName("canary").name("half"));
         assertThat(still.functionVersion()).isEqualTo("1");
         assertThat(still.routingConfig().additionalVersionWeights()).containsExactly(Map.entry("2", 0.5));
+        // A body over 16 KB is refused before anything is parsed or checked, with or without a credential.
+        byte[] huge = ("{\"FunctionVersion\":\"2\",\"Description\":\"" + "x".repeat(20_000) + "\"}")
+                .getBytes(StandardCharsets.UTF_8);
+        assertThat(d.anonymous("PUT", "/2015-03-31/functions/canary/aliases/half", huge).status()).isEqualTo(413);
+        assertThat(d.send("PUT", "/2015-03-31/functions/canary/aliases/half", huge).status()).isEqualTo(413);
         // Without the admin credential, no alias moves.
         assertThat(d.anonymous("PUT", "/2015-03-31/functions/canary/aliases/half",
                 "{\"FunctionVersion\":\"2\"}".getBytes(StandardCharsets.UTF_8)).status()).isEqualTo(403);
