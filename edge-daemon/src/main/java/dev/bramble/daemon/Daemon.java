@@ -6,10 +6,12 @@ import dev.bramble.daemon.env.CallerCredentials;
 import dev.bramble.daemon.env.ClassDataArchives;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.Launcher;
+import dev.bramble.daemon.env.RuntimeApiHub;
 import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.http.FunctionGateway;
 import dev.bramble.daemon.http.HttpApi;
+import dev.bramble.daemon.http.RuntimeApiServer;
 import dev.bramble.daemon.invoke.FunctionStats;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
@@ -64,6 +66,7 @@ public final class Daemon implements AutoCloseable {
     private final Triggers triggers;
     private final Agent agent;
     private final FunctionGateway gateway;
+    private final RuntimeApiServer runtimeApiServer;
 
     private Daemon(DaemonConfig config, Sandbox sandbox, Clock clock) {
         Instant startedAt = clock.instant();
@@ -90,10 +93,15 @@ public final class Daemon implements AutoCloseable {
             }
             protectDatabases(config.dataDir());
             CallerCredentials credentials = new CallerCredentials();
+            // Before anything starts an environment: a Runtime API environment is told where its API is.
+            RuntimeApiHub runtimeApi = new RuntimeApiHub();
+            runtimeApiServer = RuntimeApiServer.start(runtimeApi);
+            started.add(new Step("runtime-api", runtimeApiServer::stop));
             Launcher launcher = new Launcher(new Launcher.Settings(config.javaCommand(), config.runtimeClasspath(),
                     config.jvmOptions(), config.region(), config.sandbox().mbPerCpu(), config.sandbox().pidsMax(),
                     Runtime.getRuntime().availableProcessors(), config.dataDir(), config.classDataArchives()), sandbox,
-                    new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()), credentials);
+                    new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()), credentials,
+                    runtimeApi);
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
                     new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
                             Duration.ofMillis(config.queueTimeoutMs()), config.queueLength(),
@@ -304,6 +312,14 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The HTTP port, useful when configured as 0. */
+    /**
+     * The Runtime API's port (loopback), open to functions like the gateway's: it serves each Runtime API environment
+     * its own invocations only.
+     */
+    public int runtimeApiPort() {
+        return runtimeApiServer.port();
+    }
+
     /** The function gateway's port (loopback): the one port of the daemon's that functions may call. */
     public int gatewayPort() {
         return gateway.port();

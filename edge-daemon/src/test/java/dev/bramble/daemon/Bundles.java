@@ -31,6 +31,42 @@ final class Bundles {
         return zip;
     }
 
+    /** A bundle of the given files (name to text), as an author zips a Python, Node.js or provided function. */
+    static Path zip(Path dir, Map<String, String> files) {
+        try {
+            Path out = Files.createTempFile(dir, "bundle-", ".zip");
+            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(out))) {
+                for (Map.Entry<String, String> e : files.entrySet()) {
+                    put(zip, e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Marks a value of {@link #zipBinary} as base64 bytes rather than text. */
+    static final String BINARY_PREFIX = "base64:";
+
+    /** As {@link #zip}, but a value that starts with {@link #BINARY_PREFIX} is base64 bytes (a native module). */
+    static Path zipBinary(Path dir, Map<String, String> files) {
+        try {
+            Path out = Files.createTempFile(dir, "bundle-", ".zip");
+            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(out))) {
+                for (Map.Entry<String, String> e : files.entrySet()) {
+                    String v = e.getValue();
+                    put(zip, e.getKey(), v.startsWith(BINARY_PREFIX)
+                            ? java.util.Base64.getDecoder().decode(v.substring(BINARY_PREFIX.length()))
+                            : v.getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A copy of {@code source} with its {@code function.json} replaced. */
     static Path withManifest(Path source, Path dir, String manifestJson) {
         return rewrite(source, dir, manifestJson, Map.of());

@@ -107,7 +107,8 @@ class DeploymentTest {
         JsonNode problems = r.json().get("problems");
         assertThat(problems.toString())
                 .contains("name: 'bad name!' is not allowed")
-                .contains("runtime: 'python3.12' is not supported; allowed: [java21]")
+                .contains("runtime: 'python3.12' is not supported; allowed: [java21, provided, python3, nodejs] (a device "
+                        + "runs its own interpreter, whatever version it has: write ")
                 .contains("memoryMb: 16 is outside the allowed range 32..10240")
                 .contains("timeoutSeconds: expected a whole number from 1 to 900, got \\\"soon\\\"")
                 .contains("colour: unknown field")

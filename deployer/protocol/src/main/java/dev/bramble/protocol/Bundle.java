@@ -14,18 +14,20 @@ import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 
 /**
- * A function bundle: a zip holding {@code function.json} and the code in {@code lib/*.jar}, classes at its top as
- * Lambda's zip layout has them (and optionally
- * {@code classes/}). {@link #open} inspects it completely before anything is trusted: every entry name must stay
- * inside the bundle, the real (not declared) unpacked sizes and compression ratios must stay within
- * {@link Limits}, the manifest must be valid and the handler class must be present. All problems are reported
- * together.
+ * A function bundle: a zip holding {@code function.json} and the code. A {@code java21} bundle's code is in
+ * {@code lib/*.jar}, classes at its top as Lambda's zip layout has them (and optionally {@code classes/}); a
+ * {@code python3} or {@code nodejs} bundle has its modules at its top (vendored packages, {@code node_modules/}
+ * beside them); a {@code provided} one has its executable {@code bootstrap} there. {@link #open} inspects it
+ * completely before anything is trusted: every entry name must stay inside the bundle, the real (not declared)
+ * unpacked sizes and compression ratios must stay within {@link Limits}, the manifest must be valid and what the
+ * handler names must be present. All problems are reported together.
  */
 public final class Bundle {
     public static final String MANIFEST = "function.json";
@@ -114,13 +116,17 @@ public final class Bundle {
                     e.problems().forEach(p -> problems.add(MANIFEST + ": " + p));
                 }
             }
-            if (!scan.hasCode) {
-                problems.add("no code: the bundle needs lib/*.jar, classes/ or classes at the top (Lambda's zip "
-                        + "layout)");
-            }
-            if (manifest != null && !scan.classes.contains(classFile(manifest.handlerClass()))) {
-                problems.add("handler class '" + manifest.handlerClass() + "' not found in lib/*.jar, classes/ or "
-                        + "the top of the bundle");
+            if (manifest == null || manifest.runtimeKind() == Manifest.Runtime.JAVA21) {
+                if (!scan.hasCode) {
+                    problems.add("no code: the bundle needs lib/*.jar, classes/ or classes at the top (Lambda's zip "
+                            + "layout)");
+                }
+                if (manifest != null && !scan.classes.contains(classFile(manifest.handlerClass()))) {
+                    problems.add("handler class '" + manifest.handlerClass() + "' not found in lib/*.jar, classes/ or "
+                            + "the top of the bundle");
+                }
+            } else {
+                codeProblem(manifest, scan.files).ifPresent(problems::add);
             }
         } catch (ZipException e) {
             throw new BundleException(List.of("not a zip file: " + e.getMessage()));
@@ -163,6 +169,10 @@ public final class Bundle {
                     os.getFD().sync(); // a code directory that exists after a power cut is whole
                 }
                 out.toFile().setReadOnly();
+                if (entry.getName().equals(BOOTSTRAP) && manifest.runtimeKind() == Manifest.Runtime.PROVIDED) {
+                    // what a provided runtime runs; zip entries carry no mode Java can read, so it is made so here
+                    out.toFile().setExecutable(true, false);
+                }
             }
         }
         try (var dirs = Files.walk(target)) {
@@ -172,7 +182,33 @@ public final class Bundle {
         }
     }
 
-    private record Scan(byte[] manifest, boolean hasCode, Set<String> classes) {
+    private record Scan(byte[] manifest, boolean hasCode, Set<String> classes, Set<String> files) {
+    }
+
+    /** The executable a {@code provided} bundle carries at its top, as Lambda's custom runtimes do. */
+    public static final String BOOTSTRAP = "bootstrap";
+
+    /**
+     * Whether a bundle of a Runtime API runtime carries what its handler names: a {@code provided} one its
+     * {@code bootstrap}, a Python one the handler's module, a Node.js one the handler's file.
+     */
+    private static Optional<String> codeProblem(Manifest m, Set<String> files) {
+        String handler = m.handler();
+        String module = handler.substring(0, Math.max(0, handler.lastIndexOf('.')));
+        return switch (m.runtimeKind()) {
+            case JAVA21 -> Optional.empty();
+            case PROVIDED -> files.contains(BOOTSTRAP) ? Optional.empty() : Optional.of("no bootstrap: a provided "
+                    + "runtime's bundle needs an executable file named bootstrap at its top, as Lambda's do");
+            case PYTHON3 -> {
+                String path = module.replace('.', '/');
+                yield files.contains(path + ".py") || files.contains(path + "/__init__.py") ? Optional.empty()
+                        : Optional.of("handler '" + handler + "': module " + module + " not found; the bundle needs "
+                        + path + ".py (or " + path + "/__init__.py) at its top, vendored packages beside it");
+            }
+            case NODEJS -> java.util.stream.Stream.of(".js", ".mjs", ".cjs").anyMatch(x -> files.contains(module + x))
+                    ? Optional.empty() : Optional.of("handler '" + handler + "': no " + module + ".js, " + module
+                    + ".mjs or " + module + ".cjs at the bundle's top (node_modules/ beside it)");
+        };
     }
 
     private static Scan scan(ZipFile file, Limits limits, List<String> problems) throws IOException {
@@ -251,7 +287,7 @@ public final class Bundle {
         if (total > (1 << 20) && total / zipSize > limits.maxCompressionRatio()) {
             problems.add("bundle compression ratio " + total / zipSize + " exceeds " + limits.maxCompressionRatio());
         }
-        return new Scan(manifest, hasCode, classes);
+        return new Scan(manifest, hasCode, classes, files);
     }
 
     /**

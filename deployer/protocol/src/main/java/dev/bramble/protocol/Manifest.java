@@ -8,8 +8,10 @@ import java.util.Optional;
  * A function's manifest, {@code function.json}, validated. Build one with {@link ManifestParser#parse}.
  *
  * @param name           the function's name: letters, digits, {@code -} and {@code _}, at most 64
- * @param runtime        the runtime; {@code java21} is the only one
- * @param handler        {@code pkg.Class} or {@code pkg.Class::method}
+ * @param runtime        the runtime, as {@link Runtime} spells it: {@code java21}, {@code provided}, {@code python3}
+ *                       or {@code nodejs}
+ * @param handler        {@code pkg.Class} or {@code pkg.Class::method} (java21), {@code module.function} (python3,
+ *                       nodejs), or whatever the bundle's {@code bootstrap} reads from {@code _HANDLER} (provided)
  * @param memoryMb       memory limit of one environment, MB
  * @param timeoutSeconds the longest one invocation may run
  * @param tmpMb          size of the environment's private /tmp, MB
@@ -34,6 +36,56 @@ public record Manifest(String name, String runtime, String handler, int memoryMb
         triggers = List.copyOf(triggers);
         testEvents = List.copyOf(testEvents);
         invokes = List.copyOf(invokes);
+    }
+
+    /** The runtime, typed. */
+    public Runtime runtimeKind() {
+        return Runtime.of(runtime).orElseThrow(() -> new IllegalStateException("runtime " + runtime));
+    }
+
+    /**
+     * A function's runtime, {@code "runtime"} in function.json. {@code java21} runs Lambda's Java handlers in the
+     * daemon's own Java runtime; the others speak Lambda's Runtime API, which the daemon serves to each environment.
+     */
+    public enum Runtime {
+        /** A Lambda Java handler ({@code RequestHandler}, {@code RequestStreamHandler}), run by Bramble's runtime. */
+        JAVA21("java21"),
+        /** The bundle's own executable {@code bootstrap} at its top, as Lambda's {@code provided.al2023}. */
+        PROVIDED("provided"),
+        /** A Python handler {@code module.function}, run by the device's {@code python3} and Bramble's bootstrap. */
+        PYTHON3("python3"),
+        /** A Node.js handler {@code module.function}, run by the device's {@code node} and Bramble's bootstrap. */
+        NODEJS("nodejs");
+
+        private final String json;
+
+        Runtime(String json) {
+            this.json = json;
+        }
+
+        /** As function.json spells it. */
+        public String json() {
+            return json;
+        }
+
+        /** Whether its environments speak Lambda's Runtime API (all but {@code java21}). */
+        public boolean runtimeApi() {
+            return this != JAVA21;
+        }
+
+        static java.util.Optional<Runtime> of(String json) {
+            for (Runtime r : values()) {
+                if (r.json.equals(json)) {
+                    return java.util.Optional.of(r);
+                }
+            }
+            return java.util.Optional.empty();
+        }
+
+        /** Every runtime, as function.json spells them. */
+        static List<String> names() {
+            return java.util.Arrays.stream(values()).map(Runtime::json).toList();
+        }
     }
 
     /** The handler's class name, without {@code ::method}. */

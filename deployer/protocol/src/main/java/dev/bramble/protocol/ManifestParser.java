@@ -20,7 +20,6 @@ import java.util.regex.Pattern;
  * value and what is allowed, so an author fixes them all in one go.
  */
 public final class ManifestParser {
-    public static final String RUNTIME_JAVA21 = "java21";
     public static final int MIN_MEMORY_MB = 32;
     public static final int MAX_MEMORY_MB = 10_240;
     public static final int DEFAULT_MEMORY_MB = 128;
@@ -44,6 +43,13 @@ public final class ManifestParser {
     static final int MAX_INVOKES = 64;
     private static final String IDENT = "[A-Za-z_$][A-Za-z0-9_$]*";
     private static final Pattern HANDLER = Pattern.compile(IDENT + "(\\." + IDENT + ")*(::" + IDENT + ")?");
+    /** Python's {@code module.function}, the module dotted as Python imports it ({@code pkg.mod.handler}). */
+    private static final Pattern PYTHON_HANDLER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+");
+    /** Node's {@code module.function}, the module a path under the task root without its extension. */
+    private static final Pattern NODE_HANDLER = Pattern.compile(
+            "[A-Za-z0-9_][A-Za-z0-9_-]*(/[A-Za-z0-9_][A-Za-z0-9_-]*)*\\.[A-Za-z_$][A-Za-z0-9_$]*");
+    /** A provided runtime's handler: passed to its bootstrap as {@code _HANDLER}, nothing more. */
+    private static final Pattern FREE_HANDLER = Pattern.compile("[A-Za-z0-9_.:/$-]{1,128}");
     private static final Pattern ENV_KEY = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
     private static final Set<String> RESERVED_ENV = Set.of("_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
             "LAMBDA_RUNTIME_DIR", "TZ", "PATH", "LANG", "TMPDIR", "HOME");
@@ -122,12 +128,14 @@ public final class ManifestParser {
             f.problem("name: '" + name + "' is not allowed; use 1 to 64 letters, digits, '-' or '_'");
         }
         String runtime = f.string("runtime", true);
-        if (runtime != null && !runtime.equals(RUNTIME_JAVA21)) {
-            f.problem("runtime: '" + runtime + "' is not supported; allowed: [" + RUNTIME_JAVA21 + "]");
+        Manifest.Runtime kind = runtime == null ? null : Manifest.Runtime.of(runtime).orElse(null);
+        if (runtime != null && kind == null) {
+            f.problem("runtime: '" + runtime + "' is not supported; allowed: " + Manifest.Runtime.names()
+                    + lambdaName(runtime));
         }
         String handler = f.string("handler", true);
-        if (handler != null && !HANDLER.matcher(handler).matches()) {
-            f.problem("handler: '" + handler + "' is not a handler name; use pkg.Class or pkg.Class::method");
+        if (handler != null && kind != null) {
+            handlerProblem(kind, handler).ifPresent(f::problem);
         }
         int memory = f.integer("memoryMb", defaults.memoryMb(), MIN_MEMORY_MB, MAX_MEMORY_MB);
         int timeout = f.integer("timeoutSeconds", DEFAULT_TIMEOUT_S, MIN_TIMEOUT_S, MAX_TIMEOUT_S);
@@ -148,12 +156,44 @@ public final class ManifestParser {
             f.problem("invokes: a function with \"network\": \"none\" cannot reach the device's function gateway; "
                     + "drop invokes, or use \"network\": \"outbound\"");
         }
+        if (kind != null && kind.runtimeApi() && network == Manifest.Network.NONE) {
+            f.problem("network: \"none\" is for java21 functions; a " + runtime + " function reaches its Runtime "
+                    + "API on the device's loopback, which a network of its own does not have; use \"outbound\"");
+        }
         f.unknownFields();
         if (!f.problems.isEmpty()) {
             throw new InvalidManifestException(f.problems);
         }
         return new Manifest(name, runtime, handler, memory, timeout, tmp, cpus, env,
                 description == null ? "" : description, concurrency, triggers, async, testEvents, network, invokes);
+    }
+
+    /** A hint for Lambda's versioned runtime names: a device runs its own interpreter, whatever its version. */
+    private static String lambdaName(String runtime) {
+        for (String family : List.of("python3", "nodejs", "provided")) {
+            if (runtime.startsWith(family)) {
+                return " (a device runs its own " + (family.equals("provided") ? "bootstrap" : "interpreter")
+                        + ", whatever version it has: write \"" + family + "\")";
+            }
+        }
+        return "";
+    }
+
+    /** What is wrong with a handler name for its runtime, naming what is allowed. */
+    private static Optional<String> handlerProblem(Manifest.Runtime runtime, String handler) {
+        return switch (runtime) {
+            case JAVA21 -> HANDLER.matcher(handler).matches() ? Optional.empty() : Optional.of("handler: '"
+                    + handler + "' is not a handler name; use pkg.Class or pkg.Class::method");
+            case PYTHON3 -> PYTHON_HANDLER.matcher(handler).matches() ? Optional.empty() : Optional.of("handler: '"
+                    + handler + "' is not a Python handler; use module.function (lambda_function.lambda_handler, "
+                    + "or pkg.module.function)");
+            case NODEJS -> NODE_HANDLER.matcher(handler).matches() ? Optional.empty() : Optional.of("handler: '"
+                    + handler + "' is not a Node.js handler; use module.function (index.handler, or "
+                    + "src/app.handler), the module a file under the bundle's top without .js, .mjs or .cjs");
+            case PROVIDED -> FREE_HANDLER.matcher(handler).matches() ? Optional.empty() : Optional.of("handler: '"
+                    + handler + "' is not allowed; a provided runtime's handler is 1 to 128 letters, digits or . _ : "
+                    + "/ $ -, passed to its bootstrap as _HANDLER");
+        };
     }
 
     /** Reads fields of one object node, collecting problems instead of stopping at the first. */

@@ -92,6 +92,57 @@ class BundleTest {
                 .hasMessageContaining("handler class 'com.example.H' not found in lib/*.jar, classes/ or the top");
     }
 
+    private static Map<String, byte[]> runtimeApiBundle(String runtime, String handler, String... files) {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("function.json", ("{\"name\":\"f\",\"runtime\":\"" + runtime + "\",\"handler\":\"" + handler + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
+        for (String f : files) {
+            m.put(f, "x".getBytes(StandardCharsets.UTF_8));
+        }
+        return m;
+    }
+
+    @Test
+    void aRuntimeApiBundleMustCarryWhatItsHandlerNames() throws Exception {
+        assertThat(Bundle.open(zip(runtimeApiBundle("python3", "app.handle", "app.py")), Bundle.Limits.DEFAULT)
+                .manifest().handler()).isEqualTo("app.handle");
+        assertThat(Bundle.open(zip(runtimeApiBundle("python3", "pkg.app.handle", "pkg/app/__init__.py",
+                "vendored/x.py")), Bundle.Limits.DEFAULT).manifest().name()).isEqualTo("f");
+        assertThat(Bundle.open(zip(runtimeApiBundle("nodejs", "src/app.handler", "src/app.mjs",
+                "node_modules/dep/index.js")), Bundle.Limits.DEFAULT).manifest().name()).isEqualTo("f");
+        assertThatThrownBy(() -> Bundle.open(zip(runtimeApiBundle("python3", "app.handle", "other.py")),
+                Bundle.Limits.DEFAULT)).isInstanceOfSatisfying(BundleException.class, e -> assertThat(e.problems())
+                .containsExactly("handler 'app.handle': module app not found; the bundle needs app.py (or "
+                        + "app/__init__.py) at its top, vendored packages beside it"));
+        assertThatThrownBy(() -> Bundle.open(zip(runtimeApiBundle("nodejs", "index.handler", "index.ts")),
+                Bundle.Limits.DEFAULT)).hasMessageContaining("handler 'index.handler': no index.js, index.mjs or "
+                + "index.cjs at the bundle's top");
+        assertThatThrownBy(() -> Bundle.open(zip(runtimeApiBundle("provided", "x", "bin/bootstrap")),
+                Bundle.Limits.DEFAULT)).hasMessageContaining("no bootstrap: a provided runtime's bundle needs an "
+                + "executable file named bootstrap at its top");
+    }
+
+    @Test
+    void aProvidedBundlesBootstrapIsUnpackedExecutableAndReadOnlyAndNothingElseIsExecutable() throws Exception {
+        Bundle b = Bundle.open(zip(runtimeApiBundle("provided", "h", "bootstrap", "lib/helper.sh")),
+                Bundle.Limits.DEFAULT);
+        Path target = dir.resolve("provided");
+        b.unpackTo(target);
+        assertThat(Files.getPosixFilePermissions(target.resolve("bootstrap"))).containsExactlyInAnyOrder(
+                java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.GROUP_READ,
+                java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE,
+                java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE,
+                java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE);
+        assertThat(Files.isExecutable(target.resolve("lib/helper.sh"))).isFalse();
+        // a python bundle's file called bootstrap is just a file
+        Bundle py = Bundle.open(zip(runtimeApiBundle("python3", "app.h", "app.py", "bootstrap")),
+                Bundle.Limits.DEFAULT);
+        py.unpackTo(dir.resolve("py"));
+        assertThat(Files.isExecutable(dir.resolve("py/bootstrap"))).isFalse();
+    }
+
     @Test
     void lambdasZipLayoutWithClassesAtTheTopIsABundle() throws IOException {
         Map<String, byte[]> m = new java.util.LinkedHashMap<>();

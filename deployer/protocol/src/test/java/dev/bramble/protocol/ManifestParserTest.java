@@ -75,8 +75,7 @@ class ManifestParserTest {
                  "layers":[]}"""))
                 .isInstanceOfSatisfying(InvalidManifestException.class, e -> assertThat(e.problems()).containsExactly(
                         "name: required, missing",
-                        "runtime: 'java17' is not supported; allowed: [java21]",
-                        "handler: 'not a class' is not a handler name; use pkg.Class or pkg.Class::method",
+                        "runtime: 'java17' is not supported; allowed: [java21, provided, python3, nodejs]",
                         "memoryMb: 99999 is outside the allowed range 32..10240",
                         "timeoutSeconds: expected a whole number from 1 to 900, got 1.5",
                         "tmpMb: 0 is outside the allowed range 1..10240",
@@ -91,6 +90,38 @@ class ManifestParserTest {
                         "concurrency.warm: unknown field; known: [reserved, provisioned, perEnvironment]",
                         "layers: unknown field; known: [name, runtime, handler, memoryMb, timeoutSeconds, tmpMb, "
                                 + "cpus, environment, description, concurrency, triggers, async, testEvents, network, invokes]"));
+    }
+
+    @Test
+    void eachRuntimeTakesItsOwnHandlerSpelling() {
+        assertThat(parse("{\"name\":\"p\",\"runtime\":\"python3\",\"handler\":\"sensor.handle\"}")
+                .runtimeKind()).isEqualTo(Manifest.Runtime.PYTHON3);
+        assertThat(parse("{\"name\":\"p\",\"runtime\":\"python3\",\"handler\":\"pkg.mod.handle\"}").handler())
+                .isEqualTo("pkg.mod.handle");
+        assertThat(parse("{\"name\":\"n\",\"runtime\":\"nodejs\",\"handler\":\"src/app.handler\"}")
+                .runtimeKind().runtimeApi()).isTrue();
+        assertThat(parse("{\"name\":\"b\",\"runtime\":\"provided\",\"handler\":\"function.handler\"}")
+                .runtimeKind()).isEqualTo(Manifest.Runtime.PROVIDED);
+        assertThat(parse("{\"name\":\"j\",\"runtime\":\"java21\",\"handler\":\"a.B::run\"}").runtimeKind()
+                .runtimeApi()).isFalse();
+        assertThatThrownBy(() -> parse("{\"name\":\"j\",\"runtime\":\"java21\",\"handler\":\"not a class\"}"))
+                .hasMessageContaining("handler: 'not a class' is not a handler name; use pkg.Class or pkg.Class::method");
+        assertThatThrownBy(() -> parse("{\"name\":\"p\",\"runtime\":\"python3\",\"handler\":\"a.B::run\"}"))
+                .hasMessageContaining("handler: 'a.B::run' is not a Python handler; use module.function");
+        assertThatThrownBy(() -> parse("{\"name\":\"p\",\"runtime\":\"python3\",\"handler\":\"handler\"}"))
+                .hasMessageContaining("is not a Python handler");
+        assertThatThrownBy(() -> parse("{\"name\":\"n\",\"runtime\":\"nodejs\",\"handler\":\"../up.handler\"}"))
+                .hasMessageContaining("handler: '../up.handler' is not a Node.js handler");
+        assertThatThrownBy(() -> parse("{\"name\":\"b\",\"runtime\":\"provided\",\"handler\":\"a b\"}"))
+                .hasMessageContaining("a provided runtime's handler is 1 to 128 letters");
+    }
+
+    @Test
+    void aRuntimeApiFunctionCannotHaveNoNetworkSinceItsApiIsOnLoopback() {
+        assertThatThrownBy(() -> parse("""
+                {"name":"p","runtime":"python3","handler":"m.f","network":"none"}"""))
+                .hasMessageContaining("network: \"none\" is for java21 functions; a python3 function reaches its "
+                        + "Runtime API on the device's loopback");
     }
 
     @Test

@@ -24,7 +24,7 @@ import java.util.function.Consumer;
  * through the pool's I/O executor. Invocations, which run on virtual threads, only wait on futures, so a child that
  * stops reading or writing can never pin a carrier (docs/decisions/0006-blocking-io-off-virtual-threads.md).
  */
-final class ChannelPeer {
+final class ChannelPeer implements Peer {
     /** Enough for a frame reader; platform threads are kept small, since every environment has two. */
     static final long STACK_BYTES = 256 * 1024;
 
@@ -54,7 +54,8 @@ final class ChannelPeer {
                 .unstarted(() -> read(junk, stream));
     }
 
-    void start() {
+    @Override
+    public void start() {
         reader.start();
     }
 
@@ -62,7 +63,8 @@ final class ChannelPeer {
      * The child's first frame ({@link Channel.Ready} or {@link Channel.InitError}); empty when the channel ended
      * first or {@code timeoutMs} passed.
      */
-    Optional<Channel.Frame> awaitFirst(long timeoutMs) {
+    @Override
+    public Optional<Channel.Frame> awaitFirst(long timeoutMs) {
         try {
             return Optional.ofNullable(first.get(timeoutMs, TimeUnit.MILLISECONDS));
         } catch (InterruptedException e) {
@@ -74,14 +76,16 @@ final class ChannelPeer {
     }
 
     /** Whether the channel ended at a frame longer than it allows (a response far past Lambda's 6 MB). */
-    boolean oversizedFrame() {
+    @Override
+    public boolean oversizedFrame() {
         IOException e = ended;
         return e instanceof Channel.FrameTooLargeException || e != null
                 && e.getCause() instanceof Channel.FrameTooLargeException;
     }
 
     /** Whether the child's side of the channel has ended (closed, or a malformed frame). */
-    boolean ended() {
+    @Override
+    public boolean ended() {
         return ended != null;
     }
 
@@ -89,7 +93,8 @@ final class ChannelPeer {
      * Sends an invocation. The future completes with its answer, or exceptionally when the channel ends or the
      * write fails; it never completes if the child simply does not answer, so the caller waits with its deadline.
      */
-    CompletableFuture<Channel.Result> send(Channel.Invoke invoke) {
+    @Override
+    public CompletableFuture<Channel.Result> send(Channel.Invoke invoke) {
         String id = invoke.requestId();
         CompletableFuture<Channel.Result> answer = new CompletableFuture<>();
         pending.put(id, answer);
@@ -120,7 +125,8 @@ final class ChannelPeer {
     }
 
     /** The size of the archive a training run sent once it is stored; empty if none came within the time. */
-    Optional<Long> awaitArchive(long timeoutMs) {
+    @Override
+    public Optional<Long> awaitArchive(long timeoutMs) {
         try {
             return Optional.of(archived.get(timeoutMs, TimeUnit.MILLISECONDS));
         } catch (InterruptedException e) {

@@ -30,7 +30,7 @@ public final class ClassDataArchives {
      * no function JVM writes on the data disk). Never blocks, never fails the caller.
      */
     public void afterDeploy(FunctionVersion v) {
-        if (!enabled || launcher.hasArchive(v) || !training.add(v.label() + "@" + v.sha256())) {
+        if (!enabled || v.manifest().runtimeKind().runtimeApi() || launcher.hasArchive(v) || !training.add(v.label() + "@" + v.sha256())) {
             return;
         }
         Thread.ofVirtual().name("bramble-archive-" + v.label()).start(() -> {

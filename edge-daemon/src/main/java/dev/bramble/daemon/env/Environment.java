@@ -71,7 +71,9 @@ public final class Environment {
     private final String stream;
     private final FunctionVersion version;
     private final ContainedProcess process;
-    private final ChannelPeer channel;
+    private final Peer channel;
+    /** Ends what the environment's peer holds open (a Runtime API environment's registration and log writer). */
+    private final Runnable closePeer;
     private final LogPump pump;
     private final Path tmp;
     /** Revokes the environment's credentials (CallerCredentials), if it has any: at its stop. */
@@ -95,19 +97,62 @@ public final class Environment {
     private volatile ProcessHandle jvm;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials, Path archiveTarget) {
+                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials, Path archiveTarget,
+                        RuntimeApiHub runtimeApi) throws IOException {
         this.revokeCredentials = revokeCredentials;
         this.logs = logs;
         this.stream = stream;
         this.version = version;
         this.process = process;
-        this.channel = new ChannelPeer(process.stdout(), process.stdin(), stream,
-                line -> logs.append(version.function(), stream, null, clock.millis(), line), io, archiveTarget);
+        if (version.manifest().runtimeKind().runtimeApi()) {
+            RuntimeApiPeer peer = runtimeApiPeer(stream, version, process, io);
+            runtimeApi.register(peer);
+            this.channel = peer;
+            this.closePeer = () -> runtimeApi.unregister(peer);
+        } else {
+            this.channel = new ChannelPeer(process.stdout(), process.stdin(), stream,
+                    line -> logs.append(version.function(), stream, null, clock.millis(), line), io, archiveTarget);
+            this.closePeer = () -> { };
+        }
         this.pump = pump;
         this.tmp = tmp;
         this.clock = clock;
         this.startedAt = clock.instant();
         this.lastUsed = startedAt;
+    }
+
+    /**
+     * A Runtime API environment's peer. Its runtime prints on stdout and stderr, both in the one pipe the log pump
+     * reads (the launch points fd 1 at fd 2), and knows nothing of Bramble's end-of-log marker: the daemon writes
+     * the marker into that pipe itself, through the first process's own descriptor of it, once an answer arrived.
+     * Everything the runtime wrote before it sent the answer is in the pipe by then, so END and REPORT follow the
+     * invocation's own lines, as they do for a Java function.
+     */
+    private static RuntimeApiPeer runtimeApiPeer(String stream, FunctionVersion version, ContainedProcess process,
+                                                 Executor io) throws IOException {
+        process.stdin().close(); // nothing arrives on stdin: a runtime that reads it sees its end
+        java.io.OutputStream pipe = Files.newOutputStream(Path.of("/proc", Long.toString(process.pid()), "fd", "2"),
+                java.nio.file.StandardOpenOption.WRITE);
+        java.util.concurrent.locks.ReentrantLock writing = new java.util.concurrent.locks.ReentrantLock();
+        process.onExit().whenComplete((x, e) -> {
+            try {
+                pipe.close();
+            } catch (IOException ignored) {
+                // closed
+            }
+        });
+        return new RuntimeApiPeer(stream, version.function(), process.pid(), process.onExit(), requestId -> {
+            writing.lock();
+            try {
+                pipe.write((Channel.END_OF_LOG_MARKER + requestId + "\n").getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8));
+                pipe.flush();
+            } catch (IOException e) {
+                // the environment is gone: its log pump closes the capture at the pipe's end
+            } finally {
+                writing.unlock();
+            }
+        }, io);
     }
 
     /**
@@ -161,11 +206,11 @@ public final class Environment {
         Environment env;
         try {
             env = new Environment(stream, v, process, pump, tmp, logs, io, clock, revoke,
-                    training ? launcher.archiveTarget(v) : null);
+                    training ? launcher.archiveTarget(v) : null, launcher.runtimeApi());
         } catch (IOException e) {
             process.kill();
             revoke.run();
-            throw new InitFailedException("cannot prepare the class-data archive: " + e.getMessage(),
+            throw new InitFailedException("cannot prepare the environment: " + e.getMessage(),
                     errorJson("Runtime.Unknown", "Could not start the runtime: " + e.getMessage()),
                     System.nanoTime() - t0, stream, false);
         }
@@ -449,6 +494,7 @@ public final class Environment {
             }
             Trees.deleteQuietly(tmp);
             revokeCredentials.run();
+            closePeer.run();
             transition(State.STOPPED);
             LOG.log(Level.DEBUG, "env.stopped function={0} stream={1} invocations={2}", version.label(), stream,
                     invocations.get());
@@ -481,15 +527,20 @@ public final class Environment {
     }
 
     /**
-     * The pid of the function's JVM, below the sandbox's steps (as this daemon's pid namespace sees it): what an
-     * operator's top, jcmd or kill wants. The sandbox's pid while the JVM is not there.
+     * The pid of the function's JVM, or of a Runtime API runtime's first process below the sandbox's steps (as this
+     * daemon's pid namespace sees it): what an operator's top, jcmd or kill wants. The sandbox's pid while neither
+     * is there.
      */
     public long jvmPid() {
-        return ProcessHandle.of(process.pid()).flatMap(h -> java.util.stream.Stream.concat(
-                java.util.stream.Stream.of(h), h.descendants())
-                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false)).findFirst())
+        boolean java = !version.manifest().runtimeKind().runtimeApi();
+        return ProcessHandle.of(process.pid()).flatMap(h -> h.descendants()
+                .filter(p -> p.info().command().map(c -> java ? c.endsWith("/java") : !SANDBOX_STEPS.contains(
+                        Path.of(c).getFileName().toString())).orElse(false)).findFirst())
                 .map(ProcessHandle::pid).orElse(process.pid());
     }
+
+    /** The programs of the sandbox's launch chain, above a Runtime API runtime. */
+    private static final Set<String> SANDBOX_STEPS = Set.of("bwrap", "setpriv", "sh", "dash", "bash");
 
     public boolean alive() {
         return process.isAlive();
@@ -523,13 +574,13 @@ public final class Environment {
         return STREAM_DATE.format(clock.instant()) + "/[" + v.version() + "]" + HexFormat.of().formatHex(random);
     }
 
-    /** Lambda's error object for what the daemon itself saw: {@code errorType} (omitted when null), {@code errorMessage}. */
     /** Lambda's answer to a response over 6 MB. */
-    private static byte[] responseTooLarge() {
+    static byte[] responseTooLarge() {
         return errorJson("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload "
                 + "size (" + Channel.MAX_RESPONSE_BYTES + " bytes).");
     }
 
+    /** Lambda's error object for what the daemon itself saw: {@code errorType} (omitted when null), {@code errorMessage}. */
     public static byte[] errorJson(String type, String message) {
         Map<String, String> error = new LinkedHashMap<>();
         if (type != null) {

@@ -66,10 +66,18 @@ public final class Launcher {
     private final CallerCredentials credentials;
     private final RuntimeStage stage;
     private final String runtimeKey;
+    private final RuntimeApiHub runtimeApi;
+    /** Bramble's bootstraps of the managed python3 and nodejs runtimes, where every function uid can read them. */
+    private final Path bootstraps;
+
+    /** Where interpreters are looked for, in this order (Raspberry Pi OS and Debian put theirs in /usr/bin). */
+    static final List<Path> INTERPRETER_DIRS = List.of(Path.of("/usr/local/bin"), Path.of("/usr/bin"),
+            Path.of("/bin"));
 
     public Launcher(Settings settings, Sandbox sandbox, FunctionIdentities identities,
-                    CallerCredentials credentials) throws IOException {
+                    CallerCredentials credentials, RuntimeApiHub runtimeApi) throws IOException {
         this.credentials = credentials;
+        this.runtimeApi = runtimeApi;
         this.settings = settings;
         this.sandbox = sandbox;
         this.identities = identities;
@@ -79,6 +87,12 @@ public final class Launcher {
                 ? RuntimeStage.stage(settings.classpath(), settings.dataDir().resolve("runtime"))
                 : RuntimeStage.inPlace(settings.classpath());
         this.runtimeKey = runtimeKey(settings.java(), stage.classpath());
+        this.bootstraps = RuntimeStage.bootstraps(settings.dataDir().resolve("runtime-api"));
+    }
+
+    /** Where Runtime API environments find their API. */
+    RuntimeApiHub runtimeApi() {
+        return runtimeApi;
     }
 
     /** The CPU share of a function: its {@code cpus}, else its memory over {@code mbPerCpu}, capped (see below). */
@@ -114,36 +128,14 @@ public final class Launcher {
             Files.setAttribute(hostTmp, "unix:uid", identity.get().uid());
             Files.setAttribute(hostTmp, "unix:gid", identity.get().gid());
         }
-        List<String> command = new ArrayList<>();
-        command.add(settings.java());
-        command.addAll(settings.jvmOptions());
-        command.add("-XX:MaxRAM=" + m.memoryMb() + "m");
-        command.add("-XX:MaxRAMPercentage=" + HEAP_PERCENT);
-        // The JVM cannot read its CPU quota from /sys/fs/cgroup, which the sandbox hides: it is told instead.
-        int cpuMillis = cpuMillis(m);
-        command.add("-XX:ActiveProcessorCount=" + Math.max(1, (cpuMillis + 999) / 1000));
-        command.add("-Djava.io.tmpdir=" + tmp);
-        // The JVM's own messages go to stderr, the function's log: stdout is the channel. Class-data sharing's
-        // notes while dumping an archive ("Skipping … Unsupported location") are not the function's business.
-        command.add("-XX:+DisplayVMOutputToStderr");
-        command.add("-Xlog:disable");
-        command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
+        Manifest.Runtime runtime = m.runtimeKind();
         List<Path> readOnly = new ArrayList<>();
         int tmpMb = m.tmpMb();
-        Path archive = archive(v);
-        if (settings.archives() && training) {
-            // The JVM dumps its archive into its own /tmp and the runtime sends it over the channel (BRAMBLE_TRAIN,
-            // below): no function's JVM writes anywhere on the data disk. Room for it in /tmp, counted like the rest.
-            command.add("-XX:+RecordDynamicDumpInfo");
+        List<String> command = runtime == Manifest.Runtime.JAVA21
+                ? javaCommand(v, m, tmp, training, readOnly) : runtimeApiCommand(v, m);
+        if (training && runtime == Manifest.Runtime.JAVA21 && settings.archives()) {
             tmpMb = Math.max(tmpMb, ARCHIVE_MAX_MB);
-        } else if (settings.archives() && isArchive(archive)) {
-            // Every JVM that runs the function maps it read-only; one it finds unusable is ignored, never fatal.
-            command.add("-XX:SharedArchiveFile=" + archive);
-            readOnly.add(archive);
         }
-        command.add("-cp");
-        command.add(stage.classpath());
-        command.add(MAIN);
         Map<String, String> env = new HashMap<>(m.environment());
         env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
         env.put("LANG", "C.UTF-8");
@@ -152,7 +144,27 @@ public final class Launcher {
         env.put("HOME", tmp.toString());
         env.put("LAMBDA_TASK_ROOT", v.codeDir().toString());
         env.put("_HANDLER", m.handler());
-        env.put("AWS_EXECUTION_ENV", "AWS_Lambda_java21");
+        switch (runtime) {
+            case JAVA21 -> env.put("AWS_EXECUTION_ENV", "AWS_Lambda_java21");
+            case PYTHON3 -> {
+                env.put("AWS_EXECUTION_ENV", "AWS_Lambda_python3");
+                env.put("PYTHONUNBUFFERED", "1"); // each line reaches the log when printed, before the answer
+                env.put("PYTHONDONTWRITEBYTECODE", "1"); // the code is read-only
+            }
+            case NODEJS -> {
+                env.put("AWS_EXECUTION_ENV", "AWS_Lambda_nodejs");
+                env.put("NODE_PATH", v.codeDir().resolve("node_modules").toString());
+            }
+            case PROVIDED -> { } // Lambda's provided runtimes set none
+        }
+        if (runtime.runtimeApi()) {
+            env.put("AWS_LAMBDA_RUNTIME_API", runtimeApi.endpoint().orElseThrow(() -> new IOException(
+                    "the Runtime API is not listening")));
+            env.put("LAMBDA_RUNTIME_DIR", bootstraps.toString());
+            if (m.concurrency().perEnvironment() > 1) {
+                env.put("AWS_LAMBDA_MAX_CONCURRENCY", Integer.toString(m.concurrency().perEnvironment()));
+            }
+        }
         env.put("AWS_LAMBDA_FUNCTION_NAME", v.function());
         env.put("AWS_LAMBDA_FUNCTION_VERSION", Integer.toString(v.version()));
         env.put("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", Integer.toString(m.memoryMb()));
@@ -171,9 +183,82 @@ public final class Launcher {
         }
         readOnly.add(v.codeDir());
         readOnly.addAll(stage.directories());
+        if (runtime.runtimeApi()) {
+            readOnly.add(bootstraps);
+        }
         return new LaunchSpec(v.function() + "_" + v.version(), command, env, v.codeDir(),
-                new Limits(m.memoryMb(), cpuMillis, settings.pidsMax(), tmpMb), identity, readOnly, List.of(),
+                new Limits(m.memoryMb(), cpuMillis(m), settings.pidsMax(), tmpMb), identity, readOnly, List.of(),
                 List.of(settings.dataDir()), hostTmp, m.network() == Manifest.Network.OUTBOUND);
+    }
+
+    /** A {@code java21} environment's command line: the JVM, its limits and Bramble's runtime. */
+    private List<String> javaCommand(FunctionVersion v, Manifest m, Path tmp, boolean training, List<Path> readOnly) {
+        List<String> command = new ArrayList<>();
+        command.add(settings.java());
+        command.addAll(settings.jvmOptions());
+        command.add("-XX:MaxRAM=" + m.memoryMb() + "m");
+        command.add("-XX:MaxRAMPercentage=" + HEAP_PERCENT);
+        // The JVM cannot read its CPU quota from /sys/fs/cgroup, which the sandbox hides: it is told instead.
+        int cpuMillis = cpuMillis(m);
+        command.add("-XX:ActiveProcessorCount=" + Math.max(1, (cpuMillis + 999) / 1000));
+        command.add("-Djava.io.tmpdir=" + tmp);
+        // The JVM's own messages go to stderr, the function's log: stdout is the channel. Class-data sharing's
+        // notes while dumping an archive ("Skipping … Unsupported location") are not the function's business.
+        command.add("-XX:+DisplayVMOutputToStderr");
+        command.add("-Xlog:disable");
+        command.add("-Xlog:all=warning" + (settings.archives() ? ",cds*=off" : "") + ":stderr");
+        Path archive = archive(v);
+        if (settings.archives() && training) {
+            // The JVM dumps its archive into its own /tmp and the runtime sends it over the channel (BRAMBLE_TRAIN,
+            // below): no function's JVM writes anywhere on the data disk. Room for it in /tmp, counted like the rest.
+            command.add("-XX:+RecordDynamicDumpInfo");
+        } else if (settings.archives() && isArchive(archive)) {
+            // Every JVM that runs the function maps it read-only; one it finds unusable is ignored, never fatal.
+            command.add("-XX:SharedArchiveFile=" + archive);
+            readOnly.add(archive);
+        }
+        command.add("-cp");
+        command.add(stage.classpath());
+        command.add(MAIN);
+        return command;
+    }
+
+    /**
+     * A Runtime API environment's command line: the bundle's {@code bootstrap}, or the device's interpreter running
+     * Bramble's bootstrap for the managed runtime. A first shell points stdout at stderr, so everything the runtime
+     * prints is one stream, the function's log, in the order it was written.
+     */
+    private List<String> runtimeApiCommand(FunctionVersion v, Manifest m) throws IOException {
+        List<String> command = new ArrayList<>(List.of("/bin/sh", "-c", "exec 1>&2; exec \"$@\"", "bootstrap"));
+        switch (m.runtimeKind()) {
+            case PROVIDED -> command.add(v.codeDir().resolve(dev.bramble.protocol.Bundle.BOOTSTRAP).toString());
+            case PYTHON3 -> {
+                command.add(interpreter("python3", "python3").toString());
+                command.add("-s"); // no user site: HOME is /tmp, and nothing of a user's belongs in a function
+                command.add(bootstraps.resolve(RuntimeStage.PYTHON_BOOTSTRAP).toString());
+            }
+            case NODEJS -> {
+                command.add(interpreter("node", "nodejs").toString());
+                // the V8 heap within the memory limit, as Lambda's Node.js runtime sets it
+                command.add("--max-old-space-size=" + Math.max(16, m.memoryMb() * HEAP_PERCENT / 100));
+                command.add(bootstraps.resolve(RuntimeStage.NODE_BOOTSTRAP).toString());
+            }
+            case JAVA21 -> throw new IllegalArgumentException("java21 has no Runtime API command");
+        }
+        return command;
+    }
+
+    /** The device's {@code name} interpreter, or an error that says which package brings it. */
+    static Path interpreter(String name, String debianPackage) throws IOException {
+        for (Path dir : INTERPRETER_DIRS) {
+            Path p = dir.resolve(name);
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        throw new IOException("no " + name + " on the device (looked in " + INTERPRETER_DIRS + "); the "
+                + (name.equals("node") ? "nodejs" : "python3") + " runtime uses the device's own: apt install "
+                + debianPackage);
     }
 
     /** What revokes the credentials {@link #spec} issued to an environment, when it stops. */

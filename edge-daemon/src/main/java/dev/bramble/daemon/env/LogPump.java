@@ -13,9 +13,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Reads a child's stderr, which carries everything the function prints, and stores it line by line in its
+ * Reads a child's stderr, which carries everything the function prints (a Runtime API runtime's stdout too: its
+ * launch points fd 1 at fd 2), and stores it line by line in its
  * environment's log stream, each line within the log store's cap however long the function makes it
- * ({@link BoundedLines}). Lines between an invocation's start and the runtime's end-of-log marker belong to
+ * ({@link BoundedLines}). Lines between an invocation's start and its end-of-log marker (the Java runtime writes it;
+ * for a Runtime API runtime the daemon writes it into the same pipe once the answer arrived) belong to
  * that invocation and are also captured for {@code X-Amz-Log-Type: Tail}. The read blocks on a pipe for as long as
  * the child lives, so it runs on a platform thread of its own, never a virtual one
  * (docs/decisions/0006-blocking-io-off-virtual-threads.md).
@@ -59,6 +61,13 @@ final class LogPump {
     private void run() {
         try {
             for (String line = reader.next(); line != null; line = reader.next()) {
+                int marker = line.indexOf(Channel.END_OF_LOG_MARKER);
+                if (marker > 0) {
+                    // The function's last output had no newline; the daemon's marker (Runtime API runtimes) came
+                    // right after it.
+                    take(line.substring(0, marker));
+                    line = line.substring(marker);
+                }
                 if (line.startsWith(Channel.END_OF_LOG_MARKER)) {
                     Capture c = captures.remove(line.substring(Channel.END_OF_LOG_MARKER.length()));
                     if (c != null) {
@@ -66,19 +75,7 @@ final class LogPump {
                     }
                     continue;
                 }
-                Capture c;
-                if (line.startsWith(Channel.TAG_START)) {
-                    int end = line.indexOf(Channel.TAG_END, Channel.TAG_START.length());
-                    c = end < 0 ? null : captures.get(line.substring(Channel.TAG_START.length(), end));
-                    line = end < 0 ? line : line.substring(end + 1);
-                } else {
-                    // Untagged: the runtime runs one invocation at a time, or a thread of the function's own wrote it.
-                    c = captures.size() == 1 ? captures.values().iterator().next() : null;
-                }
-                store.append(function, stream, c == null ? null : c.requestId, clock.millis(), line);
-                if (c != null) {
-                    c.add(line);
-                }
+                take(line);
             }
         } catch (IOException e) {
             // The child is gone; what was read is stored.
@@ -86,6 +83,22 @@ final class LogPump {
             captures.values().forEach(Capture::close);
             captures.clear();
             eof.countDown();
+        }
+    }
+
+    private void take(String line) {
+        Capture c;
+        if (line.startsWith(Channel.TAG_START)) {
+            int end = line.indexOf(Channel.TAG_END, Channel.TAG_START.length());
+            c = end < 0 ? null : captures.get(line.substring(Channel.TAG_START.length(), end));
+            line = end < 0 ? line : line.substring(end + 1);
+        } else {
+            // Untagged: the runtime runs one invocation at a time, or a thread of the function's own wrote it.
+            c = captures.size() == 1 ? captures.values().iterator().next() : null;
+        }
+        store.append(function, stream, c == null ? null : c.requestId, clock.millis(), line);
+        if (c != null) {
+            c.add(line);
         }
     }
 

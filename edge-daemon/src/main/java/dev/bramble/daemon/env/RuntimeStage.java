@@ -60,6 +60,32 @@ record RuntimeStage(String classpath, List<Path> directories) {
         return new RuntimeStage(String.join(":", entries), List.of(target));
     }
 
+    /** Bramble's bootstrap of the managed python3 runtime, under {@link #bootstraps}'s directory. */
+    static final String PYTHON_BOOTSTRAP = "python/bootstrap.py";
+    /** Bramble's bootstrap of the managed nodejs runtime. */
+    static final String NODE_BOOTSTRAP = "nodejs/bootstrap.mjs";
+
+    /**
+     * Writes Bramble's bootstraps of the managed runtimes (standard library only: they speak the Runtime API and load
+     * the handler) from the daemon's jar into {@code target}, world-readable, replacing what a previous run wrote.
+     * Returns {@code target}: the {@code LAMBDA_RUNTIME_DIR} of those environments.
+     */
+    static Path bootstraps(Path target) throws IOException {
+        Trees.delete(target);
+        for (String file : List.of(PYTHON_BOOTSTRAP, NODE_BOOTSTRAP)) {
+            Path out = target.resolve(file);
+            Files.createDirectories(out.getParent());
+            try (var in = RuntimeStage.class.getResourceAsStream("/dev/bramble/daemon/runtimes/" + file)) {
+                if (in == null) {
+                    throw new IOException("the daemon's jar lacks its bootstrap " + file);
+                }
+                Files.copy(in, out);
+            }
+        }
+        Trees.makeWorldReadable(target);
+        return target;
+    }
+
     private static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> files = Files.walk(from)) {
             for (Path p : files.toList()) {

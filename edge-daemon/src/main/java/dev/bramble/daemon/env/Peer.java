@@ -1,0 +1,39 @@
+package dev.bramble.daemon.env;
+
+import dev.bramble.runtime.Channel;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The daemon's end of what an environment takes its invocations through: Bramble's frame channel for a
+ * {@code java21} environment ({@link ChannelPeer}), Lambda's Runtime API for every other runtime
+ * ({@link RuntimeApiPeer}). Invocations only wait on futures from here; neither end blocks a virtual thread on a
+ * pipe or a monitor.
+ */
+interface Peer {
+
+    /** Starts whatever reads the environment's side. */
+    void start();
+
+    /**
+     * The environment's first word: {@link Channel.Ready} or {@link Channel.InitError}; empty when it ended first or
+     * {@code timeoutMs} passed.
+     */
+    Optional<Channel.Frame> awaitFirst(long timeoutMs);
+
+    /**
+     * Sends an invocation. The future completes with its answer, or exceptionally when the environment's side ends;
+     * it never completes if the environment simply does not answer, so the caller waits with its deadline.
+     */
+    CompletableFuture<Channel.Result> send(Channel.Invoke invoke);
+
+    /** Whether the environment's side has ended (its process exited, its channel closed or broke). */
+    boolean ended();
+
+    /** Whether it ended at a frame longer than the channel allows (a response far past Lambda's 6 MB). */
+    boolean oversizedFrame();
+
+    /** A training run's archive, once stored: its size; empty if none came within {@code timeoutMs}. */
+    Optional<Long> awaitArchive(long timeoutMs);
+}
