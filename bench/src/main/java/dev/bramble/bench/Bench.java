@@ -67,6 +67,10 @@ public final class Bench {
             containmentCost();
             return table();
         }
+        if (System.getProperty("bramble.bench.only", "").equals("languages")) {
+            rows.addAll(new Languages(this, work).run());
+            return table();
+        }
         if (System.getProperty("bramble.bench.only", "").equals("telemetry")) {
             rows.addAll(new TelemetryBench(this).run());
             return table();
@@ -100,6 +104,7 @@ public final class Bench {
             d.stop();
         }
         containmentCost();
+        rows.addAll(new Languages(this, work).run());
         mqttRoundTrip();
         fleetDeploy();
         rows.addAll(new TelemetryBench(this).run());

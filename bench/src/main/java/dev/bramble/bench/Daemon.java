@@ -142,6 +142,11 @@ final class Daemon {
     }
 
     /** The pid of the function JVM of the daemon's (only) environment. */
+    /** The daemon's process. */
+    Process process() {
+        return process;
+    }
+
     long environmentPid() {
         List<ProcessHandle> javas = new ArrayList<>();
         process.toHandle().descendants().filter(p -> p.info().commandLine().orElse("")

@@ -51,6 +51,8 @@ class RuntimeApiTest {
                     time.sleep(event["sleep"])
                 if event.get("unjson"):
                     return {1, 2}
+                if event.get("huge"):
+                    return "x" * (7 << 20)
                 if event.get("fill"):
                     try:
                         with open("/tmp/fill", "wb") as f:
@@ -172,6 +174,9 @@ class RuntimeApiTest {
         JsonNode m = d.invoke("py", "{\"unjson\": true}").json();
         assertThat(m.path("errorType").asText()).isEqualTo("Runtime.MarshalError");
         assertThat(m.path("errorMessage").asText()).startsWith("Unable to marshal response:");
+        // a result past Lambda's 6 MB fails the invocation with Lambda's size error, at once
+        JsonNode huge = d.invoke("py", "{\"huge\": true}").json();
+        assertThat(huge.path("errorType").asText()).isEqualTo("Function.ResponseSizeTooLarge");
         assertThat(d.invoke("py", "{\"after\": 1}").json().path("event").path("after").asInt()).isEqualTo(1);
     }
 

@@ -575,7 +575,7 @@ public final class Environment {
     }
 
     /** Lambda's answer to a response over 6 MB. */
-    static byte[] responseTooLarge() {
+    public static byte[] responseTooLarge() {
         return errorJson("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload "
                 + "size (" + Channel.MAX_RESPONSE_BYTES + " bytes).");
     }

@@ -19,7 +19,8 @@ import java.util.stream.Stream;
  * socket ({@code /proc/<pid>/fd}). A function cannot forge either: it cannot make the kernel list a socket of
  * another environment's, nor put a file descriptor into another environment's processes. IPv4-mapped connections
  * of dual-stack sockets, as a JVM makes them, are in {@code /proc/net/tcp6}. A connection traced once is remembered
- * by its port and socket inode, so later requests on it cost one read of the tables.
+ * with the descriptor it was found through: a later request on it costs one readlink of that descriptor, not a read
+ * of the tables (which walks the kernel's whole connection hash: milliseconds on a large machine).
  */
 public final class RuntimeApiHub {
     private static final System.Logger LOG = System.getLogger(RuntimeApiHub.class.getName());
@@ -33,7 +34,8 @@ public final class RuntimeApiHub {
     private final ConcurrentHashMap<Integer, Traced> byClientPort = new ConcurrentHashMap<>();
     private volatile int port = -1;
 
-    private record Traced(long inode, RuntimeApiPeer peer) {
+    /** A traced connection: its socket's inode, its environment, and the descriptor of a process there that holds it. */
+    private record Traced(long inode, RuntimeApiPeer peer, Path fd) {
     }
 
     public RuntimeApiHub() {
@@ -76,26 +78,39 @@ public final class RuntimeApiHub {
      */
     public Optional<RuntimeApiPeer> peerOf(InetSocketAddress client) {
         int clientPort = client.getPort();
+        Traced known = byClientPort.get(clientPort);
+        if (known != null && peers.containsKey(known.peer) && holdsStill(known)) {
+            // The process still holds the socket, so the connection from this port is still that socket's: no other
+            // socket can connect from the same port to the same listener while it exists.
+            return Optional.of(known.peer);
+        }
+        byClientPort.remove(clientPort);
         OptionalLong inode = socketInode(clientPort);
         if (inode.isEmpty()) {
             LOG.log(System.Logger.Level.INFO, "runtime-api.untraced client_port={0} reason=not-in-proc-net-tcp",
                     clientPort);
             return Optional.empty();
         }
-        Traced known = byClientPort.get(clientPort);
-        if (known != null && known.inode == inode.getAsLong() && peers.containsKey(known.peer)) {
-            return Optional.of(known.peer);
-        }
         String link = "socket:[" + inode.getAsLong() + "]";
         for (RuntimeApiPeer peer : peers.keySet()) {
-            if (holds(peer.rootPid(), link)) {
-                byClientPort.put(clientPort, new Traced(inode.getAsLong(), peer));
+            Optional<Path> fd = holder(peer.rootPid(), link);
+            if (fd.isPresent()) {
+                byClientPort.put(clientPort, new Traced(inode.getAsLong(), peer, fd.get()));
                 return Optional.of(peer);
             }
         }
-        LOG.log(System.Logger.Level.INFO, "runtime-api.untraced client_port={0} socket={1} reason=no-environment-holds-it",
-                clientPort, link);
+        LOG.log(System.Logger.Level.INFO, "runtime-api.untraced client_port={0} socket={1} "
+                + "reason=no-environment-holds-it", clientPort, link);
         return Optional.empty();
+    }
+
+    /** One readlink: whether the descriptor a connection was traced through still names its socket. */
+    private static boolean holdsStill(Traced t) {
+        try {
+            return Files.readSymbolicLink(t.fd).toString().equals("socket:[" + t.inode + "]");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
@@ -141,23 +156,23 @@ public final class RuntimeApiHub {
         return String.format("%04X", port);
     }
 
-    /** Whether a process of the tree under {@code rootPid} holds the file whose link reads {@code link}. */
-    private boolean holds(long rootPid, String link) {
+    /** The descriptor through which a process of the tree under {@code rootPid} holds {@code link}, if one does. */
+    private Optional<Path> holder(long rootPid, String link) {
         Optional<ProcessHandle> root = ProcessHandle.of(rootPid);
         if (root.isEmpty()) {
-            return false;
+            return Optional.empty();
         }
         try (Stream<ProcessHandle> tree = Stream.concat(Stream.of(root.get()), root.get().descendants())) {
-            return tree.anyMatch(p -> holdsFd(p.pid(), link));
+            return tree.map(p -> holdingFd(p.pid(), link)).flatMap(Optional::stream).findFirst();
         }
     }
 
-    private boolean holdsFd(long pid, String link) {
+    private Optional<Path> holdingFd(long pid, String link) {
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve(Long.toString(pid)).resolve("fd"))) {
             for (Path fd : fds) {
                 try {
                     if (Files.readSymbolicLink(fd).toString().equals(link)) {
-                        return true;
+                        return Optional.of(fd);
                     }
                 } catch (IOException e) {
                     // closed meanwhile
@@ -166,6 +181,6 @@ public final class RuntimeApiHub {
         } catch (IOException e) {
             // the process is gone
         }
-        return false;
+        return Optional.empty();
     }
 }

@@ -50,9 +50,16 @@ public final class RuntimeApiServer {
             routing.post(PREFIX + "/invocation/{id}/response", (req, res) -> {
                 RuntimeApiPeer peer = peer(hub, req);
                 String id = req.path().pathParameters().get("id");
-                byte[] body = Bodies.read(req, Channel.MAX_RESPONSE_BYTES, new ApiException(413,
-                        "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("
-                        + Channel.MAX_RESPONSE_BYTES + " bytes)."));
+                byte[] body;
+                try {
+                    body = Bodies.read(req, Channel.MAX_RESPONSE_BYTES, new ApiException(413,
+                            "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("
+                            + Channel.MAX_RESPONSE_BYTES + " bytes)."));
+                } catch (ApiException tooLarge) {
+                    // as on Lambda, the invocation fails with the size error; the runtime is told 413
+                    peer.answer(id, false, dev.bramble.daemon.env.Environment.responseTooLarge());
+                    throw tooLarge;
+                }
                 accepted(peer.answer(id, true, body), id, res);
             });
             routing.post(PREFIX + "/invocation/{id}/error", (req, res) -> {
