@@ -33,17 +33,7 @@ final class Bundles {
 
     /** A bundle of the given files (name to text), as an author zips a Python, Node.js or provided function. */
     static Path zip(Path dir, Map<String, String> files) {
-        try {
-            Path out = Files.createTempFile(dir, "bundle-", ".zip");
-            try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(out))) {
-                for (Map.Entry<String, String> e : files.entrySet()) {
-                    put(zip, e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8));
-                }
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return zipBinary(dir, files);
     }
 
     /** Marks a value of {@link #zipBinary} as base64 bytes rather than text. */

@@ -65,14 +65,7 @@ final class ChannelPeer implements Peer {
      */
     @Override
     public Optional<Channel.Frame> awaitFirst(long timeoutMs) {
-        try {
-            return Optional.ofNullable(first.get(timeoutMs, TimeUnit.MILLISECONDS));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // ended or too late: the caller tells which by the clock
-        }
-        return Optional.empty();
+        return Peer.awaitFirst(first, timeoutMs);
     }
 
     /** Whether the channel ended at a frame longer than it allows (a response far past Lambda's 6 MB). */

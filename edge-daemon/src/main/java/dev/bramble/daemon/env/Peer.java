@@ -4,6 +4,9 @@ import dev.bramble.runtime.Channel;
 
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The daemon's end of what an environment takes its invocations through: Bramble's frame channel for a
@@ -36,4 +39,16 @@ interface Peer {
 
     /** A training run's archive, once stored: its size; empty if none came within {@code timeoutMs}. */
     Optional<Long> awaitArchive(long timeoutMs);
+
+    /** What {@code first} completes with within {@code timeoutMs}; empty when it failed or did not come in time. */
+    static Optional<Channel.Frame> awaitFirst(CompletableFuture<Channel.Frame> first, long timeoutMs) {
+        try {
+            return Optional.ofNullable(first.get(timeoutMs, TimeUnit.MILLISECONDS));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // ended or too late: the caller tells which by the clock
+        }
+        return Optional.empty();
+    }
 }

@@ -11,11 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
@@ -94,14 +91,7 @@ public final class RuntimeApiPeer implements Peer {
 
     @Override
     public Optional<Channel.Frame> awaitFirst(long timeoutMs) {
-        try {
-            return Optional.ofNullable(first.get(timeoutMs, TimeUnit.MILLISECONDS));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // ended or too late: the caller tells which by the clock
-        }
-        return Optional.empty();
+        return Peer.awaitFirst(first, timeoutMs);
     }
 
     @Override

@@ -87,8 +87,7 @@ public final class RuntimeApiServer {
     private static void errorsOf(io.helidon.webserver.http.HttpRouting.Builder routing) {
         routing.error(ApiException.class, (req, res, e) -> fail(res, e.status(), e.type(), e.getMessage()))
                 .error(io.helidon.http.HttpException.class, (req, res, e) -> fail(res, e.status().code(),
-                        e.status().code() == 404 ? "InvalidRequest" : "InvalidRequest",
-                        e.status().code() == 404 ? "no such call: " + req.prologue().method().text() + " "
+                        "InvalidRequest", e.status().code() == 404 ? "no such call: " + req.prologue().method().text() + " "
                                 + req.path().rawPath() + "; the Runtime API has GET " + PREFIX + "/invocation/next, "
                                 + "POST …/invocation/{id}/response, …/invocation/{id}/error and " + PREFIX
                                 + "/init/error" : e.getMessage()))
