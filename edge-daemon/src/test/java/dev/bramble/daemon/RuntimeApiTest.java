@@ -240,6 +240,38 @@ class RuntimeApiTest {
     }
 
     @Test
+    void perEnvironmentConcurrencyRunsThatManyInvocationsAtOnceInOneEnvironment() throws Exception {
+        d.deployOk(Bundles.zip(dir, Map.of("function.json", """
+                {"name": "py-two", "runtime": "python3", "handler": "app.handle", "memoryMb": 64, "timeoutSeconds": 5,
+                 "environment": {"COLOUR": "blue"},
+                 "concurrency": {"reserved": 1, "perEnvironment": 2}}""", "app.py", PY_CODE)));
+        d.deployOk(Bundles.zip(dir, Map.of("function.json", """
+                {"name": "node-two", "runtime": "nodejs", "handler": "app.handler", "memoryMb": 64, "timeoutSeconds": 5,
+                 "concurrency": {"reserved": 1, "perEnvironment": 2}}""", "app.mjs", """
+                export const handler = async (event, context) => {
+                  console.log('start', event.n);
+                  await new Promise((r) => setTimeout(r, 1000));
+                  return { n: event.n, requestId: context.awsRequestId };
+                };
+                """)));
+        for (String f : new String[]{"py-two", "node-two"}) {
+            d.invoke(f, f.startsWith("py") ? "{\"sleep\": 0.01}" : "{\"n\": 0}"); // cold start first
+            long t0 = System.nanoTime();
+            CompletableFuture<TestDaemon.Response> a = CompletableFuture.supplyAsync(() -> d.invoke(f,
+                    f.startsWith("py") ? "{\"sleep\": 1}" : "{\"n\": 1}"));
+            CompletableFuture<TestDaemon.Response> b = CompletableFuture.supplyAsync(() -> d.invoke(f,
+                    f.startsWith("py") ? "{\"sleep\": 1}" : "{\"n\": 2}"));
+            assertThat(a.get().status()).as(a.get().text()).isEqualTo(200);
+            assertThat(b.get().status()).isEqualTo(200);
+            assertThat(a.get().header("X-Amz-Function-Error")).as(a.get().text()).isEmpty();
+            assertThat(b.get().header("X-Amz-Function-Error")).as(b.get().text()).isEmpty();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(ms).as(f + ": two 1 s invocations side by side in one environment").isLessThan(1_900);
+            assertThat(d.get("/v1/functions/" + f).json().path("environments").size()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void aProvidedBootstrapWrittenInShellWithCurlServesInvocations() {
         TestDaemon.Response r = d.invoke("shell", "{\"k\": \"v\"}");
         assertThat(r.status()).as(r.text()).isEqualTo(200);

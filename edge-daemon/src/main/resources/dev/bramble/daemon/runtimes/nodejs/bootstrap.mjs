@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 const API = '/2018-06-01/runtime';
 const [host, port] = (() => {
@@ -16,7 +17,9 @@ const [host, port] = (() => {
   const at = endpoint.lastIndexOf(':');
   return [endpoint.slice(0, at), Number(endpoint.slice(at + 1))];
 })();
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// AWS_LAMBDA_MAX_CONCURRENCY: that many invocations polled and run at once (concurrency.perEnvironment)
+const workers = Math.max(1, Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1));
+const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
 
 function request(method, p, body, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -34,12 +37,12 @@ function request(method, p, body, headers = {}) {
 }
 
 // Lambda's console format: time, request id, level, message; one write per call (pipes are synchronous on Linux).
-let currentRequestId;
+const invocation = new AsyncLocalStorage();
 for (const [name, level] of [['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'],
   ['debug', 'DEBUG'], ['trace', 'TRACE']]) {
   console[name] = (...args) => {
     const message = util.format(...args).replace(/\n/g, '\r');
-    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${message}\n`);
+    process.stdout.write(`${new Date().toISOString()}\t${invocation.getStore() ?? 'undefined'}\t${level}\t${message}\n`);
   };
 }
 
@@ -113,8 +116,7 @@ function call(handler, event, ctx) {
   return Promise.resolve().then(() => handler(event, ctx));
 }
 
-async function main() {
-  const handler = await loadHandler();
+async function serve(handler) {
   for (;;) {
     const next = await request('GET', '/invocation/next');
     if (next.status !== 200) {
@@ -126,21 +128,25 @@ async function main() {
     if (next.headers['lambda-runtime-trace-id']) {
       process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
     }
-    currentRequestId = requestId;
-    try {
-      const event = next.body.length ? JSON.parse(next.body.toString()) : null;
-      const result = await call(handler, event, context(requestId, next.headers));
-      const answer = JSON.stringify(result === undefined ? null : result);
-      await request('POST', `/invocation/${requestId}/response`, answer, { 'Content-Type': 'application/json' });
-    } catch (e) {
-      const error = errorObject(e);
-      console.error('Invoke Error', JSON.stringify(error));
-      await request('POST', `/invocation/${requestId}/error`, JSON.stringify(error),
-        { 'Lambda-Runtime-Function-Error-Type': error.errorType });
-    } finally {
-      currentRequestId = undefined;
-    }
+    await invocation.run(requestId, async () => {
+      try {
+        const event = next.body.length ? JSON.parse(next.body.toString()) : null;
+        const result = await call(handler, event, context(requestId, next.headers));
+        const answer = JSON.stringify(result === undefined ? null : result);
+        await request('POST', `/invocation/${requestId}/response`, answer, { 'Content-Type': 'application/json' });
+      } catch (e) {
+        const error = errorObject(e);
+        console.error('Invoke Error', JSON.stringify(error));
+        await request('POST', `/invocation/${requestId}/error`, JSON.stringify(error),
+          { 'Lambda-Runtime-Function-Error-Type': error.errorType });
+      }
+    });
   }
+}
+
+async function main() {
+  const handler = await loadHandler();
+  await Promise.all(Array.from({ length: workers }, () => serve(handler)));
 }
 
 main().catch((e) => {
