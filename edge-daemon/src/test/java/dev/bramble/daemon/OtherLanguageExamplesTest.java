@@ -46,7 +46,6 @@ class OtherLanguageExamplesTest {
                 async:
                   retry-base-ms: 100
                 """.formatted(broker.url(), System.nanoTime()));
-        // their test events run before they go live: a deployment proves each runs on this device
         d.deployOk(Bundles.example("python-sensor"));
         d.deployOk(Bundles.example("node-http"));
         client = broker.client("langs-client", inbox);
@@ -67,6 +66,29 @@ class OtherLanguageExamplesTest {
         if (broker != null) {
             broker.close();
         }
+    }
+
+    @Test
+    void theirTestEventsSucceedAsADeviceAgentRunsThemBeforeGoingLive() throws Exception {
+        for (String example : new String[]{"python-sensor", "node-http"}) {
+            JsonNode manifest;
+            try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(Bundles.example(example).toFile())) {
+                manifest = TestDaemon.JSON.readTree(zip.getInputStream(zip.getEntry("function.json")));
+            }
+            assertThat(manifest.path("testEvents").size()).isPositive();
+            for (JsonNode event : manifest.path("testEvents")) {
+                assertThat(event.isObject()).as(example + ": a test event is a JSON object, not a string").isTrue();
+                TestDaemon.Response r = d.invoke(example, event.toString());
+                assertThat(r.header("X-Amz-Function-Error")).as(example + ": " + r.text()).isEmpty();
+            }
+        }
+        assertThat(d.invoke("python-sensor", "{\"topic\": \"sensors/a/humidity\", \"payload\": {\"humidity\": 50}}")
+                .json().path("command").asText()).isEqualTo("idle");
+        assertThat(d.invoke("node-http", manifestHealth()).json().path("statusCode").asInt()).isEqualTo(200);
+    }
+
+    private static String manifestHealth() {
+        return "{\"version\": \"2.0\", \"rawPath\": \"/health\", \"requestContext\": {\"http\": {\"method\": \"GET\"}}}";
     }
 
     @Test
