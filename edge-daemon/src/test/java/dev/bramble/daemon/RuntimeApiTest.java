@@ -272,6 +272,26 @@ class RuntimeApiTest {
     }
 
     @Test
+    void anEnvironmentIdleLongerThanTheListenersIdleLimitStillAnswers() throws Exception {
+        // The Runtime API closes a connection whose long poll outlived its 30 s idle limit once it answers; Bramble's
+        // bootstraps must then answer on a fresh one (a Node.js keep-alive socket reused as it closes hangs up).
+        d.deployOk(Bundles.zip(dir, Map.of("function.json", """
+                {"name": "node-idle", "runtime": "nodejs", "handler": "lib/app.handler", "memoryMb": 64}""",
+                "lib/app.mjs", NODE_CODE)));
+        d.deployOk(Bundles.zip(dir, Map.of("function.json", PY_MANIFEST.formatted("py-idle", "app.handle", 3),
+                "app.py", PY_CODE)));
+        assertThat(d.invoke("node-idle", "{\"n\": 1}").json().path("event").path("n").asInt()).isEqualTo(1);
+        assertThat(d.invoke("py-idle", "{\"n\": 1}").json().path("event").path("n").asInt()).isEqualTo(1);
+        Thread.sleep(36_000);
+        TestDaemon.Response node = d.invoke("node-idle", "{\"n\": 2}");
+        assertThat(node.header("X-Amz-Function-Error")).as(node.text() + node.logTail()).isEmpty();
+        assertThat(node.json().path("event").path("n").asInt()).isEqualTo(2);
+        TestDaemon.Response py = d.invoke("py-idle", "{\"n\": 2}");
+        assertThat(py.header("X-Amz-Function-Error")).as(py.text() + py.logTail()).isEmpty();
+        assertThat(py.json().path("event").path("n").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void aProvidedBootstrapWrittenInShellWithCurlServesInvocations() {
         TestDaemon.Response r = d.invoke("shell", "{\"k\": \"v\"}");
         assertThat(r.status()).as(r.text()).isEqualTo(200);

@@ -21,7 +21,10 @@ const [host, port] = (() => {
 const workers = Math.max(1, Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? 1));
 const agent = new http.Agent({ keepAlive: true, maxSockets: workers });
 
-function request(method, p, body, headers = {}) {
+// One request. The daemon closes a kept-alive connection after a long poll outlived its idle limit, or one left
+// idle through a long invocation; a request that finds its reused socket closed that way is sent again, once, on a
+// fresh one (Node's own advice for keep-alive agents). Nothing was taken: the daemon never read it.
+function request(method, p, body, headers = {}, retried = false) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(body);
     const req = http.request({ host, port, method, path: API + p, agent,
@@ -31,7 +34,13 @@ function request(method, p, body, headers = {}) {
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (e) => {
+      if (req.reusedSocket && !retried && (e.code === 'ECONNRESET' || e.message === 'socket hang up')) {
+        resolve(request(method, p, body, headers, true));
+      } else {
+        reject(e);
+      }
+    });
     req.end(data);
   });
 }
