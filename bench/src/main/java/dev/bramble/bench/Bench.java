@@ -454,17 +454,7 @@ public final class Bench {
         List<String> cmd = new ArrayList<>(List.of(javaBin));
         cmd.addAll(flags);
         cmd.addAll(List.of("-cp", bareClasspath, BareLambda.class.getName(), root.toString(), handler, event));
-        long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try (InputStream in = p.getInputStream()) {
-            int b;
-            while ((b = in.read()) >= 0 && b != '\n') {
-                // the first line is the result
-            }
-        }
-        double ms = (System.nanoTime() - t0) / 1e6;
-        p.waitFor();
-        return ms;
+        return Measure.msToFirstLine(cmd);
     }
 
     /** The flags brambled gives a 128 MB function's JVM, less its sandbox and channel. */

@@ -49,7 +49,7 @@ final class Languages {
                 }
                 List<Double> bare = new ArrayList<>();
                 for (int i = 0; i < COLD_RUNS; i++) {
-                    bare.add(bareRun(f[1], root, false));
+                    bare.add(bareRun(f[1], root));
                 }
                 double c = Measure.percentile(cold, 50);
                 double b = Measure.percentile(bare, 50);
@@ -111,19 +111,8 @@ final class Languages {
     }
 
     /** Spawn → the handler's printed result, milliseconds. */
-    private static double bareRun(String interpreter, Path root, boolean stay) throws Exception {
-        long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(bareCommand(interpreter, root, stay))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try (InputStream in = p.getInputStream()) {
-            int b;
-            while ((b = in.read()) >= 0 && b != '\n') {
-                // the first line is the result
-            }
-        }
-        double ms = (System.nanoTime() - t0) / 1e6;
-        p.waitFor();
-        return ms;
+    private static double bareRun(String interpreter, Path root) throws Exception {
+        return Measure.msToFirstLine(bareCommand(interpreter, root, false));
     }
 
     private static double bareIdlePss(String interpreter, Path root) throws Exception {

@@ -113,6 +113,21 @@ final class Measure {
         return -1;
     }
 
+    /** Milliseconds from spawning {@code command} to the end of the first line it prints (a floor's result). */
+    static double msToFirstLine(List<String> command) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (java.io.InputStream in = p.getInputStream()) {
+            int b;
+            while ((b = in.read()) >= 0 && b != '\n') {
+                // the first line is the result
+            }
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        p.waitFor();
+        return ms;
+    }
+
     static double percentile(List<Double> values, double p) {
         List<Double> sorted = new ArrayList<>(values);
         Collections.sort(sorted);
