@@ -124,7 +124,9 @@ final class Uploader {
     }
 
     private void send(SyncAgent.Endpoint endpoint, List<TelemetryEntry> batch) {
-        byte[] body = gzip(new TelemetryBatch(outbox.id(), batch));
+        Outbox.Backlog b = outbox.backlog();
+        byte[] body = gzip(new TelemetryBatch(outbox.id(), batch, new TelemetryBatch.Backlog(b.entries(), b.bytes(),
+                b.oldestTs() == 0 ? 0 : Math.max(0, (clock.millis() - b.oldestTs()) / 1000), b.dropped())));
         pace(body.length);
         lastAttempt = clock.instant();
         long last = batch.getLast().seq();

@@ -1,6 +1,7 @@
 package dev.bramble.deployer;
 
 import dev.bramble.protocol.Bundle;
+import dev.bramble.console.Console;
 import io.helidon.webserver.WebServer;
 
 import java.io.IOException;
@@ -46,7 +47,10 @@ public final class Deployer implements AutoCloseable {
         try {
             server = WebServer.builder().host(config.bind()).port(config.port())
                     .contentEncoding(e -> e.addContentEncoding(new GzipRequests()))
-                    .routing(api::register).build().start();
+                    .routing(r -> {
+                        api.register(r);
+                        Console.register(r, "dev/bramble/deployer/console");
+                    }).build().start();
         } catch (RuntimeException e) {
             telemetry.close();
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"

@@ -109,8 +109,9 @@ final class DeployerApi {
                 })
                 .get("/v1/devices", (req, res) -> {
                     admin(req);
-                    send(res, 200, Map.of("devices", fleet.devices()));
+                    send(res, 200, Map.of("devices", devices()));
                 })
+                .get("/v1/logs", this::fleetLogs)
                 .get("/v1/devices/{id}", (req, res) -> {
                     String id = ownDevice(req);
                     send(res, 200, fleet.device(id));
@@ -194,12 +195,75 @@ final class DeployerApi {
                         e.problems()))
                 .error(SignatureException.class, (req, res, e) -> error(res, 400, "InvalidSignature",
                         e.code() + ": " + e.getMessage(), List.of()))
+                .error(io.helidon.http.HttpException.class, (req, res, e) -> {
+                    // Helidon's own: an unchanged console asset (304), no route (404), an unreadable request.
+                    if (!dev.bramble.console.Console.notModified(e, res)) {
+                        int status = e.status().code();
+                        error(res, status, status == 404 ? "NotFound" : status == 413 ? "TooLarge"
+                                : status >= 500 ? "InternalError" : "BadRequest", status == 404 ? "no route for "
+                                + req.prologue().method().text() + " " + req.path().rawPath()
+                                + "; docs/deploying.md lists the deployer's API" : e.getMessage(), List.of());
+                    }
+                })
                 .error(Throwable.class, (req, res, e) -> {
                     String id = UUID.randomUUID().toString();
                     LOG.log(Level.ERROR, "http.unhandled id=" + id + " path=" + req.path().rawPath(), e);
                     error(res, 500, "InternalError", "internal error " + id + "; the deployer's log has the detail",
                             List.of());
                 });
+    }
+
+    /**
+     * Every device with what the console shows of it: the versions it should run and how far each got, its link
+     * ({@code online} while it polls: it keeps a long-poll open, so it was seen within a long-poll and some), and
+     * its outbox as its last upload described it.
+     */
+    private List<Map<String, Object>> devices() {
+        Map<String, List<Map<String, Object>>> functions = fleet.deviceFunctions();
+        Map<String, Map<String, Object>> links = telemetry.links();
+        long onlineWithinMs = (config.longPollSeconds() + 15) * 1000L;
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (Map<String, Object> d : fleet.devices()) {
+            Map<String, Object> m = new LinkedHashMap<>(d);
+            String id = (String) d.get("id");
+            Object seen = d.get("lastSeen");
+            m.put("link", seen != null && System.currentTimeMillis() - java.time.Instant.parse((String) seen)
+                    .toEpochMilli() <= onlineWithinMs ? "online" : "offline");
+            m.put("functions", functions.getOrDefault(id, List.of()));
+            m.put("telemetry", links.get(id));
+            out.add(m);
+        }
+        return out;
+    }
+
+    /**
+     * The fleet's log lines, every device's or {@code ?device=}/{@code ?function=} one's: {@code ?tail=N} for the
+     * newest N, then {@code ?after=<next>} to follow.
+     */
+    private void fleetLogs(ServerRequest req, ServerResponse res) {
+        admin(req);
+        String device = req.query().first("device").filter(v -> !v.isEmpty()).orElse(null);
+        String function = req.query().first("function").filter(v -> !v.isEmpty()).orElse(null);
+        if (device != null) {
+            fleet.device(device);
+        }
+        long after = number(req.query().first("after").orElse(null), "after", 0);
+        Optional<String> tail = req.query().first("tail").asOptional();
+        long limit = number(tail.orElse(req.query().first("limit").orElse(null)), tail.isPresent() ? "tail"
+                : "limit", 1000);
+        if (limit < 1 || limit > 10_000) {
+            throw ApiError.badRequest((tail.isPresent() ? "tail " : "limit ") + limit + " is not allowed; use 1 to "
+                    + "10000");
+        }
+        if (tail.isPresent() && after > 0) {
+            throw ApiError.badRequest("tail takes the newest lines and cannot be combined with after; follow on from "
+                    + "its 'next' with after");
+        }
+        List<Map<String, Object>> lines = telemetry.logs(device, function, 0, after, (int) limit, tail.isPresent());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("lines", lines);
+        out.put("next", lines.isEmpty() ? after : lines.getLast().get("id"));
+        send(res, 200, out);
     }
 
     private void publish(ServerRequest req, ServerResponse res) {

@@ -347,6 +347,27 @@ final class Fleet {
         });
     }
 
+    /**
+     * Each device's desired functions: version, and the state the device reached in the rollout that set it
+     * (null when no rollout did, e.g. after a rollback).
+     */
+    Map<String, List<Map<String, Object>>> deviceFunctions() {
+        return read(c -> {
+            Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
+            for (Map<String, Object> r : rows(c, "SELECT d.device, d.function, d.version, d.deployment, dd.state "
+                    + "FROM desired d LEFT JOIN deployment_devices dd ON dd.deployment = d.deployment AND "
+                    + "dd.device = d.device ORDER BY d.device, d.function")) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("function", r.get("function"));
+                m.put("version", number(r.get("version")));
+                m.put("deployment", r.get("deployment"));
+                m.put("state", r.get("state"));
+                out.computeIfAbsent((String) r.get("device"), k -> new ArrayList<>()).add(m);
+            }
+            return out;
+        });
+    }
+
     Map<String, Object> device(String id) {
         return read(c -> {
             Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, status FROM devices "

@@ -86,10 +86,16 @@ final class Telemetry implements AutoCloseable {
             int stored = store(c, device, source, acked, batch.entries(), now);
             long last = batch.entries().isEmpty() ? acked : Math.max(acked, batch.entries().getLast().seq());
             try (PreparedStatement s = c.prepareStatement("UPDATE telemetry_sources SET acked_seq = ?, "
-                    + "updated_at = ? WHERE id = ?")) {
+                    + "updated_at = ?, backlog_entries = ?, backlog_bytes = ?, backlog_oldest_seconds = ?, "
+                    + "backlog_dropped = ? WHERE id = ?")) {
+                TelemetryBatch.Backlog b = batch.backlog();
                 s.setLong(1, last);
                 s.setLong(2, now);
-                s.setLong(3, source);
+                s.setObject(3, b == null ? null : b.entries(), java.sql.Types.BIGINT);
+                s.setObject(4, b == null ? null : b.bytes(), java.sql.Types.BIGINT);
+                s.setObject(5, b == null ? null : b.oldestAgeSeconds(), java.sql.Types.BIGINT);
+                s.setObject(6, b == null ? null : b.dropped(), java.sql.Types.BIGINT);
+                s.setLong(7, source);
                 s.executeUpdate();
             }
             try (PreparedStatement s = c.prepareStatement("UPDATE devices SET last_seen = ? WHERE id = ?")) {
@@ -181,16 +187,32 @@ final class Telemetry implements AutoCloseable {
      * @param afterId only lines after this cursor (the {@code id} of the last line read)
      */
     List<Map<String, Object>> logs(String device, String function, long sinceMs, long afterId, int limit) {
+        return logs(device, function, sinceMs, afterId, limit, false);
+    }
+
+    /**
+     * Log lines of the fleet, oldest first, each with its device and function: every device's, or one device's or
+     * one function's. With {@code newest}, the last {@code limit} lines (what a console shows before it follows).
+     */
+    List<Map<String, Object>> logs(String device, String function, long sinceMs, long afterId, int limit,
+                                   boolean newest) {
         return db.read(c -> {
             List<Map<String, Object>> out = new ArrayList<>();
+            // Each filter in the SQL only when given, so each shape of the query gets the plan of its index.
             try (PreparedStatement s = c.prepareStatement("SELECT id, kind, ts, log_stream, request_id, message, "
-                    + "dropped FROM telemetry_logs WHERE device = ? AND function = ? AND ts >= ? AND id > ? "
-                    + "ORDER BY id LIMIT ?")) {
-                s.setString(1, device);
-                s.setString(2, function);
-                s.setLong(3, sinceMs);
-                s.setLong(4, afterId);
-                s.setInt(5, limit);
+                    + "dropped, device, function FROM telemetry_logs WHERE ts >= ? AND id > ?"
+                    + (device == null ? "" : " AND device = ?") + (function == null ? "" : " AND function = ?")
+                    + " ORDER BY id" + (newest ? " DESC" : "") + " LIMIT ?")) {
+                int i = 1;
+                s.setLong(i++, sinceMs);
+                s.setLong(i++, afterId);
+                if (device != null) {
+                    s.setString(i++, device);
+                }
+                if (function != null) {
+                    s.setString(i++, function);
+                }
+                s.setInt(i, limit);
                 try (ResultSet rs = s.executeQuery()) {
                     while (rs.next()) {
                         Map<String, Object> m = new LinkedHashMap<>();
@@ -203,8 +225,37 @@ final class Telemetry implements AutoCloseable {
                         if ("gap".equals(rs.getString(2))) {
                             m.put("dropped", rs.getLong(7));
                         }
+                        if (device == null) {
+                            m.put("device", rs.getString(8));
+                        }
+                        if (function == null) {
+                            m.put("function", rs.getString(9));
+                        }
                         out.add(m);
                     }
+                }
+            }
+            return newest ? out.reversed() : out;
+        });
+    }
+
+    /**
+     * Each device's link as its uploads show it: the last upload and what its outbox held then.
+     */
+    Map<String, Map<String, Object>> links() {
+        return db.read(c -> {
+            Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+            try (PreparedStatement s = c.prepareStatement("SELECT device, updated_at, backlog_entries, backlog_bytes, "
+                    + "backlog_oldest_seconds, backlog_dropped FROM telemetry_sources ORDER BY updated_at");
+                 ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("lastUpload", java.time.Instant.ofEpochMilli(rs.getLong(2)).toString());
+                    if (rs.getObject(3) != null) {
+                        m.put("backlog", Map.of("entries", rs.getLong(3), "bytes", rs.getLong(4),
+                                "oldestAgeSeconds", rs.getLong(5), "dropped", rs.getLong(6)));
+                    }
+                    out.put(rs.getString(1), m); // the newest outbox of a device wins
                 }
             }
             return out;

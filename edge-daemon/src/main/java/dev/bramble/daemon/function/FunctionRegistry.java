@@ -54,6 +54,7 @@ public final class FunctionRegistry {
     private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** What was rebuilt at this start because state.db was missing, empty or corrupt; null when nothing was. */
     private volatile String recovery;
+    private final TestEvents testEvents;
 
     private FunctionRegistry(Database database, Path dataDir, Bundle.Limits limits, ManifestParser.Defaults defaults,
                              Clock clock, Map<String, FunctionState> functions) {
@@ -65,6 +66,12 @@ public final class FunctionRegistry {
         this.limits = limits;
         this.clock = clock;
         this.functions = Map.copyOf(functions);
+        this.testEvents = new TestEvents(database, clock);
+    }
+
+    /** The functions' saved test events. */
+    public TestEvents testEvents() {
+        return testEvents;
     }
 
     /** Loads every function from the database; code directories that went missing are unpacked again. */

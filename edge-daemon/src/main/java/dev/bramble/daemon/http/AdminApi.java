@@ -13,6 +13,7 @@ import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.FunctionState;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.function.NotFoundException;
+import dev.bramble.daemon.function.TestEvents;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
@@ -106,6 +107,10 @@ final class AdminApi {
                 .get("/v1/functions", admin(this::functions))
                 .get("/v1/functions/{name}", admin(this::function))
                 .get("/v1/functions/{name}/logs", admin(this::logs))
+                .get("/v1/functions/{name}/test-events", admin(this::testEvents))
+                .put("/v1/functions/{name}/test-events/{event}", admin(this::saveTestEvent))
+                .delete("/v1/functions/{name}/test-events/{event}", admin(this::deleteTestEvent))
+                .get("/v1/metrics/history", admin(this::history))
                 .get("/v1/dead-letters", admin(this::deadLetters))
                 .delete("/v1/functions/{name}/environments", admin(this::recycle))
                 .post("/v1/deployments", admin(this::deploy));
@@ -262,7 +267,14 @@ final class AdminApi {
         int limit = (int) number(req.query().first("limit").orElse(null), "limit", 1, MAX_LOG_LIMIT,
                 DEFAULT_LOG_LIMIT);
         String stream = req.query().first("stream").orElse(null);
-        List<LogEvent> events = logs.query(name, since, after, stream, limit);
+        String tail = req.query().first("tail").orElse(null);
+        if (tail != null && (since > 0 || after > 0)) {
+            throw ApiException.badParameter("tail takes the newest lines and cannot be combined with since or after; "
+                    + "follow on from its 'next' with after");
+        }
+        List<LogEvent> events = tail != null
+                ? logs.tail(name, stream, (int) number(tail, "tail", 1, MAX_LOG_LIMIT, DEFAULT_LOG_LIMIT))
+                : logs.query(name, since, after, stream, limit);
         List<Map<String, Object>> out = new ArrayList<>();
         for (LogEvent e : events) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -278,6 +290,73 @@ final class AdminApi {
         body.put("events", out);
         body.put("next", events.isEmpty() ? after : events.getLast().id());
         Json.send(res, 200, body);
+    }
+
+    /** The last hour minute by minute, every function or {@code ?function=} one. */
+    private void history(ServerRequest req, ServerResponse res) {
+        String function = req.query().first("function").orElse(null);
+        if (function != null) {
+            registry.function(function).orElseThrow(() -> new NotFoundException("Function not found: " + function));
+        }
+        Json.send(res, 200, invoker.history().view(function));
+    }
+
+    private void testEvents(ServerRequest req, ServerResponse res) {
+        String name = existing(req);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (TestEvents.Saved e : registry.testEvents().list(name)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", e.name());
+            m.put("event", Json.tree(e.event().getBytes(StandardCharsets.UTF_8)));
+            m.put("updatedAt", e.updatedAt().toString());
+            out.add(m);
+        }
+        Json.send(res, 200, Map.of("function", name, "testEvents", out, "max", TestEvents.MAX_PER_FUNCTION));
+    }
+
+    /** {@code PUT} a test event: its body is the event, JSON of up to 256 KB, as an asynchronous Invoke takes. */
+    private void saveTestEvent(ServerRequest req, ServerResponse res) {
+        String name = existing(req);
+        String event = testEventName(req);
+        byte[] body = Bodies.read(req, TestEvents.MAX_EVENT_BYTES, ApiException.tooLarge(TestEvents.MAX_EVENT_BYTES,
+                "Saving a test event"));
+        String problem = body.length == 0 ? "the body is empty" : Json.problem(body);
+        if (problem != null) {
+            throw ApiException.badContent("test event " + event + " is not JSON (" + problem + "); send the event "
+                    + "as the request body, as you would send it to Invoke");
+        }
+        boolean created;
+        try {
+            created = registry.testEvents().put(name, event, new String(body, StandardCharsets.UTF_8));
+        } catch (TestEvents.FullException e) {
+            throw ApiException.badParameter(e.getMessage());
+        }
+        Json.send(res, created ? 201 : 200, Map.of("function", name, "name", event, "created", created));
+    }
+
+    private void deleteTestEvent(ServerRequest req, ServerResponse res) {
+        String name = existing(req);
+        String event = testEventName(req);
+        if (!registry.testEvents().delete(name, event)) {
+            throw new NotFoundException("Test event not found: " + event + " of " + name);
+        }
+        Json.send(res, 200, Map.of("function", name, "name", event, "deleted", true));
+    }
+
+    /** The {@code {name}} of the path, a function that exists. */
+    private String existing(ServerRequest req) {
+        String name = req.path().pathParameters().get("name");
+        registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
+        return name;
+    }
+
+    private static String testEventName(ServerRequest req) {
+        String event = req.path().pathParameters().get("event");
+        if (!TestEvents.NAME.matcher(event).matches()) {
+            throw ApiException.badParameter("test event name '" + event + "' is not allowed; use 1 to 25 letters, "
+                    + "digits, '.', '-' or '_', as Lambda's console does");
+        }
+        return event;
     }
 
     /** Dead letters, newest first: {@code ?function=}, {@code ?before=<id>} to page back, {@code ?limit=}. */

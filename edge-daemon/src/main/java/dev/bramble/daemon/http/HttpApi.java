@@ -12,6 +12,7 @@ import dev.bramble.daemon.function.StorageException;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.trigger.Triggers;
+import dev.bramble.console.Console;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.daemon.metrics.Metrics;
 import dev.bramble.sandbox.Sandbox;
@@ -95,6 +96,7 @@ public final class HttpApi {
                     new LambdaFunctionsApi(registry, invoker, settings.adminToken(), clock).register(routing);
                     urls.register(routing);
                     admin.register(routing);
+                    Console.register(routing, "dev/bramble/daemon/console");
                     errors(routing);
                 })
                 .build();
@@ -172,6 +174,9 @@ public final class HttpApi {
                 .error(io.helidon.http.HttpException.class, (req, res, e) -> {
                     // Helidon's own: no route matched (404), or a request it could not read (400, 413…).
                     int status = e.status().code();
+                    if (Console.notModified(e, res)) {
+                        return;
+                    }
                     if (status == 404) {
                         error(res, 404, "ResourceNotFoundException", "no route for " + req.prologue().method().text()
                                 + " " + req.path().rawPath() + "; docs/operators.md lists the daemon's API",

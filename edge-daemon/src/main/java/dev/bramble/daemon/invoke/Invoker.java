@@ -34,6 +34,7 @@ public final class Invoker {
     private final String arnPrefix;
     private final Map<String, FunctionStats> stats = new ConcurrentHashMap<>();
     private final Metrics metrics;
+    private final History history;
 
     public Invoker(FunctionRegistry registry, Environments environments, LogStore logs, Metrics metrics, Clock clock,
                    String region, String accountId) {
@@ -42,6 +43,7 @@ public final class Invoker {
         this.environments = environments;
         this.logs = logs;
         this.clock = clock;
+        this.history = new History(clock);
         this.arnPrefix = "arn:aws:lambda:" + region + ":" + accountId + ":function:";
     }
 
@@ -75,11 +77,13 @@ public final class Invoker {
             }
         } catch (ThrottledException e) {
             s.throttles.increment();
+            history.throttled(v.function());
             throw e;
         } catch (InitFailedException e) {
             s.coldStarts.increment();
             s.initErrors.increment();
             s.errors.increment();
+            history.invoked(v.function(), 0, true, true, s.running.get() + 1);
             return initFailed(v, request.requestId(), e);
         }
         (lease.cold() ? s.coldStarts : s.warmStarts).increment();
@@ -92,7 +96,7 @@ public final class Invoker {
         lines.add(log(v, stream, request.requestId(), "START RequestId: " + request.requestId() + " Version: "
                 + v.version()));
         Environment.Result result;
-        s.running.incrementAndGet();
+        int concurrent = s.running.incrementAndGet();
         try {
             result = env.invoke(request.requestId(), arn(v.function(), request.qualifier()),
                     request.clientContext(), request.payload(), request.tail());
@@ -141,6 +145,7 @@ public final class Invoker {
         if (error) {
             s.errors.increment();
         }
+        history.invoked(v.function(), result.outcome().durationNanos(), error, lease.cold(), concurrent);
         closing.add("END RequestId: " + request.requestId());
         closing.add(report(v, request.requestId(), result.outcome().durationNanos(), result.peakBytes(),
                 result.initNanos()));
@@ -188,6 +193,11 @@ public final class Invoker {
     /** Counters of a function. */
     public FunctionStats stats(String function) {
         return stats.computeIfAbsent(function, k -> new FunctionStats());
+    }
+
+    /** The last hour, minute by minute. */
+    public History history() {
+        return history;
     }
 
     /** Counters of every function invoked since the daemon started. */

@@ -133,8 +133,19 @@ public final class LogStore implements AutoCloseable {
      * @param stream only this stream, or null for all
      */
     public List<LogEvent> query(String function, long sinceMs, long afterId, String stream, int limit) {
+        return query(function, sinceMs, afterId, stream, limit, false);
+    }
+
+    /** The newest {@code limit} lines of a function, oldest first: where a console starts before it follows. */
+    public List<LogEvent> tail(String function, String stream, int limit) {
+        return query(function, 0, 0, stream, limit, true).reversed();
+    }
+
+    private List<LogEvent> query(String function, long sinceMs, long afterId, String stream, int limit,
+                                 boolean newest) {
         String sql = "SELECT id, stream, request_id, ts, message FROM log_events WHERE function = ? AND ts >= ? "
-                + "AND id > ?" + (stream == null ? "" : " AND stream = ?") + " ORDER BY id LIMIT ?";
+                + "AND id > ?" + (stream == null ? "" : " AND stream = ?") + " ORDER BY id" + (newest ? " DESC" : "")
+                + " LIMIT ?";
         List<LogEvent> out = new ArrayList<>();
         try (Connection c = database.connect(); PreparedStatement s = c.prepareStatement(sql)) {
             int i = 1;

@@ -22,7 +22,8 @@ final class Migrations {
             "V2__function_identities.sql",
             "V3__async_invocations.sql",
             "V4__deployment_agent.sql",
-            "V5__alias_routing.sql");
+            "V5__alias_routing.sql",
+            "V6__test_events.sql");
     private static final String DIR = "db/migration/daemon/";
 
     private Migrations() {
