@@ -254,14 +254,12 @@ final class AdminApi {
     }
 
     private void recycle(ServerRequest req, ServerResponse res) {
-        String name = req.path().pathParameters().get("name");
-        registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
+        String name = existing(req);
         Json.send(res, 200, Map.of("function", name, "stopped", environments.recycle(name)));
     }
 
     private void logs(ServerRequest req, ServerResponse res) {
-        String name = req.path().pathParameters().get("name");
-        registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
+        String name = existing(req);
         long since = since(req.query().first("since").orElse(null));
         long after = number(req.query().first("after").orElse(null), "after", 0, Long.MAX_VALUE, 0);
         int limit = (int) number(req.query().first("limit").orElse(null), "limit", 1, MAX_LOG_LIMIT,
@@ -296,7 +294,7 @@ final class AdminApi {
     private void history(ServerRequest req, ServerResponse res) {
         String function = req.query().first("function").orElse(null);
         if (function != null) {
-            registry.function(function).orElseThrow(() -> new NotFoundException("Function not found: " + function));
+            existing(function);
         }
         Json.send(res, 200, invoker.history().view(function));
     }
@@ -345,7 +343,10 @@ final class AdminApi {
 
     /** The {@code {name}} of the path, a function that exists. */
     private String existing(ServerRequest req) {
-        String name = req.path().pathParameters().get("name");
+        return existing(req.path().pathParameters().get("name"));
+    }
+
+    private String existing(String name) {
         registry.function(name).orElseThrow(() -> new NotFoundException("Function not found: " + name));
         return name;
     }
