@@ -68,6 +68,12 @@ class LogsAndStatusTest {
                 + page.get("next").asLong()).json();
         assertThat(rest.get("events")).hasSize(3);
         assertThat(rest.at("/events/2/message").asText()).startsWith("REPORT");
+        // the console's follow starts from the newest lines, oldest of them first
+        JsonNode tail = d.get("/v1/functions/misbehave/logs?tail=2").json();
+        assertThat(tail.get("events")).hasSize(2);
+        assertThat(tail.at("/events/0/message").asText()).isEqualTo("END RequestId: " + id);
+        assertThat(tail.at("/events/1/message").asText()).startsWith("REPORT RequestId: " + id);
+        assertThat(d.get("/v1/functions/misbehave/logs?tail=2&after=1").status()).isEqualTo(400);
     }
 
     @Test
@@ -253,6 +259,62 @@ class LogsAndStatusTest {
 
         assertThat(d.get("/v1/functions").json().at("/functions/0/name").asText()).isEqualTo("misbehave");
         assertThat(d.get("/v1/health").json().get("status").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void testEventsAreSavedReplacedAndDeletedAndBadOnesAreExplained() {
+        byte[] event = "{\"logLines\": 1}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(d.send("PUT", "/v1/functions/misbehave/test-events/one-line", event).status()).isEqualTo(201);
+        assertThat(d.send("PUT", "/v1/functions/misbehave/test-events/one-line", event).status()).isEqualTo(200);
+        JsonNode listed = d.get("/v1/functions/misbehave/test-events").json();
+        assertThat(listed.get("max").asInt()).isEqualTo(10);
+        assertThat(listed.at("/testEvents/0/name").asText()).isEqualTo("one-line");
+        assertThat(listed.at("/testEvents/0/event/logLines").asInt()).isEqualTo(1);
+
+        TestDaemon.Response name = d.send("PUT", "/v1/functions/misbehave/test-events/" + "x".repeat(26), event);
+        assertThat(name.status()).isEqualTo(400);
+        assertThat(name.json().get("message").asText()).contains("is not allowed").contains("1 to 25 letters");
+        TestDaemon.Response notJson = d.send("PUT", "/v1/functions/misbehave/test-events/bad", "{oops".getBytes(
+                java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(notJson.status()).isEqualTo(400);
+        assertThat(notJson.json().get("message").asText()).contains("test event bad is not JSON");
+        assertThat(d.send("PUT", "/v1/functions/misbehave/test-events/empty", new byte[0]).status()).isEqualTo(400);
+        TestDaemon.Response big = d.send("PUT", "/v1/functions/misbehave/test-events/big",
+                ("\"" + "a".repeat(256 * 1024) + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(big.status()).isEqualTo(413);
+        assertThat(d.send("PUT", "/v1/functions/nope/test-events/x", event).status()).isEqualTo(404);
+        for (int i = 0; i < 9; i++) {
+            assertThat(d.send("PUT", "/v1/functions/misbehave/test-events/e" + i, event).status()).isEqualTo(201);
+        }
+        TestDaemon.Response full = d.send("PUT", "/v1/functions/misbehave/test-events/eleventh", event);
+        assertThat(full.status()).isEqualTo(400);
+        assertThat(full.json().get("message").asText()).contains("already has 10");
+        // nothing refused was stored, and what was stored is whole
+        assertThat(d.get("/v1/functions/misbehave/test-events").json().get("testEvents")).hasSize(10)
+                .allSatisfy(e -> assertThat(e.at("/event/logLines").asInt()).isEqualTo(1));
+        for (int i = 0; i < 9; i++) {
+            assertThat(d.send("DELETE", "/v1/functions/misbehave/test-events/e" + i, null).status()).isEqualTo(200);
+        }
+        assertThat(d.send("DELETE", "/v1/functions/misbehave/test-events/e0", null).status()).isEqualTo(404);
+        assertThat(d.get("/v1/functions/misbehave/test-events").json().get("testEvents")).hasSize(1);
+    }
+
+    @Test
+    void theHourOfMetricsCountsInvocationsErrorsAndColdStarts() {
+        JsonNode before = d.get("/v1/metrics/history?function=misbehave").json().at("/functions/misbehave/hour");
+        d.send("DELETE", "/v1/functions/misbehave/environments", null);
+        d.invoke("misbehave", "{}"); // cold
+        d.invoke("misbehave", "{\"throw\":\"x\"}");
+        JsonNode history = d.get("/v1/metrics/history?function=misbehave").json();
+        JsonNode hour = history.at("/functions/misbehave/hour");
+        assertThat(hour.get("invocations").asLong() - before.path("invocations").asLong()).isEqualTo(2);
+        assertThat(hour.get("errors").asLong() - before.path("errors").asLong()).isEqualTo(1);
+        assertThat(hour.get("coldStarts").asLong() - before.path("coldStarts").asLong()).isEqualTo(1);
+        assertThat(hour.get("p50Ms").asDouble()).isPositive();
+        assertThat(history.at("/functions/misbehave/invocations")).hasSize(60);
+        assertThat(history.at("/total/hour/invocations").asLong()).isEqualTo(hour.get("invocations").asLong());
+        TestDaemon.Response unknown = d.get("/v1/metrics/history?function=nope");
+        assertThat(unknown.status()).isEqualTo(404);
     }
 
     @Test

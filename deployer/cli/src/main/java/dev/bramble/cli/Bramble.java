@@ -37,23 +37,33 @@ import java.util.zip.ZipOutputStream;
         subcommands = {Bramble.Keys.class, Bramble.BundleCmd.class, Bramble.Signers.class, Bramble.Publish.class,
                 Bramble.Functions.class, Bramble.Deploy.class, Bramble.Rollout.class, Bramble.Rollback.class,
                 Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class, Bramble.MetricsCmd.class,
-                Bramble.DeviceCmd.class, Init.class, AutoComplete.GenerateCompletion.class},
+                Bramble.DeviceCmd.class, ProfileCmd.class, ConsoleCmd.class, Init.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the operation failed; the message says why", "2:usage",
                 "3:the deployer or device could not be reached", "4:refused: a missing or wrong token (401/403)"})
 public final class Bramble {
     static final int EXIT_FAILED = 1;
+    static final int EXIT_USAGE = 2;
     static final int EXIT_UNREACHABLE = 3;
     static final int EXIT_AUTH = 4;
 
-    @Option(names = "--deployer", defaultValue = "${env:BRAMBLE_DEPLOYER:-http://127.0.0.1:8700}",
-            description = "the deployer's URL (env BRAMBLE_DEPLOYER; default ${DEFAULT-VALUE})", scope =
-            CommandLine.ScopeType.INHERIT)
+    @Option(names = "--deployer", defaultValue = "${env:BRAMBLE_DEPLOYER}", description = "the deployer's URL (env "
+            + "BRAMBLE_DEPLOYER; else the profile's; else " + Profiles.DEFAULT_DEPLOYER + ")",
+            scope = CommandLine.ScopeType.INHERIT)
     String deployer;
 
-    @Option(names = "--token", defaultValue = "${env:BRAMBLE_TOKEN:-}",
-            description = "the deployer's admin token (env BRAMBLE_TOKEN)", scope = CommandLine.ScopeType.INHERIT)
+    @Option(names = "--token", defaultValue = "${env:BRAMBLE_TOKEN}", description = "the deployer's admin token (env "
+            + "BRAMBLE_TOKEN; else read from the profile's token-file)", scope = CommandLine.ScopeType.INHERIT)
     String token;
+
+    @Option(names = "--profile", defaultValue = "${env:BRAMBLE_PROFILE}", description = "a named deployer from the "
+            + "config file (env BRAMBLE_PROFILE; else the file's default)", scope = CommandLine.ScopeType.INHERIT)
+    String profile;
+
+    @Option(names = "--config", defaultValue = "${env:BRAMBLE_CONFIG}", description = "the config file with the "
+            + "profiles (env BRAMBLE_CONFIG; else $XDG_CONFIG_HOME/bramble/config.yaml or "
+            + "~/.config/bramble/config.yaml)", scope = CommandLine.ScopeType.INHERIT)
+    Path config;
 
     @Option(names = "--json", description = "print JSON, for scripts", scope = CommandLine.ScopeType.INHERIT)
     boolean json;
@@ -88,7 +98,36 @@ public final class Bramble {
     }
 
     Api deployerApi() {
-        return new Api(deployer, token);
+        Target t = target();
+        return new Api(t.url(), t.token());
+    }
+
+    /** The deployer this command line speaks to, and the token it sends: flags and env first, then the profile. */
+    record Target(String url, String token, String profile) {
+    }
+
+    Target target() {
+        Profiles profiles = profiles();
+        boolean named = profile != null && !profile.isBlank();
+        java.util.Optional<Profiles.Profile> p = profiles.select(profile);
+        // A default profile's token goes only to that profile's deployer: --deployer elsewhere without --profile
+        // must not carry it to another host.
+        if (!named && p.isPresent() && deployer != null && !deployer.equals(p.get().deployer())) {
+            p = java.util.Optional.empty();
+        }
+        String url = deployer != null ? deployer : p.map(Profiles.Profile::deployer).orElse(Profiles.DEFAULT_DEPLOYER);
+        String problem = Profiles.urlProblem(url);
+        if (problem != null) {
+            throw new Api.Failure(EXIT_USAGE, "the deployer URL '" + url + "' " + problem);
+        }
+        String t = token != null && !token.isBlank() ? token.strip()
+                : p.filter(q -> q.tokenFile() != null)
+                        .map(q -> Profiles.token(q, spec.commandLine().getErr())).orElse("");
+        return new Target(url, t, p.map(Profiles.Profile::name).orElse(null));
+    }
+
+    Profiles profiles() {
+        return Profiles.read(config != null ? config : Profiles.location(System.getenv()));
     }
 
     void print(Object o, String text) {

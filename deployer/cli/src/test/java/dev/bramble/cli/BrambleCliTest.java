@@ -200,4 +200,110 @@ class BrambleCliTest {
         assertThat(completion.exit()).isZero();
         assertThat(completion.out()).contains("complete -F");
     }
+    @Test
+    void aProfileGivesTheDeployerAndItsTokenSoNoFlagOrVariableIsNeeded() throws Exception {
+        Path config = dir.resolve("profiles/config.yaml");
+        Path token = privateFile(dir.resolve("lab.token"), ADMIN + "\n");
+        Path wrong = privateFile(dir.resolve("wrong.token"), "not-the-token\n");
+        String url = "http://127.0.0.1:" + deployer.port();
+        assertThat(raw("--config", config.toString(), "profile", "set", "lab", "--url", url, "--token-file",
+                token.toString()).exit()).isZero();
+        assertThat(raw("--config", config.toString(), "profile", "set", "stale", "--url", url, "--token-file",
+                wrong.toString()).exit()).isZero();
+
+        Run list = raw("--config", config.toString(), "profile", "list");
+        assertThat(list.out()).contains("* lab  " + url).contains("  stale  " + url);
+        assertThat(raw("--config", config.toString(), "functions", "list").exit()).isZero();
+        Run stale = raw("--config", config.toString(), "--profile", "stale", "functions", "list");
+        assertThat(stale.exit()).isEqualTo(4);
+        Run console = raw("--config", config.toString(), "--json", "console");
+        assertThat(console.exit()).as(console.err()).isZero();
+        assertThat(console.json().path("console").asText()).isEqualTo(url + "/console/");
+        assertThat(console.json().path("profile").asText()).isEqualTo("lab");
+        assertThat(raw("--config", config.toString(), "--profile", "stale", "console").exit()).isEqualTo(4);
+
+        Run unknown = raw("--config", config.toString(), "--profile", "prod", "functions", "list");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("no profile 'prod'").contains("it has lab, stale");
+        // the file stayed as written: a mapping the next run reads
+        assertThat(Files.readString(config)).contains("default: lab").contains("token-file: " + token);
+    }
+
+    @Test
+    void theDefaultProfilesTokenIsNeverSentToAnotherDeployer() throws Exception {
+        Path config = dir.resolve("other/config.yaml");
+        Path token = privateFile(dir.resolve("other.token"), ADMIN);
+        assertThat(raw("--config", config.toString(), "profile", "set", "lab", "--url", "http://127.0.0.1:"
+                + deployer.port(), "--token-file", token.toString()).exit()).isZero();
+        List<String> authorization = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer elsewhere = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        elsewhere.createContext("/", ex -> {
+            authorization.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            byte[] body = "{\"functions\":[]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        elsewhere.start();
+        try {
+            String other = "http://127.0.0.1:" + elsewhere.getAddress().getPort();
+            assertThat(raw("--config", config.toString(), "--deployer", other, "functions", "list").exit()).isZero();
+            assertThat(authorization).containsExactly("null");
+            // naming the profile is the operator's choice to send its token there
+            assertThat(raw("--config", config.toString(), "--profile", "lab", "--deployer", other, "functions",
+                    "list").exit()).isZero();
+            assertThat(authorization).containsExactly("null", "Bearer " + ADMIN);
+        } finally {
+            elsewhere.stop(0);
+        }
+    }
+
+    @Test
+    void aBadConfigFileIsExplainedWholeAndNothingIsSent() throws Exception {
+        Path config = dir.resolve("bad.yaml");
+        Files.writeString(config, """
+                default: prod
+                colour: blue
+                profiles:
+                  lab:
+                    deployer: ftp://deployer
+                    token: in-the-file
+                  "a b":
+                    deployer: http://x:1
+                """);
+        Run r = raw("--config", config.toString(), "functions", "list");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(config.toString()).contains("colour is not a known key; allowed: default, "
+                + "profiles").contains("profiles.lab.token is not a known key; allowed: deployer, token-file")
+                .contains("profiles.lab.deployer 'ftp://deployer' is not allowed").contains("profiles.a b: the name "
+                + "is not allowed");
+        Files.writeString(config, "profiles: [\n");
+        Run notYaml = raw("--config", config.toString(), "functions", "list");
+        assertThat(notYaml.exit()).isEqualTo(2);
+        assertThat(notYaml.err()).contains("it is not YAML");
+        Run missingToken = raw("--config", config.toString(), "profile", "set", "x", "--url", "http://h:1",
+                "--token-file", dir.resolve("nowhere").toString());
+        assertThat(missingToken.exit()).isEqualTo(2);
+        assertThat(missingToken.err()).contains("cannot be read");
+    }
+
+    @Test
+    void aTokenFileOthersCanReadIsUsedWithAWarning() throws Exception {
+        Path config = dir.resolve("open/config.yaml");
+        Path token = dir.resolve("open.token");
+        Files.writeString(token, ADMIN);
+        Files.setPosixFilePermissions(token, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        raw("--config", config.toString(), "profile", "set", "lab", "--url", "http://127.0.0.1:" + deployer.port(),
+                "--token-file", token.toString());
+        Run r = raw("--config", config.toString(), "functions", "list");
+        assertThat(r.exit()).isZero();
+        assertThat(r.err()).contains("warning: " + token).contains("can be read by other users").contains("chmod 600");
+    }
+
+    private static Path privateFile(Path file, String text) throws IOException {
+        Files.writeString(file, text);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
 }

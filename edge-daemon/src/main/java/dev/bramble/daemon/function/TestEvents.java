@@ -11,13 +11,12 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 /**
  * Saved test events, as Lambda's console keeps them: up to {@value #MAX_PER_FUNCTION} per function, each a name and
  * a JSON event, in the device's {@code state.db}. The caller checks that the function exists and the event is JSON;
- * this class holds the limits that must hold under concurrent writers.
+ * this class holds the limits, which hold under concurrent writers.
  */
 public final class TestEvents {
     /** As many as Lambda's console keeps per function. */
@@ -29,7 +28,6 @@ public final class TestEvents {
 
     private final Database database;
     private final Clock clock;
-    private final ReentrantLock writer = new ReentrantLock();
 
     public TestEvents(Database database, Clock clock) {
         this.database = database;
@@ -67,53 +65,55 @@ public final class TestEvents {
     }
 
     /**
-     * Saves or replaces one event.
+     * Saves or replaces one event. The transaction writes before it counts, so it holds SQLite's write lock from its
+     * first statement: two writers (threads, or connections this class does not know of) cannot both see nine and
+     * both add a tenth.
      *
      * @return whether it is new
      * @throws FullException when it is new and the function has its ten already
      */
     public boolean put(String function, String name, String event) {
-        writer.lock();
         try (Connection c = database.connect()) {
             boolean[] created = {false};
             Transactions.run(c, () -> {
-                int count;
-                boolean exists;
-                try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*), SUM(name = ?) FROM test_events "
-                        + "WHERE function = ?")) {
-                    s.setString(1, name);
-                    s.setString(2, function);
-                    try (ResultSet rs = s.executeQuery()) {
-                        rs.next();
-                        count = rs.getInt(1);
-                        exists = rs.getInt(2) > 0;
+                long now = clock.millis();
+                try (PreparedStatement s = c.prepareStatement("UPDATE test_events SET event = ?, updated_at = ? "
+                        + "WHERE function = ? AND name = ?")) {
+                    s.setString(1, event);
+                    s.setLong(2, now);
+                    s.setString(3, function);
+                    s.setString(4, name);
+                    if (s.executeUpdate() > 0) {
+                        return;
                     }
                 }
-                if (!exists && count >= MAX_PER_FUNCTION) {
-                    throw new FullException(function);
-                }
                 try (PreparedStatement s = c.prepareStatement("INSERT INTO test_events (function, name, event, "
-                        + "updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (function, name) DO UPDATE SET "
-                        + "event = excluded.event, updated_at = excluded.updated_at")) {
+                        + "updated_at) VALUES (?, ?, ?, ?)")) {
                     s.setString(1, function);
                     s.setString(2, name);
                     s.setString(3, event);
-                    s.setLong(4, clock.millis());
+                    s.setLong(4, now);
                     s.executeUpdate();
                 }
-                created[0] = !exists;
+                try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM test_events WHERE function = ?")) {
+                    s.setString(1, function);
+                    try (ResultSet rs = s.executeQuery()) {
+                        rs.next();
+                        if (rs.getInt(1) > MAX_PER_FUNCTION) {
+                            throw new FullException(function); // rolls the insert back
+                        }
+                    }
+                }
+                created[0] = true;
             });
             return created[0];
         } catch (SQLException e) {
             throw new StorageException("cannot save test event " + name + " of " + function, e);
-        } finally {
-            writer.unlock();
         }
     }
 
     /** Deletes one event; whether there was one. */
     public boolean delete(String function, String name) {
-        writer.lock();
         try (Connection c = database.connect();
              PreparedStatement s = c.prepareStatement("DELETE FROM test_events WHERE function = ? AND name = ?")) {
             s.setString(1, function);
@@ -121,8 +121,6 @@ public final class TestEvents {
             return s.executeUpdate() > 0;
         } catch (SQLException e) {
             throw new StorageException("cannot delete test event " + name + " of " + function, e);
-        } finally {
-            writer.unlock();
         }
     }
 }
