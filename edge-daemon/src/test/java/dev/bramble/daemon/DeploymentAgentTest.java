@@ -198,4 +198,63 @@ class DeploymentAgentTest {
         assertThat(new String(Files.readAllBytes(tmp.resolve("trusted-keys/author.pub")), StandardCharsets.UTF_8))
                 .startsWith("-----BEGIN PUBLIC KEY-----");
     }
+    @Test
+    void aRevokedDeviceIsCutOffSkippedByRolloutsAndEnrolsAgainWithANewToken() throws Exception {
+        assertThat(publish(hello("[]", "v1"), author).statusCode()).isEqualTo(201);
+        String id1 = TestDaemon.JSON.readTree(admin("POST", "/v1/deployments", Map.of("function", "hello",
+                "version", "1", "target", "group:lab")).body()).path("id").asText();
+        await().atMost(60, SECONDS).until(() -> deployment(id1).path("state").asText().equals("succeeded"));
+        String sha1 = liveSha(a, "hello");
+        String oldId = deviceId(a);
+        Path dataA = tmp.resolve("device-a");
+        a.close(); // a is off the network: a rollout to the group waits on it
+
+        assertThat(publish(hello("[]", "v2"), author).statusCode()).isEqualTo(201);
+        String id2 = TestDaemon.JSON.readTree(admin("POST", "/v1/deployments", Map.of("function", "hello",
+                "version", "2", "target", "group:lab")).body()).path("id").asText();
+        await("b reports v2").atMost(60, SECONDS).until(() -> deployment(id2).path("counts").path("succeeded")
+                .asInt() == 1);
+        assertThat(deployment(id2).path("state").asText()).isEqualTo("in_progress");
+
+        cli("devices", "revoke", oldId);
+        JsonNode after = deployment(id2);
+        assertThat(after.path("state").asText()).as(after.toString()).isEqualTo("succeeded");
+        JsonNode skipped = null;
+        for (JsonNode d : after.path("devices")) {
+            if (d.path("device").asText().equals(oldId)) {
+                skipped = d;
+            }
+        }
+        assertThat(skipped).as(after.toString()).isNotNull();
+        assertThat(skipped.path("state").asText()).isEqualTo("skipped");
+        assertThat(skipped.path("errorCode").asText()).isEqualTo("REVOKED");
+        // and no new rollout waits on it
+        String id3 = TestDaemon.JSON.readTree(admin("POST", "/v1/deployments", Map.of("function", "hello",
+                "version", "1", "target", "group:lab")).body()).path("id").asText();
+        assertThat(deployment(id3).path("devices")).hasSize(1);
+
+        // The device comes back with its old token and a new enrolment token from the operator: told it is
+        // revoked, it forgets the old identity and enrols again; what it ran kept running throughout.
+        String fresh = TestDaemon.JSON.readTree(admin("POST", "/v1/enrolment-tokens", Map.of("group", "lab"))
+                .body()).path("token").asText();
+        a = TestDaemon.start(dataA, """
+                agent:
+                  deployer-url: http://127.0.0.1:%d
+                  enrolment-token: %s
+                  device-name: pi-a
+                  trusted-keys: %s
+                  poll-wait-seconds: 2
+                """.formatted(deployer.port(), fresh, tmp.resolve("trusted-keys")));
+        assertThat(a.send("GET", "/fn/hello/?name=revoked", null).text()).contains("revoked");
+        await("a enrolled again").atMost(30, SECONDS).until(() -> {
+            String now = deviceId(a);
+            return !now.isEmpty() && !now.equals(oldId);
+        });
+        assertThat(liveSha(a, "hello")).isEqualTo(sha1);
+        JsonNode devices = TestDaemon.JSON.readTree(admin("GET", "/v1/devices", new byte[0]).body()).path("devices");
+        for (JsonNode d : devices) {
+            boolean old = d.path("id").asText().equals(oldId);
+            assertThat(d.path("revokedAt").isNull()).as(d.toString()).isEqualTo(!old);
+        }
+    }
 }

@@ -627,8 +627,26 @@ public final class Bramble {
     }
 
     @Command(name = "devices", description = "Enrolled devices.", subcommands = {Devices.ListCmd.class,
-            Devices.Show.class})
+            Devices.Show.class, Devices.Revoke.class})
     static final class Devices {
+        @Command(name = "revoke", description = {"Cuts a device off: its token stops working at once, it takes part "
+                + "in no new rollout, and rollouts waiting on it skip it. It keeps running what it has; to bring it "
+                + "back, give it a new enrolment token."})
+        static final class Revoke implements Callable<Integer> {
+            @Parameters(paramLabel = "DEVICE")
+            String id;
+            @CommandLine.Spec
+            CommandLine.Model.CommandSpec spec;
+
+            @Override
+            public Integer call() {
+                Bramble root = root(spec);
+                JsonNode r = root.deployerApi().post("/v1/devices/" + id + "/revoke", Map.of());
+                root.print(r, "device " + id + " revoked at " + r.path("revokedAt").asText() + "\n");
+                return 0;
+            }
+        }
+
         @Command(name = "list", description = "Every device.")
         static final class ListCmd implements Callable<Integer> {
             @CommandLine.Spec
@@ -638,7 +656,8 @@ public final class Bramble {
             public Integer call() {
                 Bramble root = root(spec);
                 JsonNode r = root.deployerApi().get("/v1/devices");
-                root.print(r, table(r.path("devices"), "id", "name", "group", "tags", "revision", "lastSeen"));
+                root.print(r, table(r.path("devices"), "id", "name", "group", "tags", "revision", "lastSeen",
+                        "revokedAt"));
                 return 0;
             }
         }
@@ -669,6 +688,11 @@ public final class Bramble {
             String group;
             @Option(names = "--uses", defaultValue = "1", description = "devices that may enrol with it")
             int uses;
+            @Option(names = "--ttl", defaultValue = "24h", description = "how long it may be used: 10m, 12h, 30d "
+                    + "(default ${DEFAULT-VALUE}; 1m to 366d)")
+            String ttl;
+            @Option(names = "--tag", paramLabel = "K=V", description = "a tag the devices get (repeatable)")
+            List<String> tags = new ArrayList<>();
             @CommandLine.Spec
             CommandLine.Model.CommandSpec spec;
 
@@ -680,6 +704,26 @@ public final class Bramble {
                     body.put("group", group);
                 }
                 body.put("uses", uses);
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})([mhd])").matcher(ttl);
+                if (!m.matches()) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--ttl '" + ttl + "' is not allowed;"
+                            + " use minutes, hours or days: 10m, 12h, 30d");
+                }
+                body.put("ttlSeconds", Long.parseLong(m.group(1)) * switch (m.group(2)) {
+                    case "m" -> 60L;
+                    case "h" -> 3_600L;
+                    default -> 86_400L;
+                });
+                Map<String, String> tagMap = new LinkedHashMap<>();
+                for (String t : tags) {
+                    int eq = t.indexOf('=');
+                    if (eq < 1 || eq == t.length() - 1) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), "--tag '" + t + "' is not "
+                                + "allowed; use KEY=VALUE, e.g. site=north");
+                    }
+                    tagMap.put(t.substring(0, eq), t.substring(eq + 1));
+                }
+                body.put("tags", tagMap);
                 JsonNode r = root.deployerApi().post("/v1/enrolment-tokens", body);
                 root.print(r, r.path("token").asText() + "\n");
                 return 0;

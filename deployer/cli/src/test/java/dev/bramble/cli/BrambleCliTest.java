@@ -301,6 +301,37 @@ class BrambleCliTest {
         assertThat(r.err()).contains("warning: " + token).contains("can be read by other users").contains("chmod 600");
     }
 
+    @Test
+    void enrolmentTokensTakeATtlAndTagsAndDevicesCanBeRevoked() throws Exception {
+        Run token = bramble("enrolment-token", "create", "--group", "north", "--ttl", "2h", "--tag", "site=north",
+                "--tag", "floor=2", "--uses", "2");
+        assertThat(token.exit()).as(token.err()).isZero();
+        HttpResponse<String> enrolled = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + deployer.port() + "/v1/enrol")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"token\": \"" + token.out().strip()
+                        + "\", \"name\": \"pi-north\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(enrolled.statusCode()).as(enrolled.body()).isEqualTo(201);
+        String id = Api.JSON.readTree(enrolled.body()).path("deviceId").asText();
+        JsonNode shown = bramble("--json", "devices", "show", id).json();
+        assertThat(shown.path("group").asText()).isEqualTo("north");
+        assertThat(shown.path("tags").path("site").asText()).isEqualTo("north");
+        assertThat(shown.path("tags").path("floor").asText()).isEqualTo("2");
+
+        Run revoked = bramble("devices", "revoke", id);
+        assertThat(revoked.exit()).as(revoked.err()).isZero();
+        assertThat(revoked.out()).contains("device " + id + " revoked at ");
+        assertThat(bramble("devices", "list").out()).contains(id);
+        assertThat(bramble("devices", "revoke", "dev-nope").exit()).isEqualTo(1);
+
+        Run ttl = bramble("enrolment-token", "create", "--ttl", "forever");
+        assertThat(ttl.exit()).isEqualTo(2);
+        assertThat(ttl.err()).contains("--ttl 'forever' is not allowed").contains("10m, 12h, 30d");
+        assertThat(bramble("enrolment-token", "create", "--ttl", "400d").err()).contains("60 seconds to a year");
+        Run tag = bramble("enrolment-token", "create", "--tag", "site");
+        assertThat(tag.exit()).isEqualTo(2);
+        assertThat(tag.err()).contains("--tag 'site' is not allowed; use KEY=VALUE");
+    }
+
     private static Path privateFile(Path file, String text) throws IOException {
         Files.writeString(file, text);
         Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));

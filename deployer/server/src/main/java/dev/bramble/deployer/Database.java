@@ -38,6 +38,7 @@ final class Database {
             config.enforceForeignKeys(true);
             config.setBusyTimeout(10_000);
             SQLiteDataSource s = new SQLiteDataSource(config);
+            privateFile(url);
             s.setUrl(url);
             ds = s;
         } else if (url.startsWith("jdbc:postgresql:")) {
@@ -108,5 +109,34 @@ final class Database {
 
     boolean sqlite() {
         return sqlite;
+    }
+
+    /**
+     * The SQLite file made 0600 before SQLite opens it (its WAL and shared-memory files take the same mode): it holds
+     * the bundles, with their environment values, and the token hashes. A file that others could read is tightened.
+     */
+    private static void privateFile(String url) {
+        String path = url.substring("jdbc:sqlite:".length());
+        int q = path.indexOf('?');
+        path = q >= 0 ? path.substring(0, q) : path;
+        if (path.isEmpty() || path.startsWith(":memory:") || path.startsWith("file:")) {
+            return;
+        }
+        java.nio.file.Path file = java.nio.file.Path.of(path);
+        dev.bramble.protocol.PrivateFiles.create(file);
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms =
+                    java.nio.file.Files.getPosixFilePermissions(file);
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> owner =
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+            if (!owner.containsAll(perms)) {
+                java.nio.file.Files.setPosixFilePermissions(file, owner);
+                System.getLogger(Database.class.getName()).log(System.Logger.Level.WARNING,
+                        "database.tightened file={0} was={1}", file,
+                        java.nio.file.attribute.PosixFilePermissions.toString(perms));
+            }
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            throw new IllegalStateException("cannot make " + file + " private (0600): " + e.getMessage(), e);
+        }
     }
 }

@@ -124,6 +124,10 @@ final class DeployerApi {
                             b.has("tags") ? strings(b.path("tags")) : null);
                     send(res, 200, fleet.device(id));
                 })
+                .post("/v1/devices/{id}/revoke", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.revoke(req.path().pathParameters().get("id")));
+                })
                 .get("/v1/devices/{id}/desired", this::desired)
                 .post("/v1/devices/{id}/reports", (req, res) -> {
                     String id = ownDevice(req);
@@ -227,8 +231,8 @@ final class DeployerApi {
             Map<String, Object> m = new LinkedHashMap<>(d);
             String id = (String) d.get("id");
             Object seen = d.get("lastSeen");
-            m.put("link", seen != null && System.currentTimeMillis() - java.time.Instant.parse((String) seen)
-                    .toEpochMilli() <= onlineWithinMs ? "online" : "offline");
+            m.put("link", d.get("revokedAt") != null ? "revoked" : seen != null && System.currentTimeMillis()
+                    - java.time.Instant.parse((String) seen).toEpochMilli() <= onlineWithinMs ? "online" : "offline");
             m.put("functions", functions.getOrDefault(id, List.of()));
             m.put("telemetry", links.get(id));
             out.add(m);
@@ -377,10 +381,16 @@ final class DeployerApi {
 
     /** A bundle by digest, with {@code Range} so an interrupted download resumes. */
     private void bundle(ServerRequest req, ServerResponse res) {
-        caller(req);
+        Caller caller = caller(req);
         String sha = req.path().pathParameters().get("sha256");
         if (!SHA256.matcher(sha).matches()) {
             throw ApiError.badRequest("'" + sha + "' is not a SHA-256 (64 lower-case hex digits)");
+        }
+        // Bundles carry environment values: a device gets only what its own desired state names, and the answer
+        // does not say whether any other bundle exists.
+        if (caller instanceof Caller.Device d && !fleet.desiredBy(d.id(), sha)) {
+            throw new ApiError(403, "Forbidden", "device " + d.id() + " may download only the bundles its desired "
+                    + "state names, and it names no bundle " + sha);
         }
         byte[] b = fleet.bundle(sha);
         res.header(HeaderNames.ACCEPT_RANGES, "bytes").header(HeaderNames.CONTENT_TYPE, "application/zip");

@@ -297,10 +297,70 @@ final class Fleet {
         return new Enrolled(id, token);
     }
 
-    /** The device a token belongs to. */
+    /**
+     * The device a token belongs to.
+     *
+     * @throws ApiError 401 {@code TokenRevoked} when it is a device token the operator revoked
+     */
     Optional<String> deviceForToken(String token) {
-        return read(c -> row(c, "SELECT id FROM devices WHERE token_hash = ?", Tokens.hash(token))
-                .map(r -> (String) r.get("id")));
+        String hash = Tokens.hash(token);
+        return read(c -> {
+            Optional<String> id = row(c, "SELECT id FROM devices WHERE token_hash = ?", hash)
+                    .map(r -> (String) r.get("id"));
+            if (id.isEmpty()) {
+                Optional<Map<String, Object>> revoked = row(c, "SELECT device, revoked_at FROM revoked_tokens WHERE "
+                        + "token_hash = ?", hash);
+                if (revoked.isPresent()) {
+                    throw new ApiError(401, REVOKED, "the token of device " + revoked.get().get("device") + " was "
+                            + "revoked at " + java.time.Instant.ofEpochMilli(number(revoked.get().get("revoked_at")))
+                            + "; enrol the device again with a new enrolment token");
+                }
+            }
+            return id;
+        });
+    }
+
+    /** The error type a revoked device token gets, which the agent acts on. */
+    static final String REVOKED = "TokenRevoked";
+
+    /**
+     * Cuts a device off: its token stops working at once (and is remembered as revoked), it is left out of new
+     * rollouts, and rollouts waiting on it skip it instead of waiting forever.
+     */
+    Map<String, Object> revoke(String id) {
+        List<String> touched = new ArrayList<>();
+        tx(c -> {
+            Map<String, Object> d = row(c, "SELECT token_hash, revoked_at FROM devices WHERE id = ?", id)
+                    .orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            if (d.get("revoked_at") != null) {
+                return null;
+            }
+            update(c, "INSERT INTO revoked_tokens (token_hash, device, revoked_at) VALUES (?, ?, ?)",
+                    d.get("token_hash"), id, now());
+            // no token hashes to this: a fresh random one, never given out
+            update(c, "UPDATE devices SET token_hash = ?, revoked_at = ? WHERE id = ?",
+                    Tokens.hash(Tokens.create("revoked")), now(), id);
+            for (Map<String, Object> r : rows(c, "SELECT dd.deployment, d.max_failures FROM deployment_devices dd "
+                    + "JOIN deployments d ON d.id = dd.deployment WHERE dd.device = ? AND dd.state IN ('pending', "
+                    + "'waiting')", id)) {
+                String deployment = (String) r.get("deployment");
+                update(c, "UPDATE deployment_devices SET state = 'skipped', error_code = 'REVOKED', error = ?, "
+                        + "updated_at = ? WHERE deployment = ? AND device = ?", "the device's token was revoked",
+                        now(), deployment, id);
+                advance(c, deployment, (int) number(r.get("max_failures")));
+                touched.add(deployment);
+            }
+            return null;
+        });
+        changed();
+        LOG.log(Level.WARNING, "device.revoked id={0} rollouts_skipping_it={1}", id, touched);
+        return device(id);
+    }
+
+    /** Whether a device's desired state names this bundle: the only bundles its token may download. */
+    boolean desiredBy(String device, String sha256) {
+        return read(c -> row(c, "SELECT 1 AS hit FROM desired d JOIN versions v ON v.function = d.function AND "
+                + "v.version = d.version WHERE d.device = ? AND v.sha256 = ?", device, sha256).isPresent());
     }
 
     void updateDevice(String id, String group, Map<String, String> tags) {
@@ -339,8 +399,8 @@ final class Fleet {
     List<Map<String, Object>> devices() {
         return read(c -> {
             List<Map<String, Object>> out = new ArrayList<>();
-            for (Map<String, Object> r : rows(c, "SELECT id, name, grp, tags, revision, last_seen FROM devices "
-                    + "ORDER BY id")) {
+            for (Map<String, Object> r : rows(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at FROM "
+                    + "devices ORDER BY id")) {
                 out.add(deviceView(r));
             }
             return out;
@@ -370,8 +430,8 @@ final class Fleet {
 
     Map<String, Object> device(String id) {
         return read(c -> {
-            Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, status FROM devices "
-                    + "WHERE id = ?", id).orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at, status "
+                    + "FROM devices WHERE id = ?", id).orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
             Map<String, Object> out = deviceView(r);
             out.put("desired", desiredRows(c, id));
             try {
@@ -392,6 +452,8 @@ final class Fleet {
         m.put("revision", number(r.get("revision")));
         m.put("lastSeen", r.get("last_seen") == null ? null : java.time.Instant.ofEpochMilli(number(r.get("last_seen")))
                 .toString());
+        m.put("revokedAt", r.get("revoked_at") == null ? null
+                : java.time.Instant.ofEpochMilli(number(r.get("revoked_at"))).toString());
         return m;
     }
 
@@ -496,7 +558,9 @@ final class Fleet {
         tx(c -> {
             int version = resolve(c, function, versionOrAlias);
             List<String> devices = new ArrayList<>();
-            for (Map<String, Object> d : rows(c, "SELECT id, grp, tags FROM devices ORDER BY id")) {
+            // A revoked device takes part in no new rollout: it would never report.
+            for (Map<String, Object> d : rows(c, "SELECT id, grp, tags FROM devices WHERE revoked_at IS NULL ORDER BY "
+                    + "id")) {
                 boolean hit = switch (m.group(1) == null ? "tag" : m.group(1)) {
                     case "device" -> d.get("id").equals(m.group(2));
                     case "group" -> m.group(2).equals(d.get("grp"));
@@ -507,7 +571,8 @@ final class Fleet {
                 }
             }
             if (devices.isEmpty()) {
-                throw ApiError.badRequest("target '" + target + "' matches no device");
+                throw ApiError.badRequest("target '" + target + "' matches no device (revoked devices are left "
+                        + "out)");
             }
             int first = canary > 0 ? canary : canaryPercent > 0
                     ? (int) Math.max(1, Math.ceil(devices.size() * canaryPercent / 100.0)) : devices.size();

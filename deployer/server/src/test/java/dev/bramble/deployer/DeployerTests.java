@@ -355,6 +355,77 @@ abstract class DeployerTests {
                 "everywhere")).json().path("message").asText()).contains("use device:ID, group:NAME or tag:K=V");
     }
 
+    @Test
+    void aDeviceDownloadsOnlyTheBundlesItsOwnDesiredStateNames() throws Exception {
+        KeyPair key = signer();
+        String mine = unique("hello");
+        String theirs = unique("secret");
+        publish(Files.readAllBytes(bundle(mine, 1)), key);
+        byte[] secret = Files.readAllBytes(bundle(theirs, 1));
+        publish(secret, key);
+        String[] a = enrol(unique("a"));
+        String[] b = enrol(unique("b"));
+        assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", mine, "version", "1", "target",
+                "device:" + a[0])).status()).isEqualTo(201);
+        assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", theirs, "version", "1", "target",
+                "device:" + b[0])).status()).isEqualTo(201);
+        String url = desired(a).path("functions").get(0).path("url").asText();
+        assertThat(call("GET", url, a[1], null).status()).isEqualTo(200);
+        // b's bundle (its environment values), and a digest of nothing at all: the same answer, no oracle
+        String other = "/v1/bundles/" + sha256(secret);
+        Response refused = call("GET", other, a[1], null);
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.json().path("message").asText()).contains("only the bundles its desired state names");
+        assertThat(call("GET", other, a[1], null, "Range", "bytes=0-").status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/bundles/" + "0".repeat(64), a[1], null).status()).isEqualTo(403);
+        assertThat(call("GET", other, b[1], null).status()).isEqualTo(200);
+        assertThat(call("GET", other, ADMIN, null).status()).isEqualTo(200);
+    }
+
+    @Test
+    void aRevokedTokenIsRefusedAsRevokedAndTheDeviceLeavesEveryRollout() throws Exception {
+        KeyPair key = signer();
+        String fn = unique("hello");
+        String group = unique("revoke");
+        publish(Files.readAllBytes(bundle(fn, 1)), key);
+        String[] first = enrol(group);
+        String[] second = enrol(group);
+        JsonNode started = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "1", "target",
+                "group:" + group, "canary", 1)).json();
+        String id = started.path("id").asText();
+        // a is the canary (wave 0, first by id); once it succeeds b, the rest, is pending
+        boolean firstIsCanary = started.at("/devices/0/device").asText().equals(first[0]);
+        String[] a = firstIsCanary ? first : second;
+        String[] b = firstIsCanary ? second : first;
+        report(a, id, "succeeded", null);
+        assertThat(call("GET", "/v1/deployments/" + id, ADMIN, null).json().at("/devices/1/state").asText())
+                .isEqualTo("pending");
+
+        assertThat(call("POST", "/v1/devices/" + b[0] + "/revoke", b[1], null).status()).isEqualTo(403);
+        Response revoked = call("POST", "/v1/devices/" + b[0] + "/revoke", ADMIN, null);
+        assertThat(revoked.status()).as(revoked.text()).isEqualTo(200);
+        assertThat(revoked.json().path("revokedAt").asText()).isNotEmpty();
+        Response cut = call("GET", "/v1/devices/" + b[0] + "/desired", b[1], null);
+        assertThat(cut.status()).isEqualTo(401);
+        assertThat(cut.json().path("type").asText()).isEqualTo("TokenRevoked");
+        assertThat(cut.json().path("message").asText()).contains("device " + b[0]).contains("enrol the device "
+                + "again");
+        JsonNode d = call("GET", "/v1/deployments/" + id, ADMIN, null).json();
+        assertThat(d.path("state").asText()).as(d.toString()).isEqualTo("succeeded");
+        assertThat(d.path("devices").findValuesAsText("errorCode")).contains("REVOKED");
+        // revoking twice changes nothing; the other device is untouched; b is in no new rollout
+        assertThat(call("POST", "/v1/devices/" + b[0] + "/revoke", ADMIN, null).status()).isEqualTo(200);
+        assertThat(call("GET", "/v1/devices/" + a[0] + "/desired", a[1], null).status()).isEqualTo(200);
+        JsonNode next = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "1", "target",
+                "group:" + group)).json();
+        assertThat(next.path("devices")).hasSize(1);
+        Response none = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "version", "1", "target",
+                "device:" + b[0]));
+        assertThat(none.status()).isEqualTo(400);
+        assertThat(none.json().path("message").asText()).contains("revoked devices are left out");
+        assertThat(call("POST", "/v1/devices/nope/revoke", ADMIN, null).status()).isEqualTo(404);
+    }
+
     static byte[] gzipJson(Object body) throws IOException {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {

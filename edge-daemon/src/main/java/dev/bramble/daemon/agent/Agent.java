@@ -121,8 +121,14 @@ public final class Agent implements AutoCloseable {
             try {
                 Identity id = identity();
                 deviceId = id.deviceId();
-                JsonNode desired = get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
-                        + settings.pollWaitSeconds());
+                JsonNode desired;
+                try {
+                    desired = get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
+                            + settings.pollWaitSeconds());
+                } catch (RevokedException e) {
+                    forget(id);
+                    throw e;
+                }
                 lastContact = clock.instant();
                 state = "following";
                 lastError = "";
@@ -144,7 +150,7 @@ public final class Agent implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                state = "unreachable";
+                state = e instanceof RevokedException ? "revoked" : "unreachable";
                 lastError = e.getMessage() == null ? e.toString() : e.getMessage();
                 LOG.log(Level.WARNING, "agent.deployer-unreachable error={0} retry_in_ms={1}", lastError, backoff);
                 sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
@@ -394,10 +400,41 @@ public final class Agent implements AutoCloseable {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + path))
                 .timeout(Duration.ofSeconds(settings.pollWaitSeconds() + 15L))
                 .header("Authorization", "Bearer " + id.token()).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 401 && revoked(r.body())) {
+            throw new RevokedException(r.body());
+        }
         if (r.statusCode() != 200) {
             throw new IOException("GET " + path + " answered " + r.statusCode() + ": " + r.body());
         }
         return JSON.readTree(r.body());
+    }
+
+    /** The deployer says the operator revoked this device's token ({@code bramble devices revoke}). */
+    private static final class RevokedException extends IOException {
+        RevokedException(String body) {
+            super("the deployer revoked this device's token: " + body);
+        }
+    }
+
+    private static boolean revoked(String body) {
+        try {
+            return "TokenRevoked".equals(JSON.readTree(body).path("type").asText());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Forgets a revoked identity, so the next turn enrols again with {@code agent.enrolment-token} (a new one the
+     * operator gave, or what is left of the old one's uses). What the device runs keeps running meanwhile.
+     */
+    private void forget(Identity id) {
+        sql("DELETE FROM agent_identity WHERE id = 1 AND device_id = ?", id.deviceId());
+        endpoint = null;
+        revision = -1;
+        reported.clear();
+        LOG.log(Level.ERROR, "agent.revoked device_id={0} re_enrol={1}", id.deviceId(),
+                settings.enrolmentToken().isEmpty() ? "no: agent.enrolment-token is empty" : "with agent.enrolment-token");
     }
 
     private void work(String function, String deployment, String sha, Integer previous) {

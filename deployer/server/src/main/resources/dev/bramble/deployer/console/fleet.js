@@ -37,7 +37,7 @@ function failed(el, e) {
 
 function badge(state) {
   const good = ['succeeded', 'online'];
-  const bad = ['failed', 'halted', 'offline', 'cancelled'];
+  const bad = ['failed', 'halted', 'offline', 'cancelled', 'revoked'];
   return h('span', {class: 'badge ' + (good.includes(state) ? 'good' : bad.includes(state) ? 'bad' : '')},
     state ?? '–');
 }
