@@ -125,7 +125,8 @@ public final class Daemon implements AutoCloseable {
             DaemonConfig.AgentSettings a = config.agent();
             agent = a.deployerUrl().isEmpty() ? null : Agent.start(new Agent.Settings(a.deployerUrl()
                     .replaceAll("/+$", ""), a.enrolmentToken(), a.deviceName(), a.trustedKeys(), a.keepVersions(),
-                    a.pollWaitSeconds()), db, registry, environments, archives, invoker, config.dataDir(), clock);
+                    a.pollWaitSeconds(), deployerTls(a)), db, registry, environments, archives, invoker,
+                    config.dataDir(), clock);
             if (agent != null) {
                 started.add(new Step("agent", agent));
                 agentRef.set(agent);
@@ -187,6 +188,18 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** The sync agent, when there is a deployer to send to and sync is enabled; else null. */
+    /** The TLS context that trusts agent.ca-file, or null for the JDK's CAs. */
+    private static javax.net.ssl.SSLContext deployerTls(DaemonConfig.AgentSettings a) {
+        if (a.caFile().isEmpty()) {
+            return null;
+        }
+        try {
+            return dev.bramble.protocol.PemTls.context(a.caFile(), "", "");
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("agent.ca-file: " + a.caFile() + " cannot be used: " + e.getMessage(), e);
+        }
+    }
+
     private static SyncAgent startSync(DaemonConfig config, AtomicReference<Agent> agent, Metrics metrics,
                                        Clock clock) {
         DaemonConfig.Sync s = config.sync();

@@ -138,9 +138,11 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      * @param trustedKeys     the directory of trusted signers' public keys
      * @param keepVersions    versions kept per function for instant rollback
      * @param pollWaitSeconds how long a desired-state request waits for a change
+     * @param caFile          PEM certificates the deployer's TLS certificate must chain to; empty: the JDK's
+     * @param insecureHttp    allow plain HTTP to a deployer that is not on loopback
      */
     public record AgentSettings(String deployerUrl, String enrolmentToken, String deviceName, Path trustedKeys,
-                                int keepVersions, int pollWaitSeconds) {
+                                int keepVersions, int pollWaitSeconds, String caFile, boolean insecureHttp) {
     }
 
     /**
@@ -264,6 +266,11 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                     "public keys (*.pub, PEM) whose signatures the agent accepts"),
             new Option("agent.keep-versions", 3, "1..100", "versions kept per function for instant rollback"),
             new Option("agent.poll-wait-seconds", 25, "1..300", "how long a desired-state request waits for a change"),
+            new Option("agent.ca-file", "", "a readable PEM file, or empty",
+                    "CA certificates (or the deployer's own, pinned) its https certificate must chain to; empty: "
+                            + "the JDK's trusted CAs"),
+            new Option("agent.insecure-http", false, "true or false",
+                    "allow plain http:// to a deployer that is not on loopback (tokens and bundles travel in clear)"),
             new Option("sync.enabled", true, "true or false",
                     "send function logs and metric snapshots to agent.deployer-url through the outbox"),
             new Option("sync.outbox-max-mb", 64, "1..65536",
@@ -385,7 +392,8 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.optionalString("agent.enrolment-token"),
                         r.matching("agent.device-name", "[A-Za-z0-9_.-]{1,64}"),
                         Path.of(r.string("agent.trusted-keys")), r.integer("agent.keep-versions", 1, 100),
-                        r.integer("agent.poll-wait-seconds", 1, 300)),
+                        r.integer("agent.poll-wait-seconds", 1, 300), r.optionalFile("agent.ca-file"),
+                        r.bool("agent.insecure-http")),
                 r.bool("security.allow-unsigned"),
                 new Sync(r.bool("sync.enabled"), r.integer("sync.outbox-max-mb", 1, 65_536),
                         r.integer("sync.batch-max-entries", 1, 20_000), r.integer("sync.batch-max-kb", 1, 16_384),
@@ -394,6 +402,10 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.longValue("sync.bandwidth-bytes-per-second", 0, 1_000_000_000),
                         r.integer("sync.metrics-interval-seconds", 0, 86_400)),
                 r.integer("http.idle-timeout-seconds", 1, 3600));
+        String insecure = insecureDeployer(config.agent());
+        if (insecure != null) {
+            r.problems.add(insecure);
+        }
         if (config.sync().backoffMinMs() > config.sync().backoffMaxMs()) {
             r.problems.add("sync.backoff-min-ms (" + config.sync().backoffMinMs() + ") must not be above "
                     + "sync.backoff-max-ms (" + config.sync().backoffMaxMs() + ")");
@@ -652,5 +664,28 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 }
             });
         }
+    }
+
+    /** Why this deployer URL may not be followed as configured, or null: plain HTTP off loopback needs a yes. */
+    static String insecureDeployer(AgentSettings a) {
+        if (!a.deployerUrl().startsWith("http://") || a.insecureHttp()) {
+            return null;
+        }
+        String host;
+        try {
+            host = java.net.URI.create(a.deployerUrl()).getHost();
+        } catch (IllegalArgumentException e) {
+            return null; // the URL's own check names it
+        }
+        if (host == null) {
+            return null;
+        }
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        if (h.equals("localhost") || h.startsWith("127.") || h.equals("::1")) {
+            return null;
+        }
+        return "agent.deployer-url: '" + a.deployerUrl() + "' is plain HTTP to a host that is not this one: the "
+                + "device token and bundles would travel in clear; use https:// (with agent.ca-file for a private CA), "
+                + "or set agent.insecure-http: true to accept that";
     }
 }

@@ -89,6 +89,23 @@ class DaemonConfigTest {
     }
 
     @Test
+    void plainHttpToADeployerOffThisHostIsRefusedUnlessTheOperatorSaysSo() throws IOException {
+        assertThatThrownBy(() -> load("""
+                agent: {deployer-url: "http://deployer.internal:8700", ca-file: /nonexistent/ca.pem}
+                """)).isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+                "agent.ca-file: '/nonexistent/ca.pem' is not a readable file",
+                "agent.deployer-url: 'http://deployer.internal:8700' is plain HTTP to a host that is not this one: "
+                        + "the device token and bundles would travel in clear; use https:// (with agent.ca-file for "
+                        + "a private CA), or set agent.insecure-http: true to accept that"));
+        assertThat(load("agent: {deployer-url: \"http://10.0.0.5:8700\", insecure-http: true}\n").agent()
+                .insecureHttp()).isTrue();
+        for (String local : new String[]{"http://127.0.0.1:8700", "http://localhost:8700", "http://[::1]:8700",
+                "https://deployer.internal:8700"}) {
+            assertThat(load("agent: {deployer-url: \"" + local + "\"}\n").agent().deployerUrl()).isEqualTo(local);
+        }
+    }
+
+    @Test
     void helpListsEveryOption() {
         String help = DaemonConfig.help();
         DaemonConfig.OPTIONS.forEach(o -> assertThat(help).contains(o.key()));

@@ -51,8 +51,12 @@ public final class SyncAgent implements AutoCloseable {
      * @param deployer the deployer's base URL, without a trailing slash
      * @param deviceId the device's id
      * @param token    its device token
+     * @param tls      the TLS context for the deployer (a private CA), or null for the JDK's trusted CAs
      */
-    public record Endpoint(String deployer, String deviceId, String token) {
+    public record Endpoint(String deployer, String deviceId, String token, javax.net.ssl.SSLContext tls) {
+        public Endpoint(String deployer, String deviceId, String token) {
+            this(deployer, deviceId, token, null);
+        }
     }
 
     private SyncAgent(Settings settings, Outbox outbox, Supplier<Optional<Endpoint>> endpoints,

@@ -41,6 +41,9 @@ final class Uploader {
     private final Supplier<Optional<SyncAgent.Endpoint>> endpoints;
     private final Clock clock;
     private final HttpClient http;
+    /** Touched by the uploader thread only. */
+    private HttpClient tlsClient;
+    private javax.net.ssl.SSLContext tlsContext;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private final Thread thread;
@@ -131,7 +134,7 @@ final class Uploader {
         lastAttempt = clock.instant();
         long last = batch.getLast().seq();
         try {
-            HttpResponse<byte[]> res = http.send(HttpRequest.newBuilder(URI.create(endpoint.deployer() + "/v1/devices/"
+            HttpResponse<byte[]> res = client(endpoint).send(HttpRequest.newBuilder(URI.create(endpoint.deployer() + "/v1/devices/"
                             + endpoint.deviceId() + "/telemetry"))
                     .timeout(Duration.ofSeconds(30))
                     .header("Authorization", "Bearer " + endpoint.token())
@@ -262,5 +265,17 @@ final class Uploader {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The default client, or one that trusts the endpoint's own CA (made once per context). */
+    private HttpClient client(SyncAgent.Endpoint endpoint) {
+        if (endpoint.tls() == null) {
+            return http;
+        }
+        if (tlsClient == null || tlsContext != endpoint.tls()) {
+            tlsContext = endpoint.tls();
+            tlsClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).sslContext(tlsContext).build();
+        }
+        return tlsClient;
     }
 }

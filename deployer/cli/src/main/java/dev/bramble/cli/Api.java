@@ -31,10 +31,26 @@ final class Api {
 
     private final String base;
     private final String token;
+    private final HttpClient http;
 
     Api(String base, String token) {
+        this(base, token, null);
+    }
+
+    /** With {@code caFile} (PEM), only those certificates are trusted for https; null: the JDK's CAs. */
+    Api(String base, String token, Path caFile) {
         this.base = base.replaceAll("/+$", "");
         this.token = token;
+        if (caFile == null) {
+            this.http = HTTP;
+        } else {
+            try {
+                this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+                        .sslContext(dev.bramble.protocol.PemTls.context(caFile.toString(), "", "")).build();
+            } catch (IOException | java.security.GeneralSecurityException e) {
+                throw new Failure(Bramble.EXIT_USAGE, "the CA file " + caFile + " cannot be used: " + e.getMessage());
+            }
+        }
     }
 
     JsonNode get(String path) {
@@ -82,9 +98,12 @@ final class Api {
     private JsonNode send(HttpRequest.Builder b) {
         HttpResponse<String> r;
         try {
-            r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
             throw new Failure(Bramble.EXIT_UNREACHABLE, "cannot reach " + base + " (" + e.getMessage() + ")");
+        } catch (javax.net.ssl.SSLHandshakeException e) {
+            throw new Failure(Bramble.EXIT_UNREACHABLE, "cannot trust " + base + ": " + e.getMessage() + " (give its "
+                    + "CA with --ca-file or the profile's ca-file)");
         } catch (IOException e) {
             throw new Failure(Bramble.EXIT_UNREACHABLE, "talking to " + base + " failed: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -56,6 +56,11 @@ public final class Bramble {
             + "BRAMBLE_TOKEN; else read from the profile's token-file)", scope = CommandLine.ScopeType.INHERIT)
     String token;
 
+    @Option(names = "--ca-file", defaultValue = "${env:BRAMBLE_CA_FILE}", description = "PEM certificates the "
+            + "deployer's https certificate must chain to (env BRAMBLE_CA_FILE; else the profile's ca-file; else "
+            + "the JDK's CAs)", scope = CommandLine.ScopeType.INHERIT)
+    Path caFile;
+
     @Option(names = "--profile", defaultValue = "${env:BRAMBLE_PROFILE}", description = "a named deployer from the "
             + "config file (env BRAMBLE_PROFILE; else the file's default)", scope = CommandLine.ScopeType.INHERIT)
     String profile;
@@ -99,11 +104,11 @@ public final class Bramble {
 
     Api deployerApi() {
         Target t = target();
-        return new Api(t.url(), t.token());
+        return new Api(t.url(), t.token(), t.caFile());
     }
 
-    /** The deployer this command line speaks to, and the token it sends: flags and env first, then the profile. */
-    record Target(String url, String token, String profile) {
+    /** The deployer this command line speaks to, the token it sends and the CA it trusts: flags first, then the profile. */
+    record Target(String url, String token, String profile, Path caFile) {
     }
 
     Target target() {
@@ -123,7 +128,8 @@ public final class Bramble {
         String t = token != null && !token.isBlank() ? token.strip()
                 : p.filter(q -> q.tokenFile() != null)
                         .map(q -> Profiles.token(q, spec.commandLine().getErr())).orElse("");
-        return new Target(url, t, p.map(Profiles.Profile::name).orElse(null));
+        Path ca = caFile != null ? caFile : p.map(Profiles.Profile::caFile).orElse(null);
+        return new Target(url, t, p.map(Profiles.Profile::name).orElse(null), ca);
     }
 
     Profiles profiles() {

@@ -38,7 +38,7 @@ final class ConsoleCmd implements Callable<Integer> {
         } else {
             Bramble.Target t = root.target();
             // the same call the console makes first: a wrong token is found here, not in the browser
-            new Api(t.url(), t.token()).get("/v1/signers");
+            new Api(t.url(), t.token(), t.caFile()).get("/v1/signers");
             String url = t.url().replaceAll("/+$", "") + "/console/";
             out.put("console", url);
             out.put("profile", t.profile());

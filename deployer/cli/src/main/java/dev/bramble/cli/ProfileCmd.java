@@ -34,6 +34,7 @@ final class ProfileCmd {
                 row.put("default", p.name().equals(profiles.defaultName()));
                 row.put("deployer", p.deployer());
                 row.put("tokenFile", p.tokenFile() == null ? null : p.tokenFile().toString());
+                row.put("caFile", p.caFile() == null ? null : p.caFile().toString());
                 rows.add(row);
             }
             StringBuilder text = new StringBuilder();
@@ -60,6 +61,8 @@ final class ProfileCmd {
         String url;
         @Option(names = "--token-file", description = "the file holding its admin token (kept 0600)")
         Path tokenFile;
+        @Option(names = "--ca", description = "PEM certificates its https certificate must chain to (a private CA)")
+        Path ca;
         @Option(names = "--default", description = "make it the default profile")
         boolean makeDefault;
         @CommandLine.Spec
@@ -80,8 +83,12 @@ final class ProfileCmd {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--token-file " + token + " cannot be "
                         + "read; copy the deployer's admin.token there first (chmod 600)");
             }
+            Path caPath = ca == null ? null : ca.toAbsolutePath().normalize();
+            if (caPath != null && !Files.isReadable(caPath)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--ca " + caPath + " cannot be read");
+            }
             Bramble root = Bramble.root(spec);
-            Profiles saved = root.profiles().with(new Profiles.Profile(name, url, token), makeDefault);
+            Profiles saved = root.profiles().with(new Profiles.Profile(name, url, token, caPath), makeDefault);
             root.print(Map.of("file", saved.file().toString(), "profile", name, "default", saved.defaultName()),
                     "profile " + name + " → " + url + " saved in " + saved.file()
                             + (name.equals(saved.defaultName()) ? " (the default)" : "") + "\n");

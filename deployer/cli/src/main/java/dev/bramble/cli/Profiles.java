@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  *   lab:
  *     deployer: http://127.0.0.1:8700
  *     token-file: /var/lib/bramble-deployer/admin.token
+ *     ca-file: ~/.config/bramble/fleet-ca.pem      # optional: a private CA for https
  * </pre>
  * The file is {@code $BRAMBLE_CONFIG}, else {@code $XDG_CONFIG_HOME/bramble/config.yaml}, else
  * {@code ~/.config/bramble/config.yaml}; it holds no secret itself, only where the token file is. Every problem in
@@ -43,10 +44,10 @@ final class Profiles {
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
     private static final Set<String> TOP = Set.of("default", "profiles");
-    private static final Set<String> KEYS = Set.of("deployer", "token-file");
+    private static final Set<String> KEYS = Set.of("deployer", "token-file", "ca-file");
 
-    /** One deployer: its URL and the file its admin token is in (either may be absent). */
-    record Profile(String name, String deployer, Path tokenFile) {
+    /** One deployer: its URL, the file its admin token is in, the CA its certificate chains to (any may be absent). */
+    record Profile(String name, String deployer, Path tokenFile, Path caFile) {
     }
 
     private final Path file;
@@ -116,7 +117,7 @@ final class Profiles {
                 }
                 JsonNode p = e.getValue();
                 if (!p.isObject()) {
-                    problems.add(at + " must be a mapping with deployer and token-file");
+                    problems.add(at + " must be a mapping with deployer, token-file and ca-file");
                     continue;
                 }
                 unknown(p, KEYS, at + ".", problems);
@@ -128,7 +129,9 @@ final class Profiles {
                     }
                 }
                 String tokenFile = text(p, "token-file", at, problems);
-                profiles.put(name, new Profile(name, deployer, tokenFile == null ? null : path(file, tokenFile)));
+                String caFile = text(p, "ca-file", at, problems);
+                profiles.put(name, new Profile(name, deployer, tokenFile == null ? null : path(file, tokenFile),
+                        caFile == null ? null : path(file, caFile)));
             }
         }
         if (defaultName != null && !profiles.containsKey(defaultName) && problems.isEmpty()) {
@@ -186,6 +189,9 @@ final class Profiles {
             }
             if (q.tokenFile() != null) {
                 n.put("token-file", q.tokenFile().toString());
+            }
+            if (q.caFile() != null) {
+                n.put("ca-file", q.caFile().toString());
             }
         }
         Files.createDirectories(file.toAbsolutePath().getParent());

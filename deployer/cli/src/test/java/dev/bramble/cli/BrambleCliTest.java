@@ -275,7 +275,7 @@ class BrambleCliTest {
         Run r = raw("--config", config.toString(), "functions", "list");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains(config.toString()).contains("colour is not a known key; allowed: default, "
-                + "profiles").contains("profiles.lab.token is not a known key; allowed: deployer, token-file")
+                + "profiles").contains("profiles.lab.token is not a known key; allowed: ca-file, deployer, token-file")
                 .contains("profiles.lab.deployer 'ftp://deployer' is not allowed").contains("profiles.a b: the name "
                 + "is not allowed");
         Files.writeString(config, "profiles: [\n");

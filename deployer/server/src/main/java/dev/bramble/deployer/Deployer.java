@@ -2,7 +2,10 @@ package dev.bramble.deployer;
 
 import dev.bramble.protocol.Bundle;
 import dev.bramble.console.Console;
+import io.helidon.common.configurable.Resource;
+import io.helidon.common.pki.Keys;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.WebServerConfig;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,9 +46,14 @@ public final class Deployer implements AutoCloseable {
         Fleet fleet = new Fleet(db, clock, limits);
         Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(config.telemetryRetentionDays())).start();
         DeployerApi api = new DeployerApi(fleet, telemetry, config, adminToken);
+        Keys tls = tlsKeys(config);
         WebServer server;
         try {
-            server = WebServer.builder().host(config.bind()).port(config.port())
+            WebServerConfig.Builder builder = WebServer.builder().host(config.bind()).port(config.port());
+            if (tls != null) {
+                builder.tls(t -> t.privateKey(tls.privateKey().orElseThrow()).privateKeyCertChain(tls.certChain()));
+            }
+            server = builder
                     .contentEncoding(e -> e.addContentEncoding(new GzipRequests()))
                     .routing(r -> {
                         api.register(r);
@@ -63,9 +71,31 @@ public final class Deployer implements AutoCloseable {
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
                     + config.port() + " (the port is taken, or the address is not one of this host's)");
         }
-        LOG.log(Level.INFO, "deployer.ready http={0}:{1} database={2}", config.bind(),
+        LOG.log(Level.INFO, "deployer.ready " + (config.tlsCertFile().isEmpty() ? "http" : "https")
+                + "={0}:{1} database={2}", config.bind(),
                 Integer.toString(server.port()), db.sqlite() ? config.databaseUrl() : "postgresql");
         return new Deployer(server, telemetry);
+    }
+
+    /** The listener's key and certificate chain from tls.key-file and tls.cert-file, or null for plain http. */
+    private static Keys tlsKeys(DeployerConfig config) {
+        if (config.tlsCertFile().isEmpty()) {
+            return null;
+        }
+        Keys keys;
+        try {
+            keys = Keys.builder().pem(pem -> pem.key(Resource.create(Path.of(config.tlsKeyFile())))
+                    .certChain(Resource.create(Path.of(config.tlsCertFile())))).build();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("tls.cert-file/tls.key-file: cannot read " + config.tlsCertFile() + " and "
+                    + config.tlsKeyFile() + " as a PEM certificate chain and PKCS#8 key: " + e.getMessage(), e);
+        }
+        if (keys.privateKey().isEmpty() || keys.certChain().isEmpty()) {
+            throw new IllegalStateException("tls.cert-file/tls.key-file: " + (keys.privateKey().isEmpty()
+                    ? config.tlsKeyFile() + " holds no PEM private key" : config.tlsCertFile() + " holds no PEM "
+                    + "certificate"));
+        }
+        return keys;
     }
 
     /** The configured token, or one generated once into {@code <data-dir>/admin.token} (0600). */

@@ -26,13 +26,17 @@ import java.util.Set;
  * @param bundleMaxBytes   the largest upload
  * @param longPollSeconds  how long a device's desired-state request may wait for a change
  * @param telemetryRetentionDays how long devices' log lines and metric snapshots are kept
+ * @param tlsCertFile      the listener's certificate chain (PEM); with {@code tlsKeyFile}, the deployer speaks only
+ *                         https; both empty: plain http
+ * @param tlsKeyFile       its private key (PEM, PKCS#8)
  */
 record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, String databaseUser,
                       String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds,
-                      int telemetryRetentionDays) {
+                      int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile) {
 
     private static final Set<String> KEYS = Set.of("data-dir", "http.bind", "http.port", "database.url",
-            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds", "telemetry.retention-days");
+            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds", "telemetry.retention-days",
+            "tls.cert-file", "tls.key-file");
 
     static DeployerConfig load(Path file) {
         JsonNode root;
@@ -63,7 +67,17 @@ record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, S
                 text(root, "database.password", ""), token,
                 number(root, "bundles.max-bytes", 64L << 20, 1024, 4L << 30, problems),
                 (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems),
-                (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems));
+                (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems),
+                text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""));
+        if (c.tlsCertFile().isEmpty() != c.tlsKeyFile().isEmpty()) {
+            problems.add("tls.cert-file and tls.key-file go together: give both (PEM) for https, or neither");
+        }
+        for (String f : new String[]{c.tlsCertFile(), c.tlsKeyFile()}) {
+            if (!f.isEmpty() && !Files.isReadable(Path.of(f))) {
+                problems.add((f.equals(c.tlsCertFile()) ? "tls.cert-file" : "tls.key-file") + ": '" + f
+                        + "' is not a readable file");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException((file == null ? "configuration" : file.toString()) + ": "
                     + String.join("; ", problems));

@@ -68,9 +68,10 @@ public final class Agent implements AutoCloseable {
      * @param trustedKeys     the directory of signers' public keys ({@code *.pub})
      * @param keepVersions    versions of a function kept for instant rollback
      * @param pollWaitSeconds how long one desired-state request waits for a change
+     * @param deployerTls     the TLS context for the deployer (its CA from agent.ca-file), or null for the JDK's
      */
     public record Settings(String deployerUrl, String enrolmentToken, String deviceName, Path trustedKeys,
-                           int keepVersions, int pollWaitSeconds) {
+                           int keepVersions, int pollWaitSeconds, javax.net.ssl.SSLContext deployerTls) {
     }
 
     private final Settings settings;
@@ -82,7 +83,10 @@ public final class Agent implements AutoCloseable {
     private final Clock clock;
     private final Path incoming;
     private volatile dev.bramble.sync.SyncAgent.Endpoint endpoint;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    /** To the deployer, trusting agent.ca-file when set. */
+    private final HttpClient http;
+    /** To any other origin a desired state names: the JDK's trusted CAs (digest and signature are checked anyway). */
+    private final HttpClient origins = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final Thread thread;
     private volatile boolean closed;
     private volatile String state = "starting";
@@ -102,6 +106,8 @@ public final class Agent implements AutoCloseable {
         this.invoker = invoker;
         this.clock = clock;
         this.incoming = dataDir.resolve("incoming");
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+        this.http = (settings.deployerTls() == null ? b : b.sslContext(settings.deployerTls())).build();
         this.thread = Thread.ofPlatform().name("bramble-agent").daemon(true).unstarted(this::run);
     }
 
@@ -252,13 +258,15 @@ public final class Agent implements AutoCloseable {
         String full = url.startsWith("http://") || url.startsWith("https://") ? url : settings.deployerUrl() + url;
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(full)).timeout(Duration.ofMinutes(10));
         // Any origin may serve the bytes (digest and signature are checked); only the deployer gets the token.
-        if (full.startsWith(settings.deployerUrl() + "/")) {
+        boolean deployer = full.startsWith(settings.deployerUrl() + "/");
+        if (deployer) {
             b.header("Authorization", "Bearer " + id.token());
         }
         if (from > 0) {
             b.header("Range", "bytes=" + from + "-");
         }
-        HttpResponse<InputStream> r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> r = (deployer ? http : origins).send(b.build(),
+                HttpResponse.BodyHandlers.ofInputStream());
         boolean resumed = r.statusCode() == 206;
         if (r.statusCode() != 200 && !resumed) {
             r.body().close();
@@ -351,7 +359,7 @@ public final class Agent implements AutoCloseable {
         }
         try {
             stored().ifPresent(id -> endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(),
-                    id.deviceId(), id.token()));
+                    id.deviceId(), id.token(), settings.deployerTls()));
         } catch (SQLException ex) {
             LOG.log(Level.WARNING, "agent.identity-read-failed error={0}", ex.toString());
         }

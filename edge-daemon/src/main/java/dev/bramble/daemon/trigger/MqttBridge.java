@@ -263,7 +263,8 @@ public final class MqttBridge implements AutoCloseable {
 
     private MqttLink newLink() throws Exception {
         SocketFactory sockets = settings.url().startsWith("ssl://")
-                ? NoDelay.tls(Tls.socketFactory(settings.caFile(), settings.certFile(), settings.keyFile()))
+                ? NoDelay.tls(dev.bramble.protocol.PemTls.context(settings.caFile(), settings.certFile(),
+                        settings.keyFile()).getSocketFactory())
                 : NoDelay.plain();
         MqttLink[] self = new MqttLink[1];
         MqttLink.Events events = new MqttLink.Events() {

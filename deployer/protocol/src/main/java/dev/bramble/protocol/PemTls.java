@@ -1,8 +1,7 @@
-package dev.bramble.daemon.trigger;
+package dev.bramble.protocol;
 
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,12 +17,20 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
 
-/** A TLS socket factory from the PEM files mosquitto users already have: CA certificates, a client cert and key. */
-final class Tls {
-    private Tls() {
+/**
+ * A TLS context from the PEM files operators already have (mosquitto's, openssl's): CA certificates to trust, and a
+ * client certificate and key. With CA certificates, only they are trusted; without, the JDK's default trust.
+ */
+public final class PemTls {
+    private PemTls() {
     }
 
-    static SSLSocketFactory socketFactory(String caFile, String certFile, String keyFile)
+    /**
+     * @param caFile   PEM certificates to trust, or empty for the JDK's default trust store
+     * @param certFile a client certificate chain (PEM), or empty
+     * @param keyFile  its PKCS#8 key (PEM), or empty; goes with {@code certFile}
+     */
+    public static SSLContext context(String caFile, String certFile, String keyFile)
             throws IOException, GeneralSecurityException {
         TrustManagerFactory tmf = null;
         if (!caFile.isEmpty()) {
@@ -39,7 +46,7 @@ final class Tls {
         KeyManagerFactory kmf = null;
         if (!certFile.isEmpty() || !keyFile.isEmpty()) {
             if (certFile.isEmpty() || keyFile.isEmpty()) {
-                throw new GeneralSecurityException("mqtt.tls.cert-file and mqtt.tls.key-file go together");
+                throw new GeneralSecurityException("a client certificate file and its key file go together");
             }
             KeyStore keys = KeyStore.getInstance(KeyStore.getDefaultType());
             keys.load(null, null);
@@ -51,7 +58,7 @@ final class Tls {
         }
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf == null ? null : tmf.getTrustManagers(), null);
-        return ctx.getSocketFactory();
+        return ctx;
     }
 
     private static List<Certificate> certificates(String file) throws IOException, GeneralSecurityException {
