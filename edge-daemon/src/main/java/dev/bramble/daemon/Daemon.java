@@ -76,7 +76,9 @@ public final class Daemon implements AutoCloseable {
             Database db = Database.open(config.dataDir());
             Metrics metrics = new Metrics();
             AtomicReference<Agent> agentRef = new AtomicReference<>();
-            SyncAgent sync = startSync(config, agentRef, metrics, clock);
+            // One TLS context for the deployer, shared by the agent and the uploader.
+            javax.net.ssl.SSLContext deployerTls = deployerTls(config.agent());
+            SyncAgent sync = startSync(config, deployerTls, agentRef, metrics, clock);
             if (sync != null) {
                 started.add(new Step("sync", sync));
             }
@@ -125,7 +127,7 @@ public final class Daemon implements AutoCloseable {
             DaemonConfig.AgentSettings a = config.agent();
             agent = a.deployerUrl().isEmpty() ? null : Agent.start(new Agent.Settings(a.deployerUrl()
                     .replaceAll("/+$", ""), a.enrolmentToken(), a.deviceName(), a.trustedKeys(), a.keepVersions(),
-                    a.pollWaitSeconds(), deployerTls(a)), db, registry, environments, archives, invoker,
+                    a.pollWaitSeconds(), deployerTls), db, registry, environments, archives, invoker,
                     config.dataDir(), clock);
             if (agent != null) {
                 started.add(new Step("agent", agent));
@@ -200,8 +202,8 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private static SyncAgent startSync(DaemonConfig config, AtomicReference<Agent> agent, Metrics metrics,
-                                       Clock clock) {
+    private static SyncAgent startSync(DaemonConfig config, javax.net.ssl.SSLContext deployerTls,
+                                       AtomicReference<Agent> agent, Metrics metrics, Clock clock) {
         DaemonConfig.Sync s = config.sync();
         if (!s.enabled() || config.agent().deployerUrl().isEmpty()) {
             return null;
@@ -210,7 +212,7 @@ public final class Daemon implements AutoCloseable {
                         (long) s.outboxMaxMb() << 20, s.batchMaxEntries(), (long) s.batchMaxKb() << 10,
                         Duration.ofMillis(s.batchMaxAgeMs()), Duration.ofMillis(s.backoffMinMs()),
                         Duration.ofMillis(s.backoffMaxMs()), s.bandwidthBytesPerSecond(),
-                        Duration.ofSeconds(s.metricsIntervalSeconds())),
+                        Duration.ofSeconds(s.metricsIntervalSeconds()), deployerTls),
                 () -> agent.get() == null ? Optional.empty() : agent.get().endpoint(), metrics::snapshotJson, clock);
     }
 

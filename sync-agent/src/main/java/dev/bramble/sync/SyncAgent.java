@@ -39,10 +39,19 @@ public final class SyncAgent implements AutoCloseable {
      * @param backoffMax              the longest wait between attempts
      * @param bandwidthBytesPerSecond compressed bytes per second at most; 0 for no cap
      * @param metricsInterval         how often a metrics snapshot is stored; zero for never
+     * @param deployerTls             the TLS context for the deployer (a private CA), or null for the JDK's CAs
      */
     public record Settings(Path outboxFile, long outboxCapBytes, int batchMaxEntries, long batchMaxBytes,
                            Duration batchMaxAge, Duration backoffMin, Duration backoffMax,
-                           long bandwidthBytesPerSecond, Duration metricsInterval) {
+                           long bandwidthBytesPerSecond, Duration metricsInterval,
+                           javax.net.ssl.SSLContext deployerTls) {
+        /** With the JDK's trusted CAs. */
+        public Settings(Path outboxFile, long outboxCapBytes, int batchMaxEntries, long batchMaxBytes,
+                        Duration batchMaxAge, Duration backoffMin, Duration backoffMax, long bandwidthBytesPerSecond,
+                        Duration metricsInterval) {
+            this(outboxFile, outboxCapBytes, batchMaxEntries, batchMaxBytes, batchMaxAge, backoffMin, backoffMax,
+                    bandwidthBytesPerSecond, metricsInterval, null);
+        }
     }
 
     /**
@@ -51,12 +60,8 @@ public final class SyncAgent implements AutoCloseable {
      * @param deployer the deployer's base URL, without a trailing slash
      * @param deviceId the device's id
      * @param token    its device token
-     * @param tls      the TLS context for the deployer (a private CA), or null for the JDK's trusted CAs
      */
-    public record Endpoint(String deployer, String deviceId, String token, javax.net.ssl.SSLContext tls) {
-        public Endpoint(String deployer, String deviceId, String token) {
-            this(deployer, deviceId, token, null);
-        }
+    public record Endpoint(String deployer, String deviceId, String token) {
     }
 
     private SyncAgent(Settings settings, Outbox outbox, Supplier<Optional<Endpoint>> endpoints,

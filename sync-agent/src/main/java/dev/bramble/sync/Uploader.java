@@ -41,9 +41,6 @@ final class Uploader {
     private final Supplier<Optional<SyncAgent.Endpoint>> endpoints;
     private final Clock clock;
     private final HttpClient http;
-    /** Touched by the uploader thread only. */
-    private HttpClient tlsClient;
-    private javax.net.ssl.SSLContext tlsContext;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
     private final Thread thread;
@@ -71,7 +68,8 @@ final class Uploader {
         this.clock = clock;
         this.maxEntries = settings.batchMaxEntries();
         this.maxBytes = settings.batchMaxBytes();
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+        this.http = (settings.deployerTls() == null ? b : b.sslContext(settings.deployerTls())).build();
         this.thread = Thread.ofPlatform().name("bramble-uploader").daemon(true).unstarted(this::run);
     }
 
@@ -134,7 +132,7 @@ final class Uploader {
         lastAttempt = clock.instant();
         long last = batch.getLast().seq();
         try {
-            HttpResponse<byte[]> res = client(endpoint).send(HttpRequest.newBuilder(URI.create(endpoint.deployer() + "/v1/devices/"
+            HttpResponse<byte[]> res = http.send(HttpRequest.newBuilder(URI.create(endpoint.deployer() + "/v1/devices/"
                             + endpoint.deviceId() + "/telemetry"))
                     .timeout(Duration.ofSeconds(30))
                     .header("Authorization", "Bearer " + endpoint.token())
@@ -265,17 +263,5 @@ final class Uploader {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** The default client, or one that trusts the endpoint's own CA (made once per context). */
-    private HttpClient client(SyncAgent.Endpoint endpoint) {
-        if (endpoint.tls() == null) {
-            return http;
-        }
-        if (tlsClient == null || tlsContext != endpoint.tls()) {
-            tlsContext = endpoint.tls();
-            tlsClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).sslContext(tlsContext).build();
-        }
-        return tlsClient;
     }
 }

@@ -359,7 +359,7 @@ public final class Agent implements AutoCloseable {
         }
         try {
             stored().ifPresent(id -> endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(),
-                    id.deviceId(), id.token(), settings.deployerTls()));
+                    id.deviceId(), id.token()));
         } catch (SQLException ex) {
             LOG.log(Level.WARNING, "agent.identity-read-failed error={0}", ex.toString());
         }
