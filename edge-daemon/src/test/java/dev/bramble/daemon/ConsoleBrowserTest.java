@@ -49,15 +49,7 @@ class ConsoleBrowserTest {
 
     @BeforeAll
     void start() throws Exception {
-        Path config = tmp.resolve("deployer.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: 0
-                admin:
-                  token: %s
-                """.formatted(tmp.resolve("deployer"), ADMIN));
-        deployer = Deployer.start(config);
+        deployer = TestDeployers.start(tmp, ADMIN, "");
         author = Signing.generate();
         Path trusted = Files.createDirectories(tmp.resolve("trusted-keys"));
         Files.writeString(trusted.resolve("author.pub"), Signing.pem(author.getPublic()));
@@ -65,16 +57,11 @@ class ConsoleBrowserTest {
                 Signing.pem(author.getPublic()))).statusCode()).isEqualTo(201);
         String token = TestDaemon.JSON.readTree(fleet("POST", "/v1/enrolment-tokens", Map.of("group", "lab"))
                 .body()).path("token").asText();
-        device = TestDaemon.start(tmp.resolve("device"), """
-                agent:
-                  deployer-url: http://127.0.0.1:%d
-                  enrolment-token: %s
-                  device-name: pi-console
-                  trusted-keys: %s
-                  poll-wait-seconds: 2
+        device = TestDaemon.start(tmp.resolve("device"), TestDeployers.agentYaml("http://127.0.0.1:"
+                + deployer.port(), token, "pi-console", trusted, "") + """
                 sync:
                   batch-max-age-ms: 200
-                """.formatted(deployer.port(), token, trusted));
+                """);
         await("enrolled").atMost(30, SECONDS).until(() -> !deviceId().isEmpty());
         browser = Browser.start();
     }

@@ -43,15 +43,7 @@ class DeploymentAgentTest {
 
     @BeforeEach
     void start() throws Exception {
-        Path config = tmp.resolve("deployer.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: 0
-                admin:
-                  token: %s
-                """.formatted(tmp.resolve("deployer"), ADMIN));
-        deployer = Deployer.start(config);
+        deployer = TestDeployers.start(tmp, ADMIN, "");
         author = Signing.generate();
         Path trusted = Files.createDirectories(tmp.resolve("trusted-keys"));
         Files.writeString(trusted.resolve("author.pub"), Signing.pem(author.getPublic()));
@@ -79,14 +71,8 @@ class DeploymentAgentTest {
     private TestDaemon daemon(String name, Path trusted) throws IOException {
         String token = TestDaemon.JSON.readTree(admin("POST", "/v1/enrolment-tokens", Map.of("group", "lab"))
                 .body()).path("token").asText();
-        return TestDaemon.start(tmp.resolve("device-" + name), """
-                agent:
-                  deployer-url: http://127.0.0.1:%d
-                  enrolment-token: %s
-                  device-name: pi-%s
-                  trusted-keys: %s
-                  poll-wait-seconds: 2
-                """.formatted(deployer.port(), token, name, trusted));
+        return TestDaemon.start(tmp.resolve("device-" + name), TestDeployers.agentYaml("http://127.0.0.1:"
+                + deployer.port(), token, "pi-" + name, trusted, ""));
     }
 
     private HttpResponse<String> admin(String method, String path, Object body) {
@@ -237,14 +223,8 @@ class DeploymentAgentTest {
         // revoked, it forgets the old identity and enrols again; what it ran kept running throughout.
         String fresh = TestDaemon.JSON.readTree(admin("POST", "/v1/enrolment-tokens", Map.of("group", "lab"))
                 .body()).path("token").asText();
-        a = TestDaemon.start(dataA, """
-                agent:
-                  deployer-url: http://127.0.0.1:%d
-                  enrolment-token: %s
-                  device-name: pi-a
-                  trusted-keys: %s
-                  poll-wait-seconds: 2
-                """.formatted(deployer.port(), fresh, tmp.resolve("trusted-keys")));
+        a = TestDaemon.start(dataA, TestDeployers.agentYaml("http://127.0.0.1:" + deployer.port(), fresh, "pi-a",
+                tmp.resolve("trusted-keys"), ""));
         assertThat(a.send("GET", "/fn/hello/?name=revoked", null).text()).contains("revoked");
         await("a enrolled again").atMost(30, SECONDS).until(() -> {
             String now = deviceId(a);

@@ -56,18 +56,11 @@ class FleetTlsTest {
     @Test
     void aDeviceThatTrustsTheFleetsCaFollowsItOverHttpsAndOneThatDoesNotGetsNothing() throws Exception {
         TestCa ca = TestCa.create(tmp.resolve("ca"), "fleet");
-        Path config = tmp.resolve("deployer.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: 0
-                admin:
-                  token: %s
+        Deployer deployer = TestDeployers.start(tmp, ADMIN, """
                 tls:
                   cert-file: %s
                   key-file: %s
-                """.formatted(tmp.resolve("deployer"), ADMIN, ca.serverCert(), ca.serverKey()));
-        Deployer deployer = Deployer.start(config);
+                """.formatted(ca.serverCert(), ca.serverKey()));
         open.add(deployer);
         String url = "https://127.0.0.1:" + deployer.port();
         HttpClient trusting = HttpClient.newBuilder().sslContext(PemTls.context(ca.caCert().toString(), "", ""))
@@ -135,18 +128,12 @@ class FleetTlsTest {
             throws Exception {
         String token = TestDaemon.JSON.readTree(send(trusting, "POST", url + "/v1/enrolment-tokens",
                 Map.of("group", "tls")).body()).path("token").asText();
-        TestDaemon d = TestDaemon.start(tmp.resolve(name), """
-                agent:
-                  deployer-url: %s
-                  enrolment-token: %s
-                  device-name: %s
-                  trusted-keys: %s
-                  poll-wait-seconds: 2
-                  %s
+        TestDaemon d = TestDaemon.start(tmp.resolve(name), TestDeployers.agentYaml(url, token, name, trusted, caLine)
+                + """
                 sync:
                   batch-max-age-ms: 200
                   metrics-interval-seconds: 1
-                """.formatted(url, token, name, trusted, caLine));
+                """);
         open.add(d);
         return d;
     }
