@@ -35,8 +35,8 @@ import java.util.zip.ZipOutputStream;
         versionProvider = Bramble.Version.class,
         description = "Keys, bundles, publishing, rollouts and devices for a Bramble fleet.",
         subcommands = {Bramble.Keys.class, Bramble.BundleCmd.class, Bramble.Signers.class, Bramble.Publish.class,
-                Bramble.Functions.class, Bramble.Deploy.class, Bramble.Rollout.class, Bramble.Rollback.class,
-                Bramble.Devices.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class, Bramble.MetricsCmd.class,
+                Bramble.Functions.class, RolloutCmds.Deploy.class, RolloutCmds.Rollout.class, RolloutCmds.Rollback.class,
+                DevicesCmd.class, Bramble.EnrolmentTokens.class, Bramble.Invoke.class, Bramble.Logs.class, Bramble.MetricsCmd.class,
                 Bramble.DeviceCmd.class, ProfileCmd.class, ConsoleCmd.class, Init.class, AutoComplete.GenerateCompletion.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the operation failed; the message says why", "2:usage",
@@ -530,161 +530,6 @@ public final class Bramble {
         }
     }
 
-    @Command(name = "deploy", description = "Rolls FUNCTION:VERSION out to a device, a group or a tag selector.")
-    static final class Deploy implements Callable<Integer> {
-        @Parameters(paramLabel = "FUNCTION:VERSION", description = "e.g. thermostat:3 (or thermostat for the newest)")
-        String what;
-        @Option(names = "--to", required = true, description = "device:ID, group:NAME or tag:K=V")
-        String target;
-        @Option(names = "--canary", description = "N devices or N% first; the rest once they succeed")
-        String canary;
-        @Option(names = "--max-failures", defaultValue = "0", description = "failures tolerated before the rollout "
-                + "halts (default ${DEFAULT-VALUE})")
-        int maxFailures;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            Bramble root = root(spec);
-            String[] fv = what.split(":", 2);
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("function", fv[0]);
-            body.put("version", fv.length > 1 ? fv[1] : "latest");
-            body.put("target", target);
-            body.put("maxFailures", maxFailures);
-            if (canary != null) {
-                if (!canary.matches("[0-9]{1,6}%?")) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--canary '" + canary
-                            + "' is not allowed; use a number of devices (2) or a percentage (10%)");
-                }
-                body.put(canary.endsWith("%") ? "canaryPercent" : "canary",
-                        Integer.parseInt(canary.replace("%", "")));
-            }
-            JsonNode r = root.deployerApi().post("/v1/deployments", body);
-            root.print(r, "deployment " + r.path("id").asText() + ": " + r.path("function").asText() + ":"
-                    + r.path("version").asText() + " to " + r.path("devices").size() + " device(s)"
-                    + (r.path("canary").asInt() > 0 ? ", " + r.path("canary").asInt() + " first" : "") + "\n"
-                    + "follow it: bramble rollout status " + r.path("id").asText() + " --watch\n");
-            return 0;
-        }
-    }
-
-    @Command(name = "rollout", description = "Rollouts.", subcommands = {Rollout.Status.class, Rollout.Cancel.class})
-    static final class Rollout {
-        @Command(name = "status", description = "A rollout's progress, device by device.")
-        static final class Status implements Callable<Integer> {
-            @Parameters(paramLabel = "DEPLOYMENT")
-            String id;
-            @Option(names = "--watch", description = "refresh until the rollout ends")
-            boolean watch;
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
-            @Override
-            public Integer call() throws InterruptedException {
-                Bramble root = root(spec);
-                while (true) {
-                    JsonNode r = root.deployerApi().get("/v1/deployments/" + id);
-                    String state = r.path("state").asText();
-                    root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " → "
-                            + r.path("target").asText() + ": " + state + " " + r.path("counts") + "\n"
-                            + table(r.path("devices"), "device", "wave", "state", "previousVersion", "errorCode",
-                            "error"));
-                    if (!watch || !state.equals("in_progress")) {
-                        return state.equals("halted") || state.equals("rolled_back") ? EXIT_FAILED : 0;
-                    }
-                    Thread.sleep(1_000);
-                }
-            }
-        }
-
-        @Command(name = "cancel", description = "Stops a rollout where it is.")
-        static final class Cancel implements Callable<Integer> {
-            @Parameters(paramLabel = "DEPLOYMENT")
-            String id;
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
-            @Override
-            public Integer call() {
-                Bramble root = root(spec);
-                JsonNode r = root.deployerApi().post("/v1/deployments/" + id + "/cancel", Map.of());
-                root.print(r, "deployment " + id + ": " + r.path("state").asText() + "\n");
-                return 0;
-            }
-        }
-    }
-
-    @Command(name = "rollback", description = "Puts every device a rollout reached back on its previous version.")
-    static final class Rollback implements Callable<Integer> {
-        @Parameters(paramLabel = "DEPLOYMENT")
-        String id;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            Bramble root = root(spec);
-            JsonNode r = root.deployerApi().post("/v1/deployments/" + id + "/rollback", Map.of());
-            root.print(r, "deployment " + id + ": " + r.path("state").asText() + "\n");
-            return 0;
-        }
-    }
-
-    @Command(name = "devices", description = "Enrolled devices.", subcommands = {Devices.ListCmd.class,
-            Devices.Show.class, Devices.Revoke.class})
-    static final class Devices {
-        @Command(name = "revoke", description = {"Cuts a device off: its token stops working at once, it takes part "
-                + "in no new rollout, and rollouts waiting on it skip it. It keeps running what it has; to bring it "
-                + "back, give it a new enrolment token."})
-        static final class Revoke implements Callable<Integer> {
-            @Parameters(paramLabel = "DEVICE")
-            String id;
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
-            @Override
-            public Integer call() {
-                Bramble root = root(spec);
-                JsonNode r = root.deployerApi().post("/v1/devices/" + id + "/revoke", Map.of());
-                root.print(r, "device " + id + " revoked at " + r.path("revokedAt").asText() + "\n");
-                return 0;
-            }
-        }
-
-        @Command(name = "list", description = "Every device.")
-        static final class ListCmd implements Callable<Integer> {
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
-            @Override
-            public Integer call() {
-                Bramble root = root(spec);
-                JsonNode r = root.deployerApi().get("/v1/devices");
-                root.print(r, table(r.path("devices"), "id", "name", "group", "tags", "revision", "lastSeen",
-                        "revokedAt"));
-                return 0;
-            }
-        }
-
-        @Command(name = "show", description = "A device: its desired state and last status.")
-        static final class Show implements Callable<Integer> {
-            @Parameters(paramLabel = "DEVICE")
-            String id;
-            @CommandLine.Spec
-            CommandLine.Model.CommandSpec spec;
-
-            @Override
-            public Integer call() throws IOException {
-                Bramble root = root(spec);
-                JsonNode r = root.deployerApi().get("/v1/devices/" + id);
-                root.print(r, Api.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r) + "\n");
-                return 0;
-            }
-        }
-    }
-
     @Command(name = "enrolment-token", description = "Tokens devices enrol with.",
             subcommands = EnrolmentTokens.Create.class)
     static final class EnrolmentTokens {
@@ -710,16 +555,8 @@ public final class Bramble {
                     body.put("group", group);
                 }
                 body.put("uses", uses);
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})([mhd])").matcher(ttl);
-                if (!m.matches()) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--ttl '" + ttl + "' is not allowed;"
-                            + " use minutes, hours or days: 10m, 12h, 30d");
-                }
-                body.put("ttlSeconds", Long.parseLong(m.group(1)) * switch (m.group(2)) {
-                    case "m" -> 60L;
-                    case "h" -> 3_600L;
-                    default -> 86_400L;
-                });
+                body.put("ttlSeconds", Durations.option(spec, "--ttl", ttl, "mhd", "minutes, hours or days: 10m, "
+                        + "12h, 30d").toSeconds());
                 Map<String, String> tagMap = new LinkedHashMap<>();
                 for (String t : tags) {
                     int eq = t.indexOf('=');
@@ -840,16 +677,9 @@ public final class Bramble {
 
     /** {@code 30s}, {@code 10m}, {@code 2h}, {@code 7d}, or an ISO-8601 instant, as epoch milliseconds. */
     static long sinceMillis(CommandLine.Model.CommandSpec spec, String since, long now) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)([smhd])").matcher(since);
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            long unit = switch (m.group(2)) {
-                case "s" -> 1_000L;
-                case "m" -> 60_000L;
-                case "h" -> 3_600_000L;
-                default -> 86_400_000L;
-            };
-            return Math.max(0, now - n * unit);
+        java.util.Optional<java.time.Duration> ago = Durations.of(since);
+        if (ago.isPresent()) {
+            return Math.max(0, now - ago.get().toMillis());
         }
         try {
             return java.time.Instant.parse(since).toEpochMilli();

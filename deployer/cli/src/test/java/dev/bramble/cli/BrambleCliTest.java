@@ -176,7 +176,7 @@ class BrambleCliTest {
         Run status = bramble("rollout", "status", id);
         assertThat(status.out()).contains("in_progress").contains("pending");
         assertThat(bramble("--json", "rollback", id).json().path("state").asText()).isEqualTo("rolled_back");
-        assertThat(bramble("rollout", "status", id).exit()).isEqualTo(1);
+        assertThat(bramble("rollout", "status", id).exit()).isEqualTo(RolloutCmds.EXIT_STOPPED);
     }
 
     @Test
@@ -316,6 +316,25 @@ class BrambleCliTest {
         assertThat(shown.path("group").asText()).isEqualTo("north");
         assertThat(shown.path("tags").path("site").asText()).isEqualTo("north");
         assertThat(shown.path("tags").path("floor").asText()).isEqualTo("2");
+
+        // Tags and groups change in place: the tags not named stay.
+        Run tagged = bramble("devices", "tag", id, "rack=7", "floor=3");
+        assertThat(tagged.exit()).as(tagged.err()).isZero();
+        assertThat(tagged.out()).isEqualTo("device " + id + ": group north, tags {\"floor\":\"3\",\"rack\":\"7\","
+                + "\"site\":\"north\"}\n");
+        assertThat(bramble("--json", "devices", "untag", id, "site", "rack").json().path("tags").toString())
+                .isEqualTo("{\"floor\":\"3\"}");
+        assertThat(bramble("--json", "devices", "set-group", id, "south").json().path("group").asText())
+                .isEqualTo("south");
+        assertThat(bramble("devices", "set-group", id, "--none").out()).contains("group none");
+        Run badTag = bramble("devices", "tag", id, "rack");
+        assertThat(badTag.exit()).isEqualTo(2);
+        assertThat(badTag.err()).contains("tag 'rack' is not allowed; use KEY=VALUE");
+        Run badKey = bramble("devices", "untag", id, "no spaces");
+        assertThat(badKey.exit()).isEqualTo(1);
+        assertThat(badKey.err()).contains("tag key 'no spaces' is not allowed");
+        assertThat(bramble("devices", "set-group", id).exit()).isEqualTo(2);
+        assertThat(bramble("devices", "tag", "dev-nope", "a=b").exit()).isEqualTo(1);
 
         Run revoked = bramble("devices", "revoke", id);
         assertThat(revoked.exit()).as(revoked.err()).isZero();

@@ -22,10 +22,12 @@ public final class Deployer implements AutoCloseable {
 
     private final WebServer server;
     private final Telemetry telemetry;
+    private final Fleet fleet;
 
-    private Deployer(WebServer server, Telemetry telemetry) {
+    private Deployer(WebServer server, Telemetry telemetry, Fleet fleet) {
         this.server = server;
         this.telemetry = telemetry;
+        this.fleet = fleet;
     }
 
     /** Starts a deployer from a configuration file. */
@@ -43,7 +45,7 @@ public final class Deployer implements AutoCloseable {
         Database db = Database.open(config.databaseUrl(), config.databaseUser(), config.databasePassword());
         Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                 Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
-        Fleet fleet = new Fleet(db, clock, limits);
+        Fleet fleet = Fleet.open(db, clock, limits).start();
         Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(config.telemetryRetentionDays())).start();
         DeployerApi api = new DeployerApi(fleet, telemetry, config, adminToken);
         Keys tls = tlsKeys(config);
@@ -61,6 +63,7 @@ public final class Deployer implements AutoCloseable {
                     }).build().start();
         } catch (RuntimeException e) {
             telemetry.close();
+            fleet.close();
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
                     + config.port() + ": " + e.getMessage(), e);
         }
@@ -68,13 +71,14 @@ public final class Deployer implements AutoCloseable {
             // Helidon logs a failed bind and runs on without the listener: a deployer nobody can reach
             server.stop();
             telemetry.close();
+            fleet.close();
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
                     + config.port() + " (the port is taken, or the address is not one of this host's)");
         }
         LOG.log(Level.INFO, "deployer.ready " + (config.tlsCertFile().isEmpty() ? "http" : "https")
                 + "={0}:{1} database={2}", config.bind(),
                 Integer.toString(server.port()), db.sqlite() ? config.databaseUrl() : "postgresql");
-        return new Deployer(server, telemetry);
+        return new Deployer(server, telemetry, fleet);
     }
 
     /** The listener's key and certificate chain from tls.key-file and tls.cert-file, or null for plain http. */
@@ -121,6 +125,7 @@ public final class Deployer implements AutoCloseable {
         if (server.isRunning()) {
             server.stop();
         }
+        fleet.close();
         telemetry.close();
     }
 }

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.DeploymentReport;
+import dev.bramble.protocol.DesiredState;
+import dev.bramble.protocol.DeviceRolloutState;
 import dev.bramble.protocol.SignatureException;
 import dev.bramble.protocol.TelemetryBatch;
 import io.helidon.http.HeaderNames;
@@ -68,23 +71,23 @@ final class DeployerApi {
                 .post("/v1/signers", (req, res) -> {
                     admin(req);
                     JsonNode b = body(req);
-                    send(res, 201, Map.of("keyId", fleet.addSigner(b.path("name").asText(null),
+                    send(res, 201, Map.of("keyId", fleet.catalog().addSigner(b.path("name").asText(null),
                             b.path("publicKey").asText(null))));
                 })
                 .get("/v1/signers", (req, res) -> {
                     admin(req);
-                    send(res, 200, Map.of("signers", fleet.signers().keySet()));
+                    send(res, 200, Map.of("signers", fleet.catalog().signers().keySet()));
                 })
                 .post("/v1/functions", this::publish)
                 .get("/v1/functions", (req, res) -> {
                     admin(req);
-                    send(res, 200, Map.of("functions", fleet.functions()));
+                    send(res, 200, Map.of("functions", fleet.catalog().functions()));
                 })
                 .get("/v1/functions/{name}/versions", (req, res) -> {
                     admin(req);
                     String name = req.path().pathParameters().get("name");
-                    send(res, 200, Map.of("function", name, "versions", fleet.versions(name), "aliases",
-                            fleet.aliases(name)));
+                    send(res, 200, Map.of("function", name, "versions", fleet.catalog().versions(name), "aliases",
+                            fleet.catalog().aliases(name)));
                 })
                 .put("/v1/functions/{name}/aliases/{alias}", (req, res) -> {
                     admin(req);
@@ -92,19 +95,19 @@ final class DeployerApi {
                     if (!b.path("version").canConvertToInt()) {
                         throw ApiError.badRequest("send {\"version\": N}");
                     }
-                    send(res, 200, fleet.setAlias(req.path().pathParameters().get("name"),
+                    send(res, 200, fleet.catalog().setAlias(req.path().pathParameters().get("name"),
                             req.path().pathParameters().get("alias"), b.path("version").asInt()));
                 })
                 .post("/v1/enrolment-tokens", (req, res) -> {
                     admin(req);
                     JsonNode b = body(req);
-                    String token = fleet.createEnrolmentToken(b.path("group").asText(null), strings(b.path("tags")),
+                    String token = fleet.devices().createEnrolmentToken(b.path("group").asText(null), strings(b.path("tags")),
                             b.path("uses").asInt(1), Duration.ofSeconds(b.path("ttlSeconds").asLong(86_400)));
                     send(res, 201, Map.of("token", token));
                 })
                 .post("/v1/enrol", (req, res) -> {
                     JsonNode b = body(req);
-                    Fleet.Enrolled e = fleet.enrol(b.path("token").asText(null), b.path("name").asText(null));
+                    Devices.Enrolled e = fleet.devices().enrol(b.path("token").asText(null), b.path("name").asText(null));
                     send(res, 201, Map.of("deviceId", e.deviceId(), "deviceToken", e.token()));
                 })
                 .get("/v1/devices", (req, res) -> {
@@ -114,38 +117,47 @@ final class DeployerApi {
                 .get("/v1/logs", this::fleetLogs)
                 .get("/v1/devices/{id}", (req, res) -> {
                     String id = ownDevice(req);
-                    send(res, 200, fleet.device(id));
+                    send(res, 200, fleet.devices().device(id));
                 })
                 .put("/v1/devices/{id}", (req, res) -> {
                     admin(req);
                     String id = req.path().pathParameters().get("id");
                     JsonNode b = body(req);
-                    fleet.updateDevice(id, b.has("group") ? b.path("group").asText("") : null,
-                            b.has("tags") ? strings(b.path("tags")) : null);
-                    send(res, 200, fleet.device(id));
+                    List<String> remove = new java.util.ArrayList<>();
+                    b.path("removeTags").forEach(k -> remove.add(k.asText()));
+                    fleet.devices().updateDevice(id, b.has("group") ? b.path("group").asText("") : null,
+                            b.has("tags") ? strings(b.path("tags")) : null, strings(b.path("addTags")), remove);
+                    send(res, 200, fleet.devices().device(id));
                 })
                 .post("/v1/devices/{id}/revoke", (req, res) -> {
                     admin(req);
-                    send(res, 200, fleet.revoke(req.path().pathParameters().get("id")));
+                    send(res, 200, fleet.devices().revoke(req.path().pathParameters().get("id")));
                 })
                 .get("/v1/devices/{id}/desired", this::desired)
                 .post("/v1/devices/{id}/reports", (req, res) -> {
                     String id = ownDevice(req);
                     JsonNode b = body(req);
-                    fleet.report(id, b.path("deployment").asText(""), b.path("state").asText(""),
-                            b.path("errorCode").asText(null), b.path("error").asText(null));
+                    DeviceRolloutState state;
+                    try {
+                        state = DeviceRolloutState.of(b.path("state").asText(""));
+                    } catch (IllegalArgumentException e) {
+                        throw ApiError.badRequest("state '" + b.path("state").asText("") + "' is not allowed; "
+                                + "allowed: [succeeded, failed]");
+                    }
+                    fleet.rollouts().report(id, new DeploymentReport(b.path("deployment").asText(""), state,
+                            b.path("errorCode").asText(null), b.path("error").asText(null)));
                     send(res, 200, Map.of("ok", true));
                 })
                 .put("/v1/devices/{id}/status", (req, res) -> {
                     String id = ownDevice(req);
-                    fleet.reportStatus(id, body(req).toString());
+                    fleet.devices().reportStatus(id, body(req).toString());
                     send(res, 200, Map.of("ok", true));
                 })
                 .post("/v1/devices/{id}/telemetry", this::telemetry)
                 .get("/v1/devices/{id}/logs", (req, res) -> {
                     admin(req);
                     String id = req.path().pathParameters().get("id");
-                    fleet.device(id);
+                    fleet.devices().device(id);
                     String function = req.query().first("function").orElseThrow(() -> ApiError.badRequest(
                             "name the function: ?function=NAME"));
                     long since = number(req.query().first("since").orElse(null), "since", 0);
@@ -165,34 +177,47 @@ final class DeployerApi {
                 .get("/v1/devices/{id}/metrics", (req, res) -> {
                     admin(req);
                     String id = req.path().pathParameters().get("id");
-                    fleet.device(id);
+                    fleet.devices().device(id);
                     send(res, 200, telemetry.metrics(id, req.query().first("function").orElse(null)));
                 })
                 .get("/v1/bundles/{sha256}", this::bundle)
                 .post("/v1/deployments", (req, res) -> {
                     admin(req);
                     JsonNode b = body(req);
-                    Map<String, Object> d = fleet.deploy(b.path("function").asText(null),
-                            b.path("version").asText(null), b.path("target").asText(null), b.path("canary").asInt(0),
-                            b.path("canaryPercent").asInt(0), b.path("maxFailures").asInt(0));
+                    Map<String, Object> d = fleet.rollouts().deploy(b.path("function").asText(null),
+                            b.path("version").asText(null), b.path("target").asText(null), RolloutPlan.parse(b));
                     res.header(HeaderNames.LOCATION, "/v1/deployments/" + d.get("id"));
                     send(res, 201, d);
                 })
                 .get("/v1/deployments", (req, res) -> {
                     admin(req);
-                    send(res, 200, Map.of("deployments", fleet.deployments()));
+                    send(res, 200, Map.of("deployments", fleet.rollouts().deployments()));
                 })
                 .get("/v1/deployments/{id}", (req, res) -> {
                     admin(req);
-                    send(res, 200, fleet.deployment(req.path().pathParameters().get("id")));
+                    String devices = req.query().first("devices").orElse("true");
+                    if (!devices.equals("true") && !devices.equals("false")) {
+                        throw ApiError.badRequest("devices '" + devices + "' is not allowed; use true (the default) "
+                                + "or false (counts only)");
+                    }
+                    send(res, 200, fleet.rollouts().deployment(req.path().pathParameters().get("id"),
+                            devices.equals("true")));
                 })
                 .post("/v1/deployments/{id}/cancel", (req, res) -> {
                     admin(req);
-                    send(res, 200, fleet.cancel(req.path().pathParameters().get("id")));
+                    send(res, 200, fleet.rollouts().cancel(req.path().pathParameters().get("id")));
                 })
                 .post("/v1/deployments/{id}/rollback", (req, res) -> {
                     admin(req);
-                    send(res, 200, fleet.rollback(req.path().pathParameters().get("id")));
+                    send(res, 200, fleet.rollouts().rollback(req.path().pathParameters().get("id")));
+                })
+                .post("/v1/deployments/{id}/pause", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.rollouts().pause(req.path().pathParameters().get("id")));
+                })
+                .post("/v1/deployments/{id}/resume", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.rollouts().resume(req.path().pathParameters().get("id")));
                 })
                 .error(ApiError.class, (req, res, e) -> error(res, e.status(), e.type(), e.getMessage(), e.problems()))
                 .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundle", e.getMessage(),
@@ -223,11 +248,11 @@ final class DeployerApi {
      * its outbox as its last upload described it.
      */
     private List<Map<String, Object>> devices() {
-        Map<String, List<Map<String, Object>>> functions = fleet.deviceFunctions();
+        Map<String, List<Map<String, Object>>> functions = fleet.desired().byDevice();
         Map<String, Map<String, Object>> links = telemetry.links();
         long onlineWithinMs = (config.longPollSeconds() + 15) * 1000L;
         List<Map<String, Object>> out = new java.util.ArrayList<>();
-        for (Map<String, Object> d : fleet.devices()) {
+        for (Map<String, Object> d : fleet.devices().devices()) {
             Map<String, Object> m = new LinkedHashMap<>(d);
             String id = (String) d.get("id");
             Object seen = d.get("lastSeen");
@@ -249,7 +274,7 @@ final class DeployerApi {
         String device = req.query().first("device").filter(v -> !v.isEmpty()).orElse(null);
         String function = req.query().first("function").filter(v -> !v.isEmpty()).orElse(null);
         if (device != null) {
-            fleet.device(device);
+            fleet.devices().device(device);
         }
         long after = number(req.query().first("after").orElse(null), "after", 0);
         Optional<String> tail = req.query().first("tail").asOptional();
@@ -289,7 +314,7 @@ final class DeployerApi {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            Fleet.Published p = fleet.publish(upload, req.headers().first(HeaderNames.create("X-Bramble-Signature"))
+            Catalog.Published p = fleet.catalog().publish(upload, req.headers().first(HeaderNames.create("X-Bramble-Signature"))
                     .orElse(null));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("function", p.function());
@@ -364,19 +389,15 @@ final class DeployerApi {
         String id = ownDevice(req);
         long after = number(req.query().first("after").orElse(null), "after", -1);
         int wait = (int) Math.min(config.longPollSeconds(), number(req.query().first("wait").orElse(null), "wait", 0));
-        Fleet.Desired d;
+        DesiredState d;
         try {
-            d = fleet.awaitDesired(id, after, Duration.ofSeconds(Math.max(0, wait)));
+            d = fleet.desired().await(id, after, Duration.ofSeconds(Math.max(0, wait)));
         } catch (InterruptedException e) {
             // The deployer is stopping: the device asks again, here or at another replica.
             Thread.currentThread().interrupt();
             throw new ApiError(503, "Unavailable", "the deployer is stopping; ask again");
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("deviceId", id);
-        out.put("revision", d.revision());
-        out.put("functions", d.functions());
-        send(res, 200, out);
+        send(res, 200, d);
     }
 
     /** A bundle by digest, with {@code Range} so an interrupted download resumes. */
@@ -388,11 +409,11 @@ final class DeployerApi {
         }
         // Bundles carry environment values: a device gets only what its own desired state names, and the answer
         // does not say whether any other bundle exists.
-        if (caller instanceof Caller.Device d && !fleet.desiredBy(d.id(), sha)) {
+        if (caller instanceof Caller.Device d && !fleet.desired().names(d.id(), sha)) {
             throw new ApiError(403, "Forbidden", "device " + d.id() + " may download only the bundles its desired "
                     + "state names, and it names no bundle " + sha);
         }
-        byte[] b = fleet.bundle(sha);
+        byte[] b = fleet.catalog().bundle(sha);
         res.header(HeaderNames.ACCEPT_RANGES, "bytes").header(HeaderNames.CONTENT_TYPE, "application/zip");
         Optional<String> range = req.headers().first(HeaderNames.RANGE);
         if (range.isPresent()) {
@@ -427,7 +448,7 @@ final class DeployerApi {
         if (Tokens.same(token, adminToken)) {
             return new Caller.Admin();
         }
-        return fleet.deviceForToken(token).<Caller>map(Caller.Device::new)
+        return fleet.devices().deviceForToken(token).<Caller>map(Caller.Device::new)
                 .orElseThrow(() -> new ApiError(401, "Unauthorized", "the token is not known"));
     }
 

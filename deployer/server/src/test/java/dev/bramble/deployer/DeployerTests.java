@@ -85,7 +85,12 @@ abstract class DeployerTests {
     }
 
     static Response call(String method, String path, String token, byte[] body, String... headers) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + deployer.port() + path))
+        return callOn(deployer.port(), method, path, token, body, headers);
+    }
+
+    /** The same, to a deployer on another port (another replica). */
+    static Response callOn(int port, String method, String path, String token, byte[] body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -116,6 +121,10 @@ abstract class DeployerTests {
 
     /** The hello example renamed (a function of its own per test) and, with {@code variant}, a different bundle. */
     static Path bundle(String name, int variant) throws IOException {
+        return bundle(dir, name, variant);
+    }
+
+    static Path bundle(Path dir, String name, int variant) throws IOException {
         Path source = Path.of(System.getProperty("bramble.test.hello"));
         Path out = Files.createTempFile(dir, name + "-", ".zip");
         try (ZipFile in = new ZipFile(source.toFile()); ZipOutputStream zip = new ZipOutputStream(

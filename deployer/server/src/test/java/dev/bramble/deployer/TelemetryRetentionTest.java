@@ -7,14 +7,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,32 +18,12 @@ class TelemetryRetentionTest {
     @TempDir
     Path dir;
 
-    /** A clock the test moves. */
-    private static final class MovableClock extends Clock {
-        final AtomicLong millis = new AtomicLong(Instant.parse("2026-11-22T10:00:00Z").toEpochMilli());
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-    }
-
     @Test
     void telemetryOlderThanTheRetentionIsDeletedAndItsNumbersStayAcknowledged() {
         MovableClock clock = new MovableClock();
         Database db = Database.open("jdbc:sqlite:" + dir.resolve("deployer.db"), "", "");
-        Fleet fleet = new Fleet(db, clock, Bundle.Limits.DEFAULT);
-        Fleet.Enrolled device = fleet.enrol(fleet.createEnrolmentToken(null, Map.of(), 1, Duration.ofHours(1)), "pi");
+        Fleet fleet = Fleet.open(db, clock, Bundle.Limits.DEFAULT);
+        Devices.Enrolled device = fleet.devices().enrol(fleet.devices().createEnrolmentToken(null, Map.of(), 1, Duration.ofHours(1)), "pi");
         Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(1));
         TelemetryEntry old = TelemetryEntry.log("fn", clock.millis(), "env", null, "old line").withSeq(1);
         telemetry.ingest(device.deviceId(), new TelemetryBatch("box", List.of(old,

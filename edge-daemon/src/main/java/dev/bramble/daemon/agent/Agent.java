@@ -18,6 +18,9 @@ import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.BundleException;
+import dev.bramble.protocol.DeploymentErrorCode;
+import dev.bramble.protocol.DeploymentReport;
+import dev.bramble.protocol.DesiredState;
 import dev.bramble.protocol.SignatureException;
 import dev.bramble.protocol.Signing;
 
@@ -127,10 +130,10 @@ public final class Agent implements AutoCloseable {
             try {
                 Identity id = identity();
                 deviceId = id.deviceId();
-                JsonNode desired;
+                DesiredState desired;
                 try {
-                    desired = get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
-                            + settings.pollWaitSeconds());
+                    desired = JSON.treeToValue(get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
+                            + settings.pollWaitSeconds()), DesiredState.class);
                 } catch (RevokedException e) {
                     forget(id);
                     throw e;
@@ -139,9 +142,9 @@ public final class Agent implements AutoCloseable {
                 state = "following";
                 lastError = "";
                 backoff = 1_000;
-                long rev = desired.path("revision").asLong();
+                long rev = desired.revision();
                 boolean allApplied = true;
-                for (JsonNode f : desired.path("functions")) {
+                for (DesiredState.Function f : desired.functions()) {
                     allApplied &= apply(id, f);
                 }
                 if (allApplied) {
@@ -166,17 +169,17 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Brings one function to its desired bundle; false when it must be tried again (a report did not go out). */
-    private boolean apply(Identity id, JsonNode f) throws InterruptedException {
-        String function = f.path("function").asText();
-        String sha = f.path("sha256").asText();
-        String deployment = f.path("deployment").isTextual() ? f.path("deployment").asText() : null;
+    private boolean apply(Identity id, DesiredState.Function f) throws InterruptedException {
+        String function = f.function();
+        String sha = f.sha256();
+        String deployment = f.deployment();
         Optional<FunctionVersion> live = live(function);
         if (live.isPresent() && live.get().sha256().equals(sha)) {
             // Reported once per run: a later desired state that still names the deployment needs no new word.
             if (deployment == null || reported.contains(deployment)) {
                 return true;
             }
-            return report(id, deployment, "succeeded", null, null);
+            return report(id, DeploymentReport.succeeded(deployment));
         }
         Integer previous = live.map(FunctionVersion::version).orElse(null);
         state = "deploying " + function;
@@ -190,13 +193,13 @@ public final class Agent implements AutoCloseable {
             afterSwitch(v);
             registry.prune(function, settings.keepVersions());
             LOG.log(Level.INFO, "agent.live function={0} version={1} sha256={2}", function, v.version(), sha);
-            return deployment == null || report(id, deployment, "succeeded", null, null);
+            return deployment == null || report(id, DeploymentReport.succeeded(deployment));
         } catch (AgentException e) {
             restore(function, previous);
             endWork(function);
             LOG.log(Level.WARNING, "agent.failed function={0} code={1} error={2}", function, e.code(), e.getMessage());
             // Without a deployment there is no one to tell; the desired state stays until the deployer changes it.
-            return deployment == null || report(id, deployment, "failed", e.code().name(), e.getMessage());
+            return deployment == null || report(id, DeploymentReport.failed(deployment, e.code(), e.getMessage()));
         }
     }
 
@@ -206,40 +209,41 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Downloads, checks and publishes the bundle as a local version that is not live yet. */
-    private FunctionVersion install(Identity id, JsonNode f, String sha) throws AgentException, InterruptedException {
-        long size = f.path("size").asLong();
+    private FunctionVersion install(Identity id, DesiredState.Function f, String sha) throws AgentException,
+            InterruptedException {
+        long size = f.size();
         Path part = incoming.resolve(sha + ".part");
         try {
             Files.createDirectories(incoming);
             long have = Files.exists(part) ? Files.size(part) : 0;
             if (Files.getFileStore(incoming).getUsableSpace() < (size - have) * 3 + (16L << 20)) {
-                throw new AgentException(AgentException.Code.DISK_FULL, "not enough free disk for a " + size
+                throw new AgentException(DeploymentErrorCode.DISK_FULL, "not enough free disk for a " + size
                         + "-byte bundle (it is kept, unpacked and staged)");
             }
             if (have < size) {
-                download(id, f.path("url").asText(), part, have);
+                download(id, f.url(), part, have);
             }
         } catch (IOException e) {
-            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.getMessage());
+            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
         }
         String actual;
         try {
             actual = Bundle.sha256(part);
         } catch (java.io.UncheckedIOException e) {
-            throw new AgentException(AgentException.Code.DOWNLOAD_FAILED, e.getMessage());
+            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
         }
         if (!actual.equals(sha)) {
             Trees.deleteQuietly(part);
-            throw new AgentException(AgentException.Code.DIGEST_MISMATCH, "the downloaded bundle's SHA-256 is "
+            throw new AgentException(DeploymentErrorCode.DIGEST_MISMATCH, "the downloaded bundle's SHA-256 is "
                     + actual + ", the desired state says " + sha);
         }
         try {
-            Signing.verify(sha, Signing.BundleSignature.parse(f.path("signature").asText("")),
+            Signing.verify(sha, Signing.BundleSignature.parse(f.signature() == null ? "" : f.signature()),
                     Signing.trustedKeys(settings.trustedKeys()));
         } catch (SignatureException e) {
             Trees.deleteQuietly(part);
             throw new AgentException(e.code() == SignatureException.Code.UNTRUSTED_KEY
-                    ? AgentException.Code.UNTRUSTED_KEY : AgentException.Code.SIGNATURE_INVALID,
+                    ? DeploymentErrorCode.UNTRUSTED_KEY : DeploymentErrorCode.SIGNATURE_INVALID,
                     e.code() + ": " + e.getMessage());
         }
         try {
@@ -248,9 +252,9 @@ public final class Agent implements AutoCloseable {
             Deployment d = registry.deploy(upload, "agent-staging");
             return registry.resolve(d.function(), Integer.toString(d.version()));
         } catch (BundleException e) {
-            throw new AgentException(AgentException.Code.INVALID_BUNDLE, e.getMessage() + " " + e.problems());
+            throw new AgentException(DeploymentErrorCode.INVALID_BUNDLE, e.getMessage() + " " + e.problems());
         } catch (IOException | RuntimeException e) {
-            throw new AgentException(AgentException.Code.INTERNAL, e.toString());
+            throw new AgentException(DeploymentErrorCode.INTERNAL, e.toString());
         }
     }
 
@@ -287,13 +291,13 @@ public final class Agent implements AutoCloseable {
                 r = invoker.invoke(new InvokeRequest(v.function(), Integer.toString(v.version()),
                         event.getBytes(StandardCharsets.UTF_8), "", UUID.randomUUID().toString(), false));
             } catch (ThrottledException e) {
-                throw new AgentException(AgentException.Code.SMOKE_TEST_FAILED, "testEvents[" + i + "]: no room to "
+                throw new AgentException(DeploymentErrorCode.SMOKE_TEST_FAILED, "testEvents[" + i + "]: no room to "
                         + "run the new version: " + e.getMessage());
             }
             if (r.error()) {
                 String error = new String(r.payload(), StandardCharsets.UTF_8);
                 throw new AgentException(error.contains("Runtime.ExitError") || i == 0 && error.contains("Init")
-                        ? AgentException.Code.INIT_FAILED : AgentException.Code.SMOKE_TEST_FAILED,
+                        ? DeploymentErrorCode.INIT_FAILED : DeploymentErrorCode.SMOKE_TEST_FAILED,
                         "testEvents[" + i + "] failed: " + error);
             }
             i++;
@@ -317,24 +321,22 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private boolean report(Identity id, String deployment, String outcome, String code, String error)
-            throws InterruptedException {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("deployment", deployment);
-        body.put("state", outcome);
-        if (code != null) {
-            body.put("errorCode", code);
-            body.put("error", error.length() > 2_000 ? error.substring(0, 2_000) : error);
-        }
+    /** Sends a report; false when it must be sent again (the deployer was not reached, or answered 5xx). */
+    private boolean report(Identity id, DeploymentReport report) throws InterruptedException {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + "/v1/devices/"
                             + id.deviceId() + "/reports")).timeout(Duration.ofSeconds(30))
                     .header("Authorization", "Bearer " + id.token()).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))).build(),
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(report))).build(),
                     HttpResponse.BodyHandlers.ofString());
-            boolean done = r.statusCode() == 200 || r.statusCode() == 404;
+            // 404: the rollout is gone. 400: the deployer will never take this report (an older deployer that does
+            // not know a code); sending it again would only loop, so it is logged and let go.
+            if (r.statusCode() == 400) {
+                LOG.log(Level.WARNING, "agent.report-refused deployment={0} answer={1}", report.deployment(), r.body());
+            }
+            boolean done = r.statusCode() == 200 || r.statusCode() == 404 || r.statusCode() == 400;
             if (done) {
-                reported.add(deployment);
+                reported.add(report.deployment());
             }
             return done;
         } catch (IOException e) {

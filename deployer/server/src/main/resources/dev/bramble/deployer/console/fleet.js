@@ -153,22 +153,31 @@ async function rollout({id}, live) {
       refresh();
     } catch (e) { notice(status, e.message, 'error'); }
   };
-  const halt = h('button', {type: 'button', class: 'secondary', id: 'halt', onclick: act('cancel', 'Halt the rollout')},
-    'Halt');
+  const pause = h('button', {type: 'button', class: 'secondary', id: 'pause',
+    onclick: act('pause', 'Pause the rollout (devices already released still report)')}, 'Pause');
+  const resume = h('button', {type: 'button', class: 'secondary', id: 'resume',
+    onclick: act('resume', 'Resume the rollout')}, 'Resume');
+  const cancel = h('button', {type: 'button', class: 'secondary', id: 'cancel',
+    onclick: act('cancel', 'Cancel the rollout (devices not yet released are skipped)')}, 'Cancel');
   const back = h('button', {type: 'button', class: 'danger', id: 'rollback',
     onclick: act('rollback', 'Roll every device it reached back to its previous version')}, 'Roll back');
-  fill(main, heading(main, 'Rollout', halt, back), status, body);
+  fill(main, heading(main, 'Rollout', pause, resume, cancel, back), status, body);
   const refresh = async () => {
     try {
       const d = await api.get('/v1/deployments/' + enc(id));
       const total = d.devices.length;
       const done = (d.counts.succeeded || 0);
-      halt.disabled = d.state !== 'in_progress';
+      pause.disabled = d.state !== 'in_progress';
+      resume.disabled = d.state !== 'paused';
+      cancel.disabled = d.state !== 'in_progress' && d.state !== 'paused';
+      back.disabled = d.state === 'rolled_back';
+      const plan = d.plan || {};
       const waves = [...new Set(d.devices.map((x) => x.wave))].sort();
       fill(body,
         h('p', {id: 'rollout-summary'}, d.function, ':', d.version, ' to ', d.target, ' — ', badge(d.state), ' ',
           done, '/', total, ' succeeded',
           Object.entries(d.counts).filter(([k]) => k !== 'succeeded').map(([k, n]) => ', ' + n + ' ' + k).join('')),
+        d.reason ? h('p', {id: 'rollout-reason'}, d.reason) : null,
         h('progress', {max: Math.max(1, total), value: done, 'aria-label': 'Devices succeeded'}),
         tiles(Object.entries(d.counts).map(([k, n]) => [k, n])),
         waves.map((w) => [h('h2', {}, w === 0 && waves.length > 1 ? 'Wave 0 (canary)' : 'Wave ' + w),
@@ -176,8 +185,16 @@ async function rollout({id}, live) {
             ['Previous version', (x) => x.previousVersion ?? 'none'],
             ['Error', (x) => x.errorCode ? x.errorCode + ': ' + (x.error || '') : '']],
           d.devices.filter((x) => x.wave === w))]),
-        h('p', {class: 'hint'}, 'Halts past ', d.maxFailures, ' failure(s). Same as bramble rollout status ', id,
-          '; Halt is bramble rollout cancel, Roll back is bramble rollback.'));
+        h('p', {class: 'hint'},
+          plan.rate ? 'Releases ' + plan.rate.perMinute + ' device(s) a minute'
+            + (plan.rate.factor > 1 ? ', times ' + plan.rate.factor + ' every ' + plan.rate.every
+              + ' successes, up to ' + plan.rate.maxPerMinute : '') + '. ' : 'Releases every device at once. ',
+          d.maxFailures !== null ? 'Halts past ' + d.maxFailures + ' failure(s). ' : '',
+          plan.abort ? 'Halts past ' + plan.abort.failurePercent + ' % failed once ' + plan.abort.minDevices
+            + ' device(s) settled. ' : '',
+          'A device has ', Math.round((plan.deviceTimeoutSeconds || 0) / 60), ' min to report. ',
+          'Same as bramble rollout status ', id, ' --watch; the buttons are bramble rollout pause, resume, cancel ',
+          'and bramble rollback.'));
     } catch (e) { failed(body, e); }
   };
   live.every(2_000, refresh);

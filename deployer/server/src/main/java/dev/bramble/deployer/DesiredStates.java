@@ -1,0 +1,214 @@
+package dev.bramble.deployer;
+
+import dev.bramble.protocol.DesiredState;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+
+import static dev.bramble.deployer.Sql.number;
+import static dev.bramble.deployer.Sql.row;
+import static dev.bramble.deployer.Sql.rows;
+import static dev.bramble.deployer.Sql.update;
+
+/**
+ * Each device's desired state (which version of which function it should run, and the rollout that set it) and
+ * its revision, which grows with every change; devices long-poll it.
+ *
+ * <p>A long-poll wakes when its device's desired state changes on any replica. On PostgreSQL every change sends
+ * {@code NOTIFY bramble_desired, '<device>'} in its transaction (delivered on commit), and each replica LISTENs on a
+ * connection of its own, from a platform thread, and wakes that device's long-polls. On SQLite (one replica) a
+ * change wakes this process's long-polls once its transaction has committed. A long-poll also looks again every
+ * {@link #BACKSTOP}, in case a notification was lost with a dropped connection.
+ */
+final class DesiredStates implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(DesiredStates.class.getName());
+    static final String CHANNEL = "bramble_desired";
+    static final Duration BACKSTOP = Duration.ofSeconds(15);
+
+    private final Database db;
+    private final Clock clock;
+    /**
+     * Each waiting device's latch, shared by its long-polls. They park on Helidon's virtual threads: a latch parks,
+     * where a monitor's wait would pin a carrier each on JDK 21 (docs/decisions/0006).
+     */
+    private final Map<String, CountDownLatch> waiting = new ConcurrentHashMap<>();
+    private final Thread listener;
+    private volatile boolean closed;
+
+    DesiredStates(Database db, Clock clock) {
+        this.db = db;
+        this.clock = clock;
+        this.listener = db.sqlite() ? null
+                : Thread.ofPlatform().name("bramble-desired-listener").daemon(true).unstarted(this::listen);
+    }
+
+    /** Starts listening for other replicas' changes (PostgreSQL). */
+    DesiredStates start() {
+        if (listener != null) {
+            listener.start();
+        }
+        return this;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (listener != null && listener.isAlive()) {
+            listener.interrupt();
+            try {
+                listener.join(Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        wakeAll();
+    }
+
+    private void listen() {
+        while (!closed) {
+            try (Connection c = db.connect(); java.sql.Statement st = c.createStatement()) {
+                st.execute("LISTEN " + CHANNEL);
+                // what changed while this replica was not listening is not known: every long-poll looks again
+                wakeAll();
+                org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
+                while (!closed) {
+                    org.postgresql.PGNotification[] ns = pg.getNotifications(1_000);
+                    if (ns != null) {
+                        for (org.postgresql.PGNotification n : ns) {
+                            wake(n.getParameter());
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                if (closed) {
+                    return;
+                }
+                LOG.log(System.Logger.Level.WARNING, "desired.listen-failed error={0} retry_in_ms=1000", e.toString());
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void wake(String device) {
+        CountDownLatch l = waiting.remove(device);
+        if (l != null) {
+            l.countDown();
+        }
+    }
+
+    private void wakeAll() {
+        for (String device : List.copyOf(waiting.keySet())) {
+            wake(device);
+        }
+    }
+
+    /** Sets (or, with a null version, removes) one function of a device's desired state and counts the change. */
+    void set(Connection c, String device, String function, Integer version, String deployment) throws SQLException {
+        update(c, "DELETE FROM desired WHERE device = ? AND function = ?", device, function);
+        if (version != null) {
+            update(c, "INSERT INTO desired (device, function, version, deployment) VALUES (?, ?, ?, ?)", device,
+                    function, version, deployment);
+        }
+        update(c, "UPDATE devices SET revision = revision + 1 WHERE id = ?", device);
+        if (!db.sqlite()) {
+            try (java.sql.PreparedStatement n = Sql.prepare(c, "SELECT pg_notify(?, ?)", CHANNEL, device)) {
+                n.execute();
+            }
+        }
+    }
+
+    /** The version a device's desired state names for a function, or null. */
+    static Integer version(Connection c, String device, String function) throws SQLException {
+        return row(c, "SELECT version FROM desired WHERE device = ? AND function = ?", device, function)
+                .map(r -> (int) number(r.get("version"))).orElse(null);
+    }
+
+    /**
+     * Wakes this process's long-polls on SQLite; call after a transaction that changed desired states has
+     * committed. (On PostgreSQL the notifications do it, for every replica, and only for the devices changed.)
+     */
+    void changed() {
+        if (db.sqlite()) {
+            wakeAll();
+        }
+    }
+
+    DesiredState of(String device) {
+        return db.read(c -> {
+            Map<String, Object> d = row(c, "SELECT revision FROM devices WHERE id = ?", device)
+                    .orElseThrow(() -> ApiError.notFound("no device '" + device + "'"));
+            return new DesiredState(device, number(d.get("revision")), functions(c, device));
+        });
+    }
+
+    static List<DesiredState.Function> functions(Connection c, String device) throws SQLException {
+        List<DesiredState.Function> out = new ArrayList<>();
+        for (Map<String, Object> r : rows(c, "SELECT d.function, d.version, d.deployment, v.sha256, v.signature, "
+                + "b.size FROM desired d JOIN versions v ON v.function = d.function AND v.version = d.version JOIN "
+                + "bundles b ON b.sha256 = v.sha256 WHERE d.device = ? ORDER BY d.function", device)) {
+            out.add(new DesiredState.Function((String) r.get("function"), (int) number(r.get("version")),
+                    (String) r.get("sha256"), number(r.get("size")), (String) r.get("signature"),
+                    "/v1/bundles/" + r.get("sha256"), (String) r.get("deployment")));
+        }
+        return out;
+    }
+
+    /**
+     * The desired state once its revision passes {@code after}, or after {@code wait} with the current one. Wakes
+     * at once on a change made by any replica.
+     */
+    DesiredState await(String device, long after, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        db.tx(c -> update(c, "UPDATE devices SET last_seen = ? WHERE id = ?", clock.millis(), device));
+        while (true) {
+            // registered before the read, so a change between the read and the wait is not missed
+            CountDownLatch latch = waiting.computeIfAbsent(device, k -> new CountDownLatch(1));
+            DesiredState d = of(device);
+            long left = deadline - System.nanoTime();
+            if (d.revision() > after || left <= 0 || closed) {
+                return d;
+            }
+            latch.await(Math.min(left, BACKSTOP.toNanos()), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Whether a device's desired state names this bundle: the only bundles its token may download. */
+    boolean names(String device, String sha256) {
+        return db.read(c -> row(c, "SELECT 1 AS hit FROM desired d JOIN versions v ON v.function = d.function AND "
+                + "v.version = d.version WHERE d.device = ? AND v.sha256 = ?", device, sha256).isPresent());
+    }
+
+    /**
+     * Each device's desired functions: version, and the state the device reached in the rollout that set it
+     * (null when no rollout did, e.g. after a rollback).
+     */
+    Map<String, List<Map<String, Object>>> byDevice() {
+        return db.read(c -> {
+            Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
+            for (Map<String, Object> r : rows(c, "SELECT d.device, d.function, d.version, d.deployment, dd.state "
+                    + "FROM desired d LEFT JOIN deployment_devices dd ON dd.deployment = d.deployment AND "
+                    + "dd.device = d.device ORDER BY d.device, d.function")) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("function", r.get("function"));
+                m.put("version", number(r.get("version")));
+                m.put("deployment", r.get("deployment"));
+                m.put("state", r.get("state"));
+                out.computeIfAbsent((String) r.get("device"), k -> new ArrayList<>()).add(m);
+            }
+            return out;
+        });
+    }
+}

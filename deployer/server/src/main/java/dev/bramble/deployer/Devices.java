@@ -1,0 +1,216 @@
+package dev.bramble.deployer;
+
+import dev.bramble.protocol.DeploymentErrorCode;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static dev.bramble.deployer.Sql.JSON;
+import static dev.bramble.deployer.Sql.json;
+import static dev.bramble.deployer.Sql.number;
+import static dev.bramble.deployer.Sql.row;
+import static dev.bramble.deployer.Sql.rows;
+import static dev.bramble.deployer.Sql.tags;
+import static dev.bramble.deployer.Sql.update;
+
+/** The devices: enrolment tokens, enrolment, device tokens and their revocation, groups, tags and status. */
+final class Devices {
+    private static final System.Logger LOG = System.getLogger(Devices.class.getName());
+
+    /** The error type a revoked device token gets, which the agent acts on. */
+    static final String REVOKED = "TokenRevoked";
+
+    private final Database db;
+    private final Clock clock;
+    private final DesiredStates desired;
+    private final Rollouts rollouts;
+
+    Devices(Database db, Clock clock, DesiredStates desired, Rollouts rollouts) {
+        this.db = db;
+        this.clock = clock;
+        this.desired = desired;
+        this.rollouts = rollouts;
+    }
+
+    private long now() {
+        return clock.millis();
+    }
+
+    String createEnrolmentToken(String group, Map<String, String> tags, int uses, Duration ttl) {
+        checkGroupAndTags(group, tags);
+        if (uses < 1 || uses > 100_000) {
+            throw ApiError.badRequest("uses " + uses + " is not allowed; use 1 to 100000 devices");
+        }
+        if (ttl.toSeconds() < 60 || ttl.toDays() > 366) {
+            throw ApiError.badRequest("ttlSeconds " + ttl.toSeconds() + " is not allowed; use 60 seconds to a year");
+        }
+        String token = Tokens.create("enrol");
+        db.tx(c -> update(c, "INSERT INTO enrolment_tokens (token_hash, grp, tags, uses_left, expires_at) VALUES (?, ?, "
+                + "?, ?, ?)", Tokens.hash(token), group, json(tags), uses, now() + ttl.toMillis()));
+        return token;
+    }
+
+    record Enrolled(String deviceId, String token) {
+    }
+
+    Enrolled enrol(String enrolmentToken, String name) {
+        Sql.checkName("name", name);
+        String hash = Tokens.hash(enrolmentToken == null ? "" : enrolmentToken);
+        String token = Tokens.create("dev");
+        String id = Tokens.id("dev");
+        db.tx(c -> {
+            Map<String, Object> t = row(c, "SELECT grp, tags, uses_left, expires_at FROM enrolment_tokens WHERE "
+                    + "token_hash = ?", hash).orElseThrow(() -> new ApiError(401, "Unauthorized",
+                    "the enrolment token is not known"));
+            if (number(t.get("uses_left")) <= 0 || number(t.get("expires_at")) < now()) {
+                throw new ApiError(401, "Unauthorized", "the enrolment token is used up or expired");
+            }
+            update(c, "UPDATE enrolment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?", hash);
+            update(c, "INSERT INTO devices (id, name, token_hash, grp, tags, revision, created_at) VALUES (?, ?, ?, ?, "
+                    + "?, 0, ?)", id, name, Tokens.hash(token), t.get("grp"), t.get("tags"), now());
+            return null;
+        });
+        LOG.log(Level.INFO, "device.enrolled id={0} name={1}", id, name);
+        return new Enrolled(id, token);
+    }
+
+    /**
+     * The device a token belongs to.
+     *
+     * @throws ApiError 401 {@code TokenRevoked} when it is a device token the operator revoked
+     */
+    Optional<String> deviceForToken(String token) {
+        String hash = Tokens.hash(token);
+        return db.read(c -> {
+            Optional<String> id = row(c, "SELECT id FROM devices WHERE token_hash = ?", hash)
+                    .map(r -> (String) r.get("id"));
+            if (id.isEmpty()) {
+                Optional<Map<String, Object>> revoked = row(c, "SELECT device, revoked_at FROM revoked_tokens WHERE "
+                        + "token_hash = ?", hash);
+                if (revoked.isPresent()) {
+                    throw new ApiError(401, REVOKED, "the token of device " + revoked.get().get("device") + " was "
+                            + "revoked at " + java.time.Instant.ofEpochMilli(number(revoked.get().get("revoked_at")))
+                            + "; enrol the device again with a new enrolment token");
+                }
+            }
+            return id;
+        });
+    }
+
+    /**
+     * Cuts a device off: its token stops working at once (and is remembered as revoked), it is left out of new
+     * rollouts, and rollouts waiting on it skip it instead of waiting forever.
+     */
+    Map<String, Object> revoke(String id) {
+        List<String> touched = db.tx(c -> {
+            Map<String, Object> d = row(c, "SELECT token_hash, revoked_at FROM devices WHERE id = ?", id)
+                    .orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            if (d.get("revoked_at") != null) {
+                return List.<String>of();
+            }
+            // the rollouts first: their locks come before their devices', in every transaction
+            List<String> left = rollouts.leave(c, id, DeploymentErrorCode.REVOKED, "the device's token was revoked");
+            update(c, "INSERT INTO revoked_tokens (token_hash, device, revoked_at) VALUES (?, ?, ?)",
+                    d.get("token_hash"), id, now());
+            // no token hashes to this: a fresh random one, never given out
+            update(c, "UPDATE devices SET token_hash = ?, revoked_at = ? WHERE id = ?",
+                    Tokens.hash(Tokens.create("revoked")), now(), id);
+            return left;
+        });
+        desired.changed();
+        LOG.log(Level.WARNING, "device.revoked id={0} rollouts_skipping_it={1}", id, touched);
+        return device(id);
+    }
+
+    /**
+     * Changes a device's group (null: unchanged; empty: none) and tags: {@code tags} replaces them all (null:
+     * unchanged), then {@code addTags} are set and {@code removeTags} taken away, in one transaction so that two
+     * operators tagging the same device lose neither change.
+     */
+    void updateDevice(String id, String group, Map<String, String> tags, Map<String, String> addTags,
+                      List<String> removeTags) {
+        checkGroupAndTags(group, tags == null ? Map.of() : tags);
+        checkGroupAndTags(null, addTags);
+        for (String k : removeTags) {
+            Sql.checkName("tag key", k);
+        }
+        db.tx(c -> {
+            Map<String, Object> d = row(c, "SELECT tags FROM devices WHERE id = ?" + (db.sqlite() ? "" : " FOR UPDATE"),
+                    id).orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            if (group != null) {
+                update(c, "UPDATE devices SET grp = ? WHERE id = ?", group.isEmpty() ? null : group, id);
+            }
+            Map<String, String> now = new java.util.TreeMap<>(tags != null ? tags : tags((String) d.get("tags")));
+            now.putAll(addTags);
+            removeTags.forEach(now::remove);
+            update(c, "UPDATE devices SET tags = ? WHERE id = ?", json(now), id);
+            return null;
+        });
+    }
+
+    private static void checkGroupAndTags(String group, Map<String, String> tags) {
+        if (group != null && !group.isEmpty()) {
+            Sql.checkName("group", group);
+        }
+        tags.forEach((k, v) -> {
+            if (!Sql.NAME.matcher(k).matches() || v == null || v.isEmpty() || v.length() > 128) {
+                throw ApiError.badRequest("tag '" + k + "=" + v + "' is not allowed; keys like a group name, values "
+                        + "of 1 to 128 characters");
+            }
+        });
+    }
+
+    List<Map<String, Object>> devices() {
+        return db.read(c -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Map<String, Object> r : rows(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at FROM "
+                    + "devices ORDER BY id")) {
+                out.add(deviceView(r));
+            }
+            return out;
+        });
+    }
+
+    Map<String, Object> device(String id) {
+        return db.read(c -> {
+            Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at, status "
+                    + "FROM devices WHERE id = ?", id).orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            Map<String, Object> out = deviceView(r);
+            out.put("desired", DesiredStates.functions(c, id));
+            try {
+                out.put("status", r.get("status") == null ? null : JSON.readTree((String) r.get("status")));
+            } catch (IOException e) {
+                out.put("status", null);
+            }
+            return out;
+        });
+    }
+
+    private static Map<String, Object> deviceView(Map<String, Object> r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.get("id"));
+        m.put("name", r.get("name"));
+        m.put("group", r.get("grp"));
+        m.put("tags", tags((String) r.get("tags")));
+        m.put("revision", number(r.get("revision")));
+        m.put("lastSeen", r.get("last_seen") == null ? null : java.time.Instant.ofEpochMilli(number(r.get("last_seen")))
+                .toString());
+        m.put("revokedAt", r.get("revoked_at") == null ? null
+                : java.time.Instant.ofEpochMilli(number(r.get("revoked_at"))).toString());
+        return m;
+    }
+
+    /** A device's own status report (what it runs, its health), kept as the device last sent it. */
+    void reportStatus(String device, String statusJson) {
+        db.tx(c -> update(c, "UPDATE devices SET status = ?, last_seen = ? WHERE id = ?", statusJson, now(), device));
+    }
+}
