@@ -47,7 +47,9 @@ public final class Deployer implements AutoCloseable {
                 Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
         Fleet fleet = Fleet.open(db, clock, limits).start();
         Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(config.telemetryRetentionDays())).start();
-        DeployerApi api = new DeployerApi(fleet, telemetry, config, adminToken);
+        // A device counts as online while it polled within a long-poll and 15 s: the agent asks again at once.
+        FleetMetrics metrics = new FleetMetrics(db, telemetry, (config.longPollSeconds() + 15) * 1000L, clock);
+        DeployerApi api = new DeployerApi(fleet, telemetry, metrics, config, adminToken);
         Keys tls = tlsKeys(config);
         WebServer server;
         try {

@@ -49,10 +49,12 @@ final class DeployerApi {
     private final Telemetry telemetry;
     private final DeployerConfig config;
     private final String adminToken;
+    private final FleetMetrics metrics;
 
-    DeployerApi(Fleet fleet, Telemetry telemetry, DeployerConfig config, String adminToken) {
+    DeployerApi(Fleet fleet, Telemetry telemetry, FleetMetrics metrics, DeployerConfig config, String adminToken) {
         this.fleet = fleet;
         this.telemetry = telemetry;
+        this.metrics = metrics;
         this.config = config;
         this.adminToken = adminToken;
     }
@@ -64,10 +66,24 @@ final class DeployerApi {
 
         record Device(String id) implements Caller {
         }
+
+        /** Prometheus, with metrics.token: {@code GET /metrics} and nothing else. */
+        record Scraper() implements Caller {
+        }
     }
 
     void register(HttpRouting.Builder r) {
         r.get("/v1/health", (req, res) -> send(res, 200, Map.of("status", "ok")))
+                .get("/metrics", (req, res) -> {
+                    if (caller(req) instanceof Caller.Device) {
+                        throw new ApiError(403, "Forbidden", "/metrics needs the admin token or metrics.token; a "
+                                + "device token only reaches the device's own desired state, reports and bundles");
+                    }
+                    res.header(HeaderNames.CONTENT_TYPE, metrics.contentType());
+                    try (java.io.OutputStream out = res.outputStream()) {
+                        metrics.write(out);
+                    }
+                })
                 .post("/v1/signers", (req, res) -> {
                     admin(req);
                     JsonNode b = body(req);
@@ -447,6 +463,12 @@ final class DeployerApi {
         String token = header.substring(7).trim();
         if (Tokens.same(token, adminToken)) {
             return new Caller.Admin();
+        }
+        if (!config.metricsToken().isEmpty() && Tokens.same(token, config.metricsToken())) {
+            if (!req.path().path().equals("/metrics")) {
+                throw new ApiError(403, "Forbidden", "metrics.token reaches GET /metrics only");
+            }
+            return new Caller.Scraper();
         }
         return fleet.devices().deviceForToken(token).<Caller>map(Caller.Device::new)
                 .orElseThrow(() -> new ApiError(401, "Unauthorized", "the token is not known"));

@@ -29,14 +29,16 @@ import java.util.Set;
  * @param tlsCertFile      the listener's certificate chain (PEM); with {@code tlsKeyFile}, the deployer speaks only
  *                         https; both empty: plain http
  * @param tlsKeyFile       its private key (PEM, PKCS#8)
+ * @param metricsToken     a bearer token that reaches {@code GET /metrics} and nothing else, for Prometheus;
+ *                         empty: /metrics takes the admin token only
  */
 record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, String databaseUser,
                       String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds,
-                      int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile) {
+                      int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile, String metricsToken) {
 
     private static final Set<String> KEYS = Set.of("data-dir", "http.bind", "http.port", "database.url",
             "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds", "telemetry.retention-days",
-            "tls.cert-file", "tls.key-file");
+            "tls.cert-file", "tls.key-file", "metrics.token");
 
     static DeployerConfig load(Path file) {
         JsonNode root;
@@ -68,7 +70,14 @@ record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, S
                 number(root, "bundles.max-bytes", 64L << 20, 1024, 4L << 30, problems),
                 (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems),
                 (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems),
-                text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""));
+                text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""), text(root, "metrics.token", ""));
+        if (!c.metricsToken().isEmpty() && c.metricsToken().length() < 16) {
+            problems.add("metrics.token: " + c.metricsToken().length() + " characters is too short to be a secret; "
+                    + "use at least 16, or leave it empty (then /metrics takes the admin token)");
+        }
+        if (!c.metricsToken().isEmpty() && c.metricsToken().equals(token)) {
+            problems.add("metrics.token: the same as admin.token; give Prometheus a token of its own");
+        }
         if (c.tlsCertFile().isEmpty() != c.tlsKeyFile().isEmpty()) {
             problems.add("tls.cert-file and tls.key-file go together: give both (PEM) for https, or neither");
         }

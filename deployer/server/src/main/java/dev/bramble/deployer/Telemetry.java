@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 
 /**
@@ -40,6 +41,7 @@ final class Telemetry implements AutoCloseable {
     private final Duration retention;
     private final Thread retainer;
     private volatile boolean closing;
+    private final LongAdder storedEntries = new LongAdder();
 
     Telemetry(Database db, Clock clock, Duration retention) {
         this.db = db;
@@ -53,6 +55,11 @@ final class Telemetry implements AutoCloseable {
         return this;
     }
 
+    /** Entries this replica stored since it started (re-sent duplicates not counted), for /metrics. */
+    long storedEntries() {
+        return storedEntries.sum();
+    }
+
     /**
      * Stores a batch from a device. Entries at or below the outbox's stored sequence number, or already stored by
      * another replica, are counted as duplicates and not stored again.
@@ -63,7 +70,7 @@ final class Telemetry implements AutoCloseable {
             throw new ApiError(400, "InvalidTelemetry", "the telemetry batch is not valid", problems);
         }
         long now = clock.millis();
-        return db.tx(c -> {
+        TelemetryAck ack = db.tx(c -> {
             try (PreparedStatement s = c.prepareStatement("INSERT INTO telemetry_sources (device, outbox_id, "
                     + "acked_seq, updated_at) VALUES (?, ?, 0, ?) ON CONFLICT (device, outbox_id) DO NOTHING")) {
                 s.setString(1, device);
@@ -105,6 +112,8 @@ final class Telemetry implements AutoCloseable {
             }
             return new TelemetryAck(last, stored, batch.entries().size() - stored);
         });
+        storedEntries.add(ack.stored());
+        return ack;
     }
 
     private static List<String> check(TelemetryBatch batch) {

@@ -40,6 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 abstract class DeployerTests {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ADMIN = "admin-token-for-the-tests-0123456789";
+    static final String SCRAPER = "metrics-token-for-the-tests-0123";
     private static final AtomicInteger NAMES = new AtomicInteger();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -57,9 +58,11 @@ abstract class DeployerTests {
                   url: "%s"
                 admin:
                   token: %s
+                metrics:
+                  token: %s
                 long-poll:
                   max-seconds: 5
-                """.formatted(dir.resolve("data"), databaseUrl, ADMIN));
+                """.formatted(dir.resolve("data"), databaseUrl, ADMIN, SCRAPER));
         deployer = Deployer.start(DeployerConfig.load(config), Clock.systemUTC());
     }
 
@@ -528,5 +531,102 @@ abstract class DeployerTests {
         assertThat(call("GET", "/v1/devices/" + a[0] + "/logs", ADMIN, null).json().path("message").asText())
                 .contains("?function=NAME");
         assertThat(call("GET", "/v1/devices/nope/logs?function=fn", ADMIN, null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void oneScrapeCoversTheFleetWithTagsAsLabelsAndAHostileSnapshotCannotBreakIt() throws Exception {
+        String group = unique("scraped");
+        String[] pi = enrol(group);
+        String[] hostile = enrol(group);
+        Response tagged = json("PUT", "/v1/devices/" + pi[0], ADMIN, Map.of("addTags", Map.of("site", "north",
+                "rack-row", "3")));
+        assertThat(tagged.status()).as(tagged.text()).isEqualTo(200);
+        assertThat(upload(pi, new dev.bramble.protocol.TelemetryBatch("box-1", List.of(
+                dev.bramble.protocol.TelemetryEntry.metrics(1000, """
+                        {"daemon": {"daemon_resident_bytes": 71000000, "outbox_entries": 12},
+                         "functions": {"fn": {"invocations": 7, "errors": 1, "throttles": 0, "timeouts": 0,
+                                              "duration_seconds": {"count": 7, "sum": 0.25}}}}
+                        """).withSeq(1)))).status()).isEqualTo(200);
+        // A device that reports many, oddly named, colliding and non-numeric metrics: its series are capped, its
+        // names made Prometheus names, the rest dropped; the exposition stays valid.
+        StringBuilder flood = new StringBuilder("{\"daemon\": {\"x.y\": 1, \"x_y\": 2, \"a_total\": 3, \"s\": \"no\", "
+                + "\"\\n} 1\\n# evil\": 4");
+        for (int i = 0; i < 2 * FleetMetrics.MAX_SERIES_PER_DEVICE; i++) {
+            flood.append(", \"m").append(i).append("\": ").append(i);
+        }
+        flood.append("}, \"functions\": {\"f\\\"} 1\": {\"invocations\": 1}}}");
+        assertThat(upload(hostile, new dev.bramble.protocol.TelemetryBatch("box-1", List.of(
+                dev.bramble.protocol.TelemetryEntry.metrics(1000, flood.toString()).withSeq(1)))).status())
+                .isEqualTo(200);
+
+        Response scrape = call("GET", "/metrics", SCRAPER, null);
+        assertThat(scrape.status()).as(scrape.text()).isEqualTo(200);
+        assertThat(scrape.headers().get("content-type").get(0)).startsWith("text/plain; version=0.0.4");
+        String text = scrape.text();
+        String labels = "device=\"" + pi[0] + "\",device_name=\"";
+        assertThat(text).containsPattern("bramble_device_invocations\\{" + labels + "[^\"]+\",function=\"fn\","
+                + "group=\"" + group + "\",tag_rack_row=\"3\",tag_site=\"north\"} 7.0");
+        assertThat(text).containsPattern("bramble_device_duration_seconds_sum\\{" + labels + "[^}]*} 0.25");
+        assertThat(text).containsPattern("bramble_device_daemon_resident_bytes\\{" + labels + "[^}]*} 7.1E7");
+        assertThat(text).containsPattern("bramble_deployer_devices\\{link=\"online\"} [1-9]");
+        assertThat(text).containsPattern("bramble_deployer_telemetry_entries_total [1-9]");
+        long hostileSeries = text.lines().filter(l -> l.contains("device=\"" + hostile[0] + "\"")).count();
+        assertThat(hostileSeries).isEqualTo(FleetMetrics.MAX_SERIES_PER_DEVICE);
+        assertThat(text).contains("bramble_device_x_y{").doesNotContain("bramble_device_s{")
+                .doesNotContain("\n# evil");
+
+        // Prometheus's own checker reads the whole exposition as valid.
+        promtool(scrape.body(), "check", "metrics");
+
+        // The Grafana dashboard in the repo: every query parses as PromQL, and asks only for series this scrape has.
+        JsonNode dashboard = JSON.readTree(Path.of(System.getProperty("bramble.test.grafana")).toFile());
+        StringBuilder rules = new StringBuilder("groups:\n- name: dashboard\n  rules:\n");
+        java.util.Set<String> asked = new java.util.TreeSet<>();
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                String expr = target.path("expr").asText().replace("$group", ".*");
+                rules.append("  - record: dashboard:").append(asked.size()).append("\n    expr: ")
+                        .append(JSON.writeValueAsString(expr)).append('\n');
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("bramble_[a-z_]+").matcher(expr);
+                while (m.find()) {
+                    asked.add(m.group());
+                }
+            }
+        }
+        Path rulesFile = Files.writeString(dir.resolve("dashboard-rules.yaml"), rules);
+        promtool(null, "check", "rules", rulesFile.toString());
+        assertThat(asked).hasSizeGreaterThan(8).allSatisfy(metric -> assertThat(text)
+                .containsPattern("\n" + metric + "[{ ]"));
+
+        // The metrics token reaches /metrics and nothing else; a device token does not reach /metrics.
+        assertThat(call("GET", "/metrics", ADMIN, null).status()).isEqualTo(200);
+        assertThat(call("GET", "/v1/devices", SCRAPER, null).status()).isEqualTo(403);
+        assertThat(call("GET", "/v1/devices/" + pi[0] + "/desired", SCRAPER, null).status()).isEqualTo(403);
+        assertThat(call("GET", "/metrics", pi[1], null).status()).isEqualTo(403);
+        assertThat(call("GET", "/metrics", null, null).status()).isEqualTo(401);
+
+        // A revoked device leaves the scrape but for the count.
+        assertThat(call("POST", "/v1/devices/" + hostile[0] + "/revoke", ADMIN, null).status()).isEqualTo(200);
+        assertThat(call("GET", "/metrics", SCRAPER, null).text()).doesNotContain("device=\"" + hostile[0] + "\"")
+                .containsPattern("bramble_deployer_devices\\{link=\"revoked\"} [1-9]");
+    }
+
+    /** Runs promtool, from Debian's prometheus package (scripts/test installs it), and asserts it found no problem. */
+    private static void promtool(byte[] stdin, String... args) throws Exception {
+        Path p = Path.of("/usr/bin/promtool");
+        if (!Files.isExecutable(p)) {
+            throw new IllegalStateException("promtool is not installed (/usr/bin/promtool); install Debian's "
+                    + "prometheus package, as scripts/test does");
+        }
+        List<String> command = new java.util.ArrayList<>(List.of(p.toString()));
+        command.addAll(List.of(args));
+        Process promtool = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (var in = promtool.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin);
+            }
+        }
+        String verdict = new String(promtool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(promtool.waitFor()).as(String.join(" ", args) + ": " + verdict).isZero();
     }
 }
