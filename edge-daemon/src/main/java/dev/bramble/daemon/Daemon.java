@@ -111,6 +111,7 @@ public final class Daemon implements AutoCloseable {
                             config.maxEnvironmentsTotal()),
                     clock);
             started.add(new Step("environments", environments));
+            registry.onRemove(environments::remove);
             ClassDataArchives archives = new ClassDataArchives(launcher, environments, config.classDataArchives());
             invoker = new Invoker(registry, environments, logs, metrics, clock, config.region(), config.accountId());
             queue = AsyncQueue.start(db, invoker, clock, new AsyncQueue.Settings(config.async().maxDepth(),

@@ -171,6 +171,40 @@ class DeploymentAgentTest {
     }
 
     @Test
+    void anUndeployTakesTheFunctionOffEveryDeviceWhichSaysSoAndARollbackBringsItBack() throws Exception {
+        assertThat(publish(hello("[]", "v1"), author).statusCode()).isEqualTo(201);
+        String id1 = TestDaemon.JSON.readTree(cli("--json", "deploy", "hello:1", "--to", "group:lab")).path("id")
+                .asText();
+        await("v1 succeeded").atMost(60, SECONDS).until(() -> deployment(id1).path("state").asText()
+                .equals("succeeded"));
+        for (TestDaemon d : new TestDaemon[]{a, b}) {
+            assertThat(d.send("GET", "/fn/hello/?name=Pi", null).text()).contains("Pi");
+        }
+        long pid = a.get("/v1/functions/hello").json().path("environments").path(0).path("pid").asLong();
+        assertThat(pid).isPositive();
+
+        // The CLI's undeploy, followed to its end: exit 0 once both devices said the function is gone.
+        String out = cli("undeploy", "hello", "--to", "group:lab", "--wait");
+        assertThat(out).contains("hello:none").contains("2/2 succeeded");
+        for (TestDaemon d : new TestDaemon[]{a, b}) {
+            assertThat(d.get("/v1/functions/hello").status()).isEqualTo(404);
+            assertThat(d.send("GET", "/fn/hello/?name=gone", null).status()).isEqualTo(404);
+            assertThat(d.dataDir().resolve("functions/hello")).doesNotExist();
+        }
+        await("the environment's JVM stopped").atMost(15, SECONDS).until(() -> ProcessHandle.of(pid)
+                .map(p -> !p.isAlive()).orElse(true));
+        JsonNode undeploy = TestDaemon.JSON.readTree(admin("GET", "/v1/deployments", new byte[0]).body())
+                .path("deployments").get(0);
+        assertThat(undeploy.path("undeploy").asBoolean()).isTrue();
+
+        // Rolled back, the function comes back on both at the version they had.
+        cli("rollback", undeploy.path("id").asText());
+        await("hello is back").atMost(60, SECONDS).until(() -> a.get("/v1/functions/hello").status() == 200
+                && b.get("/v1/functions/hello").status() == 200);
+        assertThat(a.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
+    }
+
+    @Test
     void aBundleSignedByAKeyTheDeviceDoesNotTrustIsRefusedOnTheDevice() throws Exception {
         // The deployer trusts this key; the devices' trusted-keys directory does not hold it.
         KeyPair other = Signing.generate();

@@ -33,6 +33,44 @@ final class RolloutCmds {
         @Parameters(paramLabel = "FUNCTION:VERSION", description = "e.g. thermostat:3, thermostat:stable (an "
                 + "alias), or thermostat for the newest")
         String what;
+        @CommandLine.Mixin
+        Plan plan;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            String[] fv = what.split(":", 2);
+            if (fv.length > 1 && fv[1].equals("none")) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "to take " + fv[0] + " off devices, use "
+                        + "bramble undeploy " + fv[0] + " --to TARGET");
+            }
+            return plan.start(spec, fv[0], fv.length > 1 ? fv[1] : "latest");
+        }
+    }
+
+    @Command(name = "undeploy", description = {"Takes FUNCTION off a device, a group or a tag selector: each device "
+            + "stops it, deletes its versions, aliases and saved test events, and reports. A rollout like any other: "
+            + "waves, thresholds, deadline, pause, cancel, and rollback (which puts the function back)."},
+            exitCodeListHeading = "%nExit codes with --wait or --watch:%n", exitCodeList = {"0:every device succeeded",
+            "5:the rollout ended with devices failed or timed out, within its thresholds",
+            "6:it halted: a threshold was passed", "7:it was cancelled or rolled back", "1-4:as for every command"})
+    static final class Undeploy implements Callable<Integer> {
+        @Parameters(paramLabel = "FUNCTION", description = "a function the deployer has published")
+        String function;
+        @CommandLine.Mixin
+        Plan plan;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            return plan.start(spec, function, "none");
+        }
+    }
+
+    /** Where a rollout goes and how: the options deploy and undeploy share, and starting it. */
+    static final class Plan {
         @Option(names = "--to", required = true, description = "device:ID, group:NAME or tag:K=V")
         String target;
         @Option(names = "--canary", description = "N devices or N% first; the rest once every one of them succeeded")
@@ -63,16 +101,13 @@ final class RolloutCmds {
         @Option(names = "--watch", description = "follow the rollout printing each device's changes until it ends "
                 + "(NDJSON with --json)")
         boolean watch;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
 
-        @Override
-        public Integer call() throws InterruptedException {
+        Integer start(CommandLine.Model.CommandSpec spec, String function, String version)
+                throws InterruptedException {
             Bramble root = Bramble.root(spec);
-            String[] fv = what.split(":", 2);
             Map<String, Object> body = new LinkedHashMap<>();
-            body.put("function", fv[0]);
-            body.put("version", fv.length > 1 ? fv[1] : "latest");
+            body.put("function", function);
+            body.put("version", version);
             body.put("target", target);
             if (maxFailures != null) {
                 body.put("maxFailures", maxFailures);
@@ -112,15 +147,15 @@ final class RolloutCmds {
             Api api = root.deployerApi();
             JsonNode r = api.post("/v1/deployments", body);
             String id = r.path("id").asText();
+            String what = what(r);
             if (await || watch) {
                 if (!root.json) {
-                    spec.commandLine().getOut().println("deployment " + id + ": " + r.path("function").asText() + ":"
-                            + r.path("version").asText() + " to " + r.path("devicesTotal").asLong() + " device(s)");
+                    spec.commandLine().getOut().println("deployment " + id + ": " + what + " to "
+                            + r.path("devicesTotal").asLong() + " device(s)");
                 }
                 return follow(api, id, r, watch, root.json, spec.commandLine().getOut());
             }
-            root.print(r, "deployment " + id + ": " + r.path("function").asText() + ":"
-                    + r.path("version").asText() + " to " + r.path("devicesTotal").asLong() + " device(s)"
+            root.print(r, "deployment " + id + ": " + what + " to " + r.path("devicesTotal").asLong() + " device(s)"
                     + (r.path("canary").asInt() > 0 ? ", " + r.path("canary").asInt() + " first" : "") + "\n"
                     + "follow it: bramble rollout status " + id + " --watch\n");
             return 0;
@@ -142,8 +177,7 @@ final class RolloutCmds {
             Bramble root = Bramble.root(spec);
             JsonNode r = root.deployerApi().get("/v1/deployments");
             for (JsonNode d : r.path("deployments")) {
-                ((ObjectNode) d).put("progress", progress(d)).put("what", d.path("function").asText() + ":"
-                        + d.path("version").asText());
+                ((ObjectNode) d).put("progress", progress(d)).put("what", what(d));
             }
             root.print(r, Bramble.table(r.path("deployments"), "id", "what", "target", "state", "progress",
                     "createdAt"));
@@ -173,8 +207,7 @@ final class RolloutCmds {
             if (watch) {
                 return follow(api, id, r, true, root.json, spec.commandLine().getOut());
             }
-            root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " → "
-                    + r.path("target").asText() + ": " + r.path("state").asText() + ", " + progress(r)
+            root.print(r, what(r) + " → " + r.path("target").asText() + ": " + r.path("state").asText() + ", " + progress(r)
                     + (r.path("reason").isTextual() ? "\n" + r.path("reason").asText() : "") + "\n"
                     + Bramble.table(r.path("devices"), "device", "wave", "state", "previousVersion", "errorCode",
                     "error"));
@@ -345,5 +378,11 @@ final class RolloutCmds {
         } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
             throw new IllegalStateException(ex);
         }
+    }
+
+    /** {@code thermostat:3}, or {@code thermostat:none} for an undeploy. */
+    static String what(JsonNode deployment) {
+        return deployment.path("function").asText() + ":" + (deployment.path("undeploy").asBoolean() ? "none"
+                : deployment.path("version").asText());
     }
 }

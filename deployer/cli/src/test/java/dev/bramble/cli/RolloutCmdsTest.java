@@ -186,4 +186,18 @@ class RolloutCmdsTest {
         assertThat(server.exit()).isEqualTo(1);
         assertThat(server.err()).contains("rate.perMinute 0 is not allowed", "deviceTimeoutSeconds 1 is not allowed");
     }
+
+    @Test
+    void undeployIsARolloutFollowedLikeAnyOtherAndDeployRefusesNone() throws Exception {
+        Run r = withDevices((i, id) -> succeeded(id), "undeploy", "hello", "--to", "group:lab", "--wait");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("hello:none to 3 device(s)").endsWith("3/3 succeeded (succeeded)\n");
+        assertThat(bramble("rollout", "list").out()).contains("hello:none");
+        Run none = bramble("deploy", "hello:none", "--to", "group:lab");
+        assertThat(none.exit()).isEqualTo(2);
+        assertThat(none.err()).contains("use bramble undeploy hello --to TARGET");
+        Run typo = bramble("undeploy", "helo", "--to", "group:lab");
+        assertThat(typo.exit()).isNotZero();
+        assertThat(typo.err()).contains("helo");
+    }
 }

@@ -29,9 +29,21 @@ public record DesiredState(String deviceId, long revision, List<Function> functi
      * @param signature  the bundle's signature (JSON, as {@link Signing.BundleSignature#toJson()} writes it)
      * @param url        where to fetch it: a path on the deployer, or any http(s) URL
      * @param deployment the rollout that set it, which the device reports to; null when none did (a rollback)
+     *
+     * <p>An undeploy is version 0 with no digest, size, signature or URL: the function must not be on the device.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Function(String function, int version, String sha256, long size, String signature, String url,
                            String deployment) {
+
+        /** The entry of an undeploy: the device deletes the function, if it has it, and reports success. */
+        public static Function removal(String function, String deployment) {
+            return new Function(function, 0, null, 0, null, null, deployment);
+        }
+
+        /** Whether this entry is an undeploy. */
+        public boolean removed() {
+            return sha256 == null;
+        }
     }
 }

@@ -200,8 +200,13 @@ final class DeployerApi {
                 .post("/v1/deployments", (req, res) -> {
                     admin(req);
                     JsonNode b = body(req);
-                    Map<String, Object> d = fleet.rollouts().deploy(b.path("function").asText(null),
-                            b.path("version").asText(null), b.path("target").asText(null), RolloutPlan.parse(b));
+                    // "version": "none" is an undeploy: the devices delete the function.
+                    String version = b.path("version").asText(null);
+                    Map<String, Object> d = "none".equals(version)
+                            ? fleet.rollouts().undeploy(b.path("function").asText(null), b.path("target")
+                            .asText(null), RolloutPlan.parse(b))
+                            : fleet.rollouts().deploy(b.path("function").asText(null), version,
+                            b.path("target").asText(null), RolloutPlan.parse(b));
                     res.header(HeaderNames.LOCATION, "/v1/deployments/" + d.get("id"));
                     send(res, 201, d);
                 })

@@ -33,6 +33,8 @@ final class DesiredStates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DesiredStates.class.getName());
     static final String CHANNEL = "bramble_desired";
     static final Duration BACKSTOP = Duration.ofSeconds(15);
+    /** The version of an undeploy: the function must not be on the device. */
+    static final int REMOVED = 0;
 
     private final Database db;
     private final Clock clock;
@@ -115,7 +117,10 @@ final class DesiredStates implements AutoCloseable {
         }
     }
 
-    /** Sets (or, with a null version, removes) one function of a device's desired state and counts the change. */
+    /**
+     * Sets one function of a device's desired state ({@link #REMOVED}: the device must delete it; null: the desired
+     * state no longer mentions it) and counts the change.
+     */
     void set(Connection c, String device, String function, Integer version, String deployment) throws SQLException {
         update(c, "DELETE FROM desired WHERE device = ? AND function = ?", device, function);
         if (version != null) {
@@ -156,12 +161,16 @@ final class DesiredStates implements AutoCloseable {
 
     static List<DesiredState.Function> functions(Connection c, String device) throws SQLException {
         List<DesiredState.Function> out = new ArrayList<>();
+        // Version 0 is an undeploy: no version row, and the device is told to delete the function.
         for (Map<String, Object> r : rows(c, "SELECT d.function, d.version, d.deployment, v.sha256, v.signature, "
-                + "b.size FROM desired d JOIN versions v ON v.function = d.function AND v.version = d.version JOIN "
-                + "bundles b ON b.sha256 = v.sha256 WHERE d.device = ? ORDER BY d.function", device)) {
-            out.add(new DesiredState.Function((String) r.get("function"), (int) number(r.get("version")),
-                    (String) r.get("sha256"), number(r.get("size")), (String) r.get("signature"),
-                    "/v1/bundles/" + r.get("sha256"), (String) r.get("deployment")));
+                + "b.size FROM desired d LEFT JOIN versions v ON v.function = d.function AND v.version = d.version "
+                + "LEFT JOIN bundles b ON b.sha256 = v.sha256 WHERE d.device = ? ORDER BY d.function", device)) {
+            String function = (String) r.get("function");
+            String deployment = (String) r.get("deployment");
+            out.add(number(r.get("version")) == REMOVED || r.get("sha256") == null
+                    ? DesiredState.Function.removal(function, deployment)
+                    : new DesiredState.Function(function, (int) number(r.get("version")), (String) r.get("sha256"),
+                    number(r.get("size")), (String) r.get("signature"), "/v1/bundles/" + r.get("sha256"), deployment));
         }
         return out;
     }

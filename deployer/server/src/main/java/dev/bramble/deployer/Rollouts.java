@@ -93,13 +93,33 @@ final class Rollouts implements AutoCloseable {
      * ({@code device:ID}, {@code group:NAME}, {@code tag:K=V}) under a plan.
      */
     Map<String, Object> deploy(String function, String versionOrAlias, String target, RolloutPlan plan) {
+        return start(function, c -> Catalog.resolve(c, function, versionOrAlias), versionOrAlias, target, plan);
+    }
+
+    /**
+     * Starts an undeploy: a rollout, under a plan like any other, that has each device the target selects delete
+     * the function and report it.
+     */
+    Map<String, Object> undeploy(String function, String target, RolloutPlan plan) {
+        return start(function, c -> {
+            Catalog.resolve(c, function, "latest"); // a function the catalog knows: a typo is an error, not a no-op
+            return DesiredStates.REMOVED;
+        }, "none", target, plan);
+    }
+
+    private interface VersionOf {
+        int resolve(Connection c) throws SQLException;
+    }
+
+    private Map<String, Object> start(String function, VersionOf versionOf, String versionOrAlias, String target,
+                                      RolloutPlan plan) {
         Matcher m = TARGET.matcher(target == null ? "" : target);
         if (!m.matches()) {
             throw ApiError.badRequest("target '" + target + "' is not allowed; use device:ID, group:NAME or tag:K=V");
         }
         String id = UUID.randomUUID().toString();
         db.tx(c -> {
-            int version = Catalog.resolve(c, function, versionOrAlias);
+            int version = versionOf.resolve(c);
             // The rollouts this one may supersede devices of, locked first (in id order, as every transaction does).
             for (Map<String, Object> older : rows(c, "SELECT id FROM deployments WHERE function = ? AND state IN (?, ?) "
                     + "ORDER BY id", function, RolloutState.IN_PROGRESS.wire(), RolloutState.PAUSED.wire())) {
@@ -378,7 +398,10 @@ final class Rollouts implements AutoCloseable {
             for (Map<String, Object> r : rows(c, "SELECT device, previous FROM deployment_devices WHERE deployment = ? "
                     + "AND state IN " + in(DeviceRolloutState.from(ROLLED_BACK)), id)) {
                 String device = (String) r.get("device");
-                desired.set(c, device, (String) d.get("function"), integerOrNull(r.get("previous")), null);
+                // A device the rollout brought the function to goes back to not having it.
+                Integer previous = integerOrNull(r.get("previous"));
+                desired.set(c, device, (String) d.get("function"), previous == null ? DesiredStates.REMOVED : previous,
+                        null);
                 update(c, "UPDATE deployment_devices SET state = ?, updated_at = ? WHERE deployment = ? AND device = ?",
                         ROLLED_BACK.wire(), now(), id, device);
             }
@@ -513,6 +536,7 @@ final class Rollouts implements AutoCloseable {
         out.put("id", d.get("id"));
         out.put("function", d.get("function"));
         out.put("version", number(d.get("version")));
+        out.put("undeploy", number(d.get("version")) == DesiredStates.REMOVED);
         out.put("target", d.get("target"));
         out.put("state", d.get("state"));
         out.put("reason", d.get("reason"));

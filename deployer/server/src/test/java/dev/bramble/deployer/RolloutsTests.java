@@ -126,6 +126,47 @@ abstract class RolloutsTests {
         return v1;
     }
 
+    static dev.bramble.protocol.DesiredState.Function entry(String device, String fn) {
+        return fleet.desired().of(device).functions().stream().filter(f -> f.function().equals(fn)).findFirst()
+                .orElse(null);
+    }
+
+    @Test
+    void anUndeployIsARolloutThatTellsEachDeviceToDeleteTheFunctionAndARollbackPutsItBack() throws Exception {
+        String fn = function(1);
+        String group = unique("g");
+        List<String> devices = devices(group, 3);
+        String v1 = onVersionOne(fn, group);
+        String id = (String) fleet.rollouts().undeploy(fn, "group:" + group, RolloutPlan.parse(JSON.readTree(
+                "{\"canary\": 1}"))).get("id");
+        assertThat(rollout(id)).containsEntry("undeploy", true).containsEntry("version", 0L);
+        // The canary first, told to delete the function and to report to the undeploy; the rest still run it.
+        String canary = devicesIn(id, "pending").getFirst();
+        assertThat(entry(canary, fn).removed()).isTrue();
+        assertThat(entry(canary, fn).deployment()).isEqualTo(id);
+        assertThat(entry(canary, fn).sha256()).isNull();
+        devices.stream().filter(d -> !d.equals(canary)).forEach(d -> assertThat(entry(d, fn).version()).isEqualTo(1));
+        succeed(id, canary);
+        for (String d : devicesIn(id, "pending")) {
+            succeed(id, d);
+        }
+        assertThat(state(id)).isEqualTo("succeeded");
+        assertThat(devices).allSatisfy(d -> assertThat(entry(d, fn).removed()).isTrue());
+
+        // Rolled back: the function comes back at the version each device had.
+        fleet.rollouts().rollback(id);
+        assertThat(devices).allSatisfy(d -> assertThat(entry(d, fn).version()).isEqualTo(1));
+        // And a rollback of the rollout that first brought it takes it off again (no deployment to report to).
+        fleet.rollouts().rollback(v1);
+        assertThat(devices).allSatisfy(d -> {
+            assertThat(entry(d, fn).removed()).isTrue();
+            assertThat(entry(d, fn).deployment()).isNull();
+        });
+
+        assertThatThrownBy(() -> fleet.rollouts().undeploy("no-such-fn", "group:" + group, RolloutPlan.parse(
+                JSON.readTree("{}")))).isInstanceOf(ApiError.class).hasMessageContaining("no-such-fn");
+    }
+
     @Test
     void aSilentDeviceTimesOutGoesBackToItsVersionAndTheRolloutEnds() throws Exception {
         String fn = function(2);

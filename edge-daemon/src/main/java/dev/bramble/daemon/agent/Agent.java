@@ -44,6 +44,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -170,6 +171,9 @@ public final class Agent implements AutoCloseable {
 
     /** Brings one function to its desired bundle; false when it must be tried again (a report did not go out). */
     private boolean apply(Identity id, DesiredState.Function f) throws InterruptedException {
+        if (f.removed()) {
+            return remove(id, f);
+        }
         String function = f.function();
         String sha = f.sha256();
         String deployment = f.deployment();
@@ -201,6 +205,20 @@ public final class Agent implements AutoCloseable {
             // Without a deployment there is no one to tell; the desired state stays until the deployer changes it.
             return deployment == null || report(id, DeploymentReport.failed(deployment, e.code(), e.getMessage()));
         }
+    }
+
+    /** An undeploy: deletes the function, if it is here, and says so; false when the report must be sent again. */
+    private boolean remove(Identity id, DesiredState.Function f) throws InterruptedException {
+        String deployment = f.deployment();
+        if (registry.function(f.function()).isPresent()) {
+            state = "removing " + f.function();
+            List<Integer> versions = registry.remove(f.function());
+            LOG.log(Level.INFO, "agent.removed function={0} versions={1} deployment={2}", f.function(), versions,
+                    deployment);
+        } else if (deployment == null || reported.contains(deployment)) {
+            return true;
+        }
+        return deployment == null || report(id, DeploymentReport.succeeded(deployment));
     }
 
     private Optional<FunctionVersion> live(String function) {

@@ -319,9 +319,9 @@ public final class Environments implements AutoCloseable {
             try {
                 pool.starting--;
                 if (env == null) {
-                    usedMb -= pool.memoryMb();
+                    usedMb -= pool.removed ? 0 : pool.memoryMb();
                 } else if (closed) {
-                    usedMb -= pool.memoryMb();
+                    usedMb -= pool.removed ? 0 : pool.memoryMb();
                     stopNow = true;
                 } else {
                     pool.all.add(env);
@@ -347,7 +347,8 @@ public final class Environments implements AutoCloseable {
         try {
             FunctionPool pool = pools.get(key(env.version()));
             env.inFlight--;
-            stop = closed || !reusable || !env.alive() || pool == null;
+            // no pool, or a new one of the same name and version: the function was removed under it
+            stop = closed || !reusable || !env.alive() || pool == null || !pool.all.contains(env);
             idle = !stop && env.inFlight == 0;
             if (stop) {
                 forget(pool, env);
@@ -517,6 +518,35 @@ public final class Environments implements AutoCloseable {
             lock.unlock();
         }
         stopAll(stopped, "recycled");
+        return stopped.size();
+    }
+
+    /**
+     * Forgets a deleted function: every version's pool goes, its idle environments are stopped now and busy ones
+     * when their invocation ends (a release finds no pool), and their memory leaves the budget at once.
+     *
+     * @return how many were stopped now
+     */
+    public int remove(String function) {
+        List<Environment> stopped = new ArrayList<>();
+        lock.lock();
+        try {
+            for (var it = pools.values().iterator(); it.hasNext(); ) {
+                FunctionPool p = it.next();
+                if (p.version.function().equals(function)) {
+                    stopped.addAll(p.idle);
+                    p.idle.clear();
+                    // everything the pool holds leaves the budget now; its late cold starts and releases know
+                    usedMb -= (long) (p.all.size() + p.starting) * p.memoryMb();
+                    p.removed = true;
+                    it.remove();
+                }
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        stopAll(stopped, "function-removed");
         return stopped.size();
     }
 

@@ -18,6 +18,8 @@ final class FunctionPool {
     final Deque<Environment> idle = new ArrayDeque<>();
     final Set<Environment> all = new LinkedHashSet<>();
     int starting;
+    /** The function was removed: the pool is out of the map and its memory out of the budget. */
+    boolean removed;
 
     /**
      * @param version  the function version

@@ -52,6 +52,8 @@ public final class FunctionRegistry {
     private final ReentrantLock writeLock = new ReentrantLock();
     private volatile Map<String, FunctionState> functions;
     private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<java.util.function.Consumer<String>> removeListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     /** What was rebuilt at this start because state.db was missing, empty or corrupt; null when nothing was. */
     private volatile String recovery;
     private final TestEvents testEvents;
@@ -371,6 +373,10 @@ public final class FunctionRegistry {
         Map<String, FunctionState> next = new HashMap<>(functions);
         next.put(f.name(), f);
         functions = Map.copyOf(next);
+        notifyListeners();
+    }
+
+    private void notifyListeners() {
         for (Runnable l : listeners) {
             try {
                 l.run();
@@ -386,6 +392,11 @@ public final class FunctionRegistry {
      */
     public void onChange(Runnable listener) {
         listeners.add(listener);
+    }
+
+    /** Calls {@code listener} with a function's name once {@link #remove} has deleted it, before its files go. */
+    public void onRemove(java.util.function.Consumer<String> listener) {
+        removeListeners.add(listener);
     }
 
     /**
@@ -488,6 +499,67 @@ public final class FunctionRegistry {
                 }
             }
             LOG.log(Level.INFO, "versions.pruned function={0} versions={1}", function, gone);
+            return gone;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Deletes a function: its versions, aliases and saved test events in one transaction, then its unpacked code and
+     * the bundles no other function uses. Listeners hear of it as of any change; invocations already running finish
+     * (the pool stops their environments after). Its log lines stay until they age out, as CloudWatch keeps a
+     * deleted Lambda's log group; asynchronous invocations still queued for it go to the dead letters as
+     * {@code FUNCTION_NOT_FOUND}. A crash between the transaction and the files leaves only files, which the next
+     * start removes as orphans.
+     *
+     * @return the versions deleted; empty when there was no such function
+     */
+    public List<Integer> remove(String function) {
+        writeLock.lock();
+        try {
+            FunctionState f = functions.get(function);
+            if (f == null) {
+                return List.of();
+            }
+            sql(c -> {
+                for (String table : List.of("aliases", "versions", "test_events")) {
+                    try (PreparedStatement d = c.prepareStatement("DELETE FROM " + table + " WHERE function = ?")) {
+                        d.setString(1, function);
+                        d.executeUpdate();
+                    }
+                }
+                try (PreparedStatement d = c.prepareStatement("DELETE FROM functions WHERE name = ?")) {
+                    d.setString(1, function);
+                    d.executeUpdate();
+                }
+            });
+            Map<String, FunctionState> next = new HashMap<>(functions);
+            next.remove(function);
+            functions = Map.copyOf(next);
+            notifyListeners();
+            for (java.util.function.Consumer<String> l : removeListeners) {
+                try {
+                    l.accept(function);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "registry.listener-failed error={0}", e.toString());
+                }
+            }
+            try {
+                Trees.delete(functionsDir.resolve(function));
+                for (FunctionVersion v : f.versions().values()) {
+                    boolean shared = functions.values().stream().flatMap(s -> s.versions().values().stream())
+                            .anyMatch(x -> x.sha256().equals(v.sha256()));
+                    if (!shared) {
+                        Files.deleteIfExists(bundlesDir.resolve(v.sha256() + ".zip"));
+                    }
+                }
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "function.cleanup-failed function={0} error={1} (the next start removes what "
+                        + "is left)", function, e.toString());
+            }
+            List<Integer> gone = List.copyOf(f.versions().keySet());
+            LOG.log(Level.INFO, "function.removed function={0} versions={1}", function, gone);
             return gone;
         } finally {
             writeLock.unlock();

@@ -106,6 +106,7 @@ final class AdminApi {
                 .get("/metrics", admin(this::metrics))
                 .get("/v1/functions", admin(this::functions))
                 .get("/v1/functions/{name}", admin(this::function))
+                .delete("/v1/functions/{name}", admin(this::removeFunction))
                 .get("/v1/functions/{name}/logs", admin(this::logs))
                 .get("/v1/functions/{name}/test-events", admin(this::testEvents))
                 .put("/v1/functions/{name}/test-events/{event}", admin(this::saveTestEvent))
@@ -184,6 +185,13 @@ final class AdminApi {
             m.put("aliases", new TreeMap<>(f.aliases()));
             return m;
         }).toList()));
+    }
+
+    /** Lambda's DeleteFunction: every version, alias and saved test event; running invocations finish first. */
+    private void removeFunction(ServerRequest req, ServerResponse res) {
+        String name = existing(req);
+        List<Integer> versions = registry.remove(name);
+        Json.send(res, 200, Map.of("function", name, "deletedVersions", versions));
     }
 
     private void function(ServerRequest req, ServerResponse res) {

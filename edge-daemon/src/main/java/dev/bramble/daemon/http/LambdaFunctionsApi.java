@@ -59,6 +59,7 @@ final class LambdaFunctionsApi {
         routing.get("/2015-03-31/functions", admin(this::listFunctions))
                 .get("/2015-03-31/functions/", admin(this::listFunctions))
                 .get("/2015-03-31/functions/{name}", admin(this::getFunction))
+                .delete("/2015-03-31/functions/{name}", admin(this::deleteFunction))
                 .get("/2015-03-31/functions/{name}/configuration", admin(this::getConfiguration))
                 .get("/2015-03-31/functions/{name}/versions", admin(this::listVersions))
                 .get("/2015-03-31/functions/{name}/aliases", admin(this::listAliases))
@@ -86,6 +87,23 @@ final class LambdaFunctionsApi {
             throw ApiException.badParameter("the request body must be a JSON object");
         }
         return json;
+    }
+
+    /**
+     * DeleteFunction: the function with every version, alias and saved test event; 204 as Lambda answers. One version
+     * alone (a Qualifier) is not deleted here: old versions are pruned by the registry.
+     */
+    private void deleteFunction(ServerRequest req, ServerResponse res) {
+        InvokeApi.Target t = InvokeApi.target(req.path().pathParameters().get("name"),
+                req.query().first("Qualifier").orElse(null));
+        if (t.qualifier() != null) {
+            throw ApiException.badParameter("Qualifier '" + t.qualifier() + "': deleting one version is not "
+                    + "supported here; delete the whole function, or let the device prune old versions "
+                    + "(agent.keep-versions)");
+        }
+        FunctionState f = function(req);
+        registry.remove(f.name());
+        res.status(io.helidon.http.Status.NO_CONTENT_204).send();
     }
 
     private void createAlias(ServerRequest req, ServerResponse res) {

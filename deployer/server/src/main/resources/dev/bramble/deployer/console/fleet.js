@@ -35,6 +35,11 @@ function failed(el, e) {
   fill(el, h('p', {class: 'error', role: 'alert'}, 'Could not load this page: ' + e.message));
 }
 
+/** thermostat:3, or thermostat:none for an undeploy. */
+function what(d) {
+  return d.function + ':' + (d.undeploy ? 'none' : d.version);
+}
+
 function badge(state) {
   const good = ['succeeded', 'online'];
   const bad = ['failed', 'halted', 'offline', 'cancelled', 'revoked'];
@@ -63,7 +68,7 @@ async function devices(params, live) {
           ['Group', (x) => x.group ?? '–'],
           ['Tags', (x) => Object.entries(x.tags).map(([k, v]) => k + '=' + v).join(', ') || '–'],
           ['Functions', (x) => x.functions.length ? h('ul', {class: 'plain'}, x.functions.map((f) =>
-            h('li', {}, f.function, ':', f.version, ' ', badge(f.state)))) : 'none'],
+            h('li', {}, f.function, ':', f.version === 0 ? 'none (removed)' : f.version, ' ', badge(f.state)))) : 'none'],
           ['Outbox', (x) => outbox(x.telemetry)],
         ], list, 'No devices have enrolled. Create an enrolment token: bramble enrolment-token create.'));
     } catch (e) { failed(body, e); }
@@ -133,7 +138,7 @@ async function rollouts(params, live) {
     try {
       const list = (await api.get('/v1/deployments')).deployments;
       fill(body, table('Rollouts, newest first', [
-        ['Rollout', (d) => h('a', {href: '#/rollouts/' + enc(d.id)}, d.function + ':' + d.version)],
+        ['Rollout', (d) => h('a', {href: '#/rollouts/' + enc(d.id)}, what(d))],
         ['Target', (d) => d.target], ['State', (d) => badge(d.state)], ['Id', (d) => h('small', {}, d.id)],
       ], list, 'No rollouts yet: bramble deploy FUNCTION:VERSION --group G.'));
     } catch (e) { failed(body, e); }
@@ -174,7 +179,7 @@ async function rollout({id}, live) {
       const plan = d.plan || {};
       const waves = [...new Set(d.devices.map((x) => x.wave))].sort();
       fill(body,
-        h('p', {id: 'rollout-summary'}, d.function, ':', d.version, ' to ', d.target, ' — ', badge(d.state), ' ',
+        h('p', {id: 'rollout-summary'}, what(d), ' to ', d.target, ' — ', badge(d.state), ' ',
           done, '/', total, ' succeeded',
           Object.entries(d.counts).filter(([k]) => k !== 'succeeded').map(([k, n]) => ', ' + n + ' ' + k).join('')),
         d.reason ? h('p', {id: 'rollout-reason'}, d.reason) : null,
