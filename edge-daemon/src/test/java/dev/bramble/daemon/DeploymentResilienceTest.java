@@ -108,14 +108,27 @@ class DeploymentResilienceTest {
     }
 
     private String publish(Path zip) throws Exception {
+        return publish(zip, null);
+    }
+
+    /** Publishes, with the URL devices fetch the bundle from (null: the deployer). */
+    private String publish(Path zip, String url) throws Exception {
+        HttpResponse<String> r = tryPublish(zip, url);
+        assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
+        return TestDaemon.JSON.readTree(r.body()).path("sha256").asText();
+    }
+
+    private HttpResponse<String> tryPublish(Path zip, String url) throws Exception {
         byte[] bytes = Files.readAllBytes(zip);
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                        + "/v1/functions")).header("Authorization", "Bearer " + ADMIN)
-                .header("X-Bramble-Signature", Signing.sign(sha, author.getPrivate(), author.getPublic()).toJson())
-                .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
-        return sha;
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/functions"))
+                .header("Authorization", "Bearer " + ADMIN)
+                .header("X-Bramble-Signature", Signing.sign(sha, author.getPrivate(), author.getPublic()).toJson());
+        if (url != null) {
+            b.header("X-Bramble-Bundle-Url", url);
+        }
+        return HTTP.send(b.POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private String agentYaml(String name) {
@@ -172,6 +185,47 @@ class DeploymentResilienceTest {
             await("v2 lands").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(), "hello").equals(sha2));
             await().atMost(20, SECONDS).until(() -> deploymentState(id).equals("succeeded"));
             assertThat(d.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
+        }
+    }
+
+    @Test
+    void bundlesComeFromAStockHttpOriginWhichIsNotTrustedAndABadOneFallsBackToTheDeployer() throws Exception {
+        Path www = Files.createDirectories(tmp.resolve("www"));
+        try (Nginx origin = Nginx.serve(tmp.resolve("nginx"), www);
+             TestDaemon d = TestDaemon.start(tmp.resolve("device"), agentYaml("pi-cdn"))) {
+            Path v1 = hello("v1");
+            Files.copy(v1, www.resolve("hello-1.zip"));
+            String sha1 = publish(v1, origin.url("/hello-1.zip"));
+            String id1 = deploy("1", "group:lab");
+            await("v1 from nginx").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(), "hello")
+                    .equals(sha1));
+            await().atMost(20, SECONDS).until(() -> deploymentState(id1).equals("succeeded"));
+            assertThat(origin.accessLog()).contains("\"GET /hello-1.zip HTTP/1.1\" 200")
+                    .doesNotContain("Authorization").doesNotContain("Bearer");
+
+            // v2: the origin serves other, bigger bytes (a compromised or stale mirror). The device reads no more
+            // than the desired size, refuses them, and takes the signed bundle from the deployer instead.
+            Path v2 = hello("v2");
+            Files.write(www.resolve("hello-2.zip"), Files.readAllBytes(hello("v2, and something the author never "
+                    + "signed")));
+            String sha2 = publish(v2, origin.url("/hello-2.zip"));
+            String id2 = deploy("2", "group:lab");
+            await("v2 from the deployer").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(),
+                    "hello").equals(sha2));
+            await().atMost(20, SECONDS).until(() -> deploymentState(id2).equals("succeeded"));
+            assertThat(origin.accessLog()).contains("GET /hello-2.zip");
+
+            // An origin that lost the file (404) is no stop either; and a URL carrying credentials is refused.
+            Path v3 = hello("v3");
+            String sha3 = publish(v3, origin.url("/gone.zip"));
+            deploy("3", "group:lab");
+            await("v3 from the deployer").atMost(60, SECONDS).until(() -> TestDaemon.liveSha(d.base(), d.token(),
+                    "hello").equals(sha3));
+            HttpResponse<String> secret = tryPublish(hello("v4"), "https://user:pass@cdn.example/x.zip");
+            assertThat(secret.statusCode()).isEqualTo(400);
+            assertThat(secret.body()).contains("credentials in the URL would be handed to every device");
+            HttpResponse<String> ftp = tryPublish(hello("v4"), "ftp://cdn.example/x.zip");
+            assertThat(ftp.body()).contains("use an absolute http:// or https:// URL");
         }
     }
 

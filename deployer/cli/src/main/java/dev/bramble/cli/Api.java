@@ -77,11 +77,20 @@ final class Api {
 
     /** Uploads a file, printing progress to {@code err} when it is a terminal-sized upload. */
     JsonNode upload(String path, Path file, String signature, PrintWriter err) {
+        return upload(path, file, signature, null, err);
+    }
+
+    /** The same, naming the URL devices fetch the bundle from instead of the deployer. */
+    JsonNode upload(String path, Path file, String signature, String bundleUrl, PrintWriter err) {
         try {
             long size = java.nio.file.Files.size(file);
             HttpRequest.BodyPublisher body = progress(HttpRequest.BodyPublishers.ofFile(file), size, err);
-            return send(request(path).header("Content-Type", "application/zip")
-                    .header("X-Bramble-Signature", signature).POST(body));
+            HttpRequest.Builder b = request(path).header("Content-Type", "application/zip")
+                    .header("X-Bramble-Signature", signature);
+            if (bundleUrl != null) {
+                b.header("X-Bramble-Bundle-Url", bundleUrl);
+            }
+            return send(b.POST(body));
         } catch (IOException e) {
             throw new Failure(Bramble.EXIT_FAILED, e.getMessage());
         }

@@ -447,13 +447,17 @@ public final class Bramble {
         }
     }
 
-    @Command(name = "publish", description = "Uploads a signed bundle (BUNDLE.sig beside it) as its function's next "
-            + "version.")
+    @Command(name = "publish", description = {"Uploads a signed bundle (BUNDLE.sig beside it) as its function's next "
+            + "version.", "With --url, devices fetch it from there (a CDN, a bucket) and check its digest and "
+            + "signature; publishing the newest bundle again with --url sets its URL."})
     static final class Publish implements Callable<Integer> {
         @Parameters(paramLabel = "BUNDLE")
         Path bundle;
         @Option(names = "--signature", description = "the signature file (default BUNDLE.sig)")
         Path signature;
+        @Option(names = "--url", description = "where devices download this bundle instead of the deployer: an "
+                + "http(s) URL serving exactly these bytes")
+        String url;
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -465,7 +469,7 @@ public final class Bramble {
                 throw new Api.Failure(EXIT_FAILED, "no signature " + sig + "; sign first: bramble bundle sign "
                         + bundle + " --key KEY");
             }
-            JsonNode r = root.deployerApi().upload("/v1/functions", bundle, Files.readString(sig).trim(),
+            JsonNode r = root.deployerApi().upload("/v1/functions", bundle, Files.readString(sig).trim(), url,
                     spec.commandLine().getErr());
             root.print(r, r.path("function").asText() + ":" + r.path("version").asText() + " "
                     + (r.path("created").asBoolean() ? "published" : "already published") + " (sha256 "

@@ -85,6 +85,32 @@ final class Catalog {
     }
 
     /**
+     * A bundle origin as given by the operator, checked: an absolute http(s) URL of at most 2048 characters without
+     * credentials (every device would be handed them). Null or empty: none.
+     */
+    static String origin(String url) {
+        if (url == null || url.isEmpty()) {
+            return null;
+        }
+        java.net.URI u;
+        try {
+            u = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            throw ApiError.badRequest("bundle URL '" + url + "' is not a URL: " + e.getReason());
+        }
+        if (url.length() > 2048 || !("https".equals(u.getScheme()) || "http".equals(u.getScheme()))
+                || u.getHost() == null) {
+            throw ApiError.badRequest("bundle URL '" + (url.length() > 100 ? url.substring(0, 100) + "…" : url)
+                    + "' is not allowed; use an absolute http:// or https:// URL of at most 2048 characters");
+        }
+        if (u.getRawUserInfo() != null) {
+            throw ApiError.badRequest("bundle URL: credentials in the URL would be handed to every device; use a "
+                    + "URL anyone may read (digest and signature protect the bundle) or a pre-signed one");
+        }
+        return url;
+    }
+
+    /**
      * Publishes a signed bundle as its function's next version (or returns the newest version when it is the same
      * bundle).
      *
@@ -92,6 +118,15 @@ final class Catalog {
      * @throws dev.bramble.protocol.SignatureException when the signature is missing, unknown or wrong
      */
     Published publish(Path zip, String signatureJson) {
+        return publish(zip, signatureJson, null);
+    }
+
+    /**
+     * The same, with the URL devices fetch the bundle from instead of the deployer (null: the deployer). Publishing
+     * the newest version's bundle again with a URL sets that version's URL: upload to the CDN after publishing.
+     */
+    Published publish(Path zip, String signatureJson, String origin) {
+        String url = origin(origin);
         Bundle bundle = Bundle.open(zip, limits);
         if (signatureJson == null || signatureJson.isBlank()) {
             throw new dev.bramble.protocol.SignatureException(dev.bramble.protocol.SignatureException.Code.MISSING,
@@ -111,6 +146,10 @@ final class Catalog {
             Optional<Map<String, Object>> latest = row(c, "SELECT version, sha256 FROM versions WHERE function = ? "
                     + "ORDER BY version DESC LIMIT 1", name);
             if (latest.isPresent() && latest.get().get("sha256").equals(bundle.sha256())) {
+                if (url != null) {
+                    update(c, "UPDATE versions SET url = ? WHERE function = ? AND version = ?", url, name,
+                            number(latest.get().get("version")));
+                }
                 return new Published(name, (int) number(latest.get().get("version")), bundle.sha256(), sig.keyId(),
                         false);
             }
@@ -125,9 +164,9 @@ final class Catalog {
                 }
             }
             int version = latest.map(r -> (int) number(r.get("version")) + 1).orElse(1);
-            update(c, "INSERT INTO versions (function, version, sha256, signature, key_id, manifest, created_at) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?)", name, version, bundle.sha256(), sig.toJson(), sig.keyId(),
-                    new String(bundle.manifestJson(), java.nio.charset.StandardCharsets.UTF_8), now());
+            update(c, "INSERT INTO versions (function, version, sha256, signature, key_id, manifest, created_at, "
+                    + "url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", name, version, bundle.sha256(), sig.toJson(), sig.keyId(),
+                    new String(bundle.manifestJson(), java.nio.charset.StandardCharsets.UTF_8), now(), url);
             return new Published(name, version, bundle.sha256(), sig.keyId(), true);
         });
         LOG.log(Level.INFO, "version.published function={0} version={1} sha256={2} key_id={3}", p.function(),
@@ -141,8 +180,8 @@ final class Catalog {
     }
 
     List<Map<String, Object>> versions(String function) {
-        List<Map<String, Object>> v = db.read(c -> rows(c, "SELECT version, sha256, key_id AS \"keyId\", created_at AS "
-                + "\"createdAt\" FROM versions WHERE function = ? ORDER BY version", function));
+        List<Map<String, Object>> v = db.read(c -> rows(c, "SELECT version, sha256, key_id AS \"keyId\", url, "
+                + "created_at AS \"createdAt\" FROM versions WHERE function = ? ORDER BY version", function));
         if (v.isEmpty()) {
             throw ApiError.notFound("function '" + function + "' has no published versions");
         }

@@ -335,8 +335,9 @@ final class DeployerApi {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            Catalog.Published p = fleet.catalog().publish(upload, req.headers().first(HeaderNames.create("X-Bramble-Signature"))
-                    .orElse(null));
+            Catalog.Published p = fleet.catalog().publish(upload, req.headers().first(HeaderNames.create(
+                    "X-Bramble-Signature")).orElse(null), req.headers().first(HeaderNames.create(
+                    "X-Bramble-Bundle-Url")).orElse(null));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("function", p.function());
             out.put("version", p.version());

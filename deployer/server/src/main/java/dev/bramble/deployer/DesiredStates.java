@@ -163,14 +163,15 @@ final class DesiredStates implements AutoCloseable {
         List<DesiredState.Function> out = new ArrayList<>();
         // Version 0 is an undeploy: no version row, and the device is told to delete the function.
         for (Map<String, Object> r : rows(c, "SELECT d.function, d.version, d.deployment, v.sha256, v.signature, "
-                + "b.size FROM desired d LEFT JOIN versions v ON v.function = d.function AND v.version = d.version "
+                + "v.url, b.size FROM desired d LEFT JOIN versions v ON v.function = d.function AND v.version = d.version "
                 + "LEFT JOIN bundles b ON b.sha256 = v.sha256 WHERE d.device = ? ORDER BY d.function", device)) {
             String function = (String) r.get("function");
             String deployment = (String) r.get("deployment");
             out.add(number(r.get("version")) == REMOVED || r.get("sha256") == null
                     ? DesiredState.Function.removal(function, deployment)
                     : new DesiredState.Function(function, (int) number(r.get("version")), (String) r.get("sha256"),
-                    number(r.get("size")), (String) r.get("signature"), "/v1/bundles/" + r.get("sha256"), deployment));
+                    number(r.get("size")), (String) r.get("signature"), r.get("url") != null ? (String) r.get("url")
+                    : "/v1/bundles/" + r.get("sha256"), deployment));
         }
         return out;
     }

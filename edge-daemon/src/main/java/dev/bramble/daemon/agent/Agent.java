@@ -226,34 +226,27 @@ public final class Agent implements AutoCloseable {
                 .map(v -> s.versions().get(v)));
     }
 
-    /** Downloads, checks and publishes the bundle as a local version that is not live yet. */
+    /**
+     * Downloads, checks and publishes the bundle as a local version that is not live yet. A bundle the desired state
+     * has from another origin (a CDN, a bucket) that cannot be fetched there, or whose bytes are not the digest,
+     * is fetched from the deployer instead: the origin is not trusted, and a broken one does not stop a rollout.
+     */
     private FunctionVersion install(Identity id, DesiredState.Function f, String sha) throws AgentException,
             InterruptedException {
-        long size = f.size();
         Path part = incoming.resolve(sha + ".part");
+        String fromDeployer = "/v1/bundles/" + sha;
         try {
-            Files.createDirectories(incoming);
-            long have = Files.exists(part) ? Files.size(part) : 0;
-            if (Files.getFileStore(incoming).getUsableSpace() < (size - have) * 3 + (16L << 20)) {
-                throw new AgentException(DeploymentErrorCode.DISK_FULL, "not enough free disk for a " + size
-                        + "-byte bundle (it is kept, unpacked and staged)");
+            fetch(id, f.url(), part, f.size(), sha);
+        } catch (AgentException e) {
+            boolean origin = !f.url().equals(fromDeployer);
+            if (!origin || (e.code() != DeploymentErrorCode.DOWNLOAD_FAILED
+                    && e.code() != DeploymentErrorCode.DIGEST_MISMATCH)) {
+                throw e;
             }
-            if (have < size) {
-                download(id, f.url(), part, have);
-            }
-        } catch (IOException e) {
-            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
-        }
-        String actual;
-        try {
-            actual = Bundle.sha256(part);
-        } catch (java.io.UncheckedIOException e) {
-            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
-        }
-        if (!actual.equals(sha)) {
+            LOG.log(Level.WARNING, "agent.origin-failed url={0} code={1} error={2}; fetching from the deployer",
+                    f.url(), e.code(), e.getMessage());
             Trees.deleteQuietly(part);
-            throw new AgentException(DeploymentErrorCode.DIGEST_MISMATCH, "the downloaded bundle's SHA-256 is "
-                    + actual + ", the desired state says " + sha);
+            fetch(id, fromDeployer, part, f.size(), sha);
         }
         try {
             Signing.verify(sha, Signing.BundleSignature.parse(f.signature() == null ? "" : f.signature()),
@@ -276,7 +269,45 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void download(Identity id, String url, Path part, long from) throws IOException, InterruptedException {
+    /** Brings {@code part} to the bundle with digest {@code sha}, resuming what an earlier run left. */
+    private void fetch(Identity id, String url, Path part, long size, String sha) throws AgentException,
+            InterruptedException {
+        try {
+            Files.createDirectories(incoming);
+            long have = Files.exists(part) ? Files.size(part) : 0;
+            if (Files.getFileStore(incoming).getUsableSpace() < (size - have) * 3 + (16L << 20)) {
+                throw new AgentException(DeploymentErrorCode.DISK_FULL, "not enough free disk for a " + size
+                        + "-byte bundle (it is kept, unpacked and staged)");
+            }
+            if (have < size) {
+                download(id, url, part, have, size);
+            }
+        } catch (TooLong e) {
+            // more bytes than the bundle has cannot be the bundle
+            Trees.deleteQuietly(part);
+            throw new AgentException(DeploymentErrorCode.DIGEST_MISMATCH, "GET " + url + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
+        }
+        String actual;
+        try {
+            actual = Bundle.sha256(part);
+        } catch (java.io.UncheckedIOException e) {
+            throw new AgentException(DeploymentErrorCode.DOWNLOAD_FAILED, e.getMessage());
+        }
+        if (!actual.equals(sha)) {
+            Trees.deleteQuietly(part);
+            throw new AgentException(DeploymentErrorCode.DIGEST_MISMATCH, "the bundle from " + url + " has SHA-256 "
+                    + actual + ", the desired state says " + sha);
+        }
+    }
+
+    /**
+     * Appends the bundle's bytes from {@code from} to {@code part}, and no more than the desired state's size: an
+     * origin that sends more (a hostile or wrong one) cannot fill the disk.
+     */
+    private void download(Identity id, String url, Path part, long from, long size) throws IOException,
+            InterruptedException {
         String full = url.startsWith("http://") || url.startsWith("https://") ? url : settings.deployerUrl() + url;
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(full)).timeout(Duration.ofMinutes(10));
         // Any origin may serve the bytes (digest and signature are checked); only the deployer gets the token.
@@ -294,9 +325,46 @@ public final class Agent implements AutoCloseable {
             r.body().close();
             throw new IOException("GET " + url + " answered " + r.statusCode());
         }
+        long want = resumed ? size - from : size;
         try (InputStream in = r.body(); OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE,
                 resumed ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            in.transferTo(out);
+            long copied = in.transferTo(new BoundedOutput(out, want));
+            if (copied < want) {
+                throw new IOException("GET " + url + " ended after " + (size - want + copied) + " of " + size
+                        + " bytes");
+            }
+        }
+    }
+
+    private static final class TooLong extends IOException {
+        TooLong(String message) {
+            super(message);
+        }
+    }
+
+    /** Passes on at most {@code limit} bytes and refuses the rest. */
+    private static final class BoundedOutput extends java.io.FilterOutputStream {
+        private long left;
+        private final long limit;
+
+        BoundedOutput(OutputStream out, long limit) {
+            super(out);
+            this.left = limit;
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[]{(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len > left) {
+                throw new TooLong("the origin sent more than the " + limit + " bytes the desired state says");
+            }
+            left -= len;
+            out.write(b, off, len);
         }
     }
 
