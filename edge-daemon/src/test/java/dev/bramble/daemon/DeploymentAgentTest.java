@@ -204,6 +204,37 @@ class DeploymentAgentTest {
         assertThat(a.send("GET", "/fn/hello/?name=back", null).text()).contains("back");
     }
 
+    private static String storedToken(TestDaemon d) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + d.dataDir()
+                .resolve("state.db")); var rs = c.createStatement().executeQuery("SELECT token FROM agent_identity")) {
+            return rs.next() ? rs.getString(1) : "";
+        }
+    }
+
+    @Test
+    void aDeviceRotatesItsTokenWithoutEnrollingAgainAndTheOldTokenStopsWorking() throws Exception {
+        String id = deviceId(a);
+        String old = storedToken(a);
+        assertThat(old).startsWith("dev_");
+        cli("devices", "rotate-token", id);
+        await("the device moved to a new token").atMost(30, SECONDS).until(() -> !storedToken(a).equals(old)
+                && TestDaemon.JSON.readTree(admin("GET", "/v1/devices/" + id, new byte[0]).body()).path("token")
+                .path("rotation").isNull());
+        HttpResponse<String> withOld = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + deployer.port() + "/v1/devices/" + id + "/desired")).header("Authorization", "Bearer " + old)
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(withOld.statusCode()).isEqualTo(401);
+        assertThat(deviceId(a)).as("the same device, not a new enrolment").isEqualTo(id);
+
+        // It goes on following the deployer with the new token.
+        assertThat(publish(hello("[]", "after rotation"), author).statusCode()).isEqualTo(201);
+        String deployment = TestDaemon.JSON.readTree(admin("POST", "/v1/deployments", Map.of("function", "hello",
+                "version", "1", "target", "device:" + id)).body()).path("id").asText();
+        await("deployed with the new token").atMost(60, SECONDS).until(() -> deployment(deployment).path("state")
+                .asText().equals("succeeded"));
+        assertThat(a.get("/v1/status").json().path("agent").path("state").asText()).isEqualTo("following");
+    }
+
     @Test
     void aBundleSignedByAKeyTheDeviceDoesNotTrustIsRefusedOnTheDevice() throws Exception {
         // The deployer trusts this key; the devices' trusted-keys directory does not hold it.

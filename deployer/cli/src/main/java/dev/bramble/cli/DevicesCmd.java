@@ -12,10 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code bramble devices …}: the enrolled devices, their groups and tags, and revocation. */
+/** {@code bramble devices …}: the enrolled devices, their groups and tags, token rotation and revocation. */
 @Command(name = "devices", description = "Enrolled devices.", subcommands = {DevicesCmd.ListCmd.class,
         DevicesCmd.Show.class, DevicesCmd.Tag.class, DevicesCmd.Untag.class, DevicesCmd.SetGroup.class,
-        DevicesCmd.Revoke.class})
+        DevicesCmd.RotateToken.class, DevicesCmd.Revoke.class})
 final class DevicesCmd {
     @Command(name = "list", description = "Every device.")
     static final class ListCmd implements Callable<Integer> {
@@ -130,6 +130,26 @@ final class DevicesCmd {
             Bramble root = Bramble.root(spec);
             JsonNode r = root.deployerApi().post("/v1/devices/" + id + "/revoke", Map.of());
             root.print(r, "device " + id + " revoked at " + r.path("revokedAt").asText() + "\n");
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-token", description = {"Has a device replace its token without enrolling again: at its "
+            + "next poll it asks for a new one with the old, and the old one stops working once the new one is first "
+            + "used. Devices also do it by themselves once their token is older than the deployer's "
+            + "tokens.rotate-after-days."})
+    static final class RotateToken implements Callable<Integer> {
+        @Parameters(paramLabel = "DEVICE")
+        String id;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Bramble root = Bramble.root(spec);
+            JsonNode r = root.deployerApi().post("/v1/devices/" + id + "/rotate-token", Map.of());
+            root.print(r, "device " + id + ": token rotation requested; it happens at the device's next poll "
+                    + "(bramble devices show " + id + " says when)\n");
             return 0;
         }
     }

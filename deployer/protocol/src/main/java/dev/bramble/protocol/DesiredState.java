@@ -10,13 +10,19 @@ import java.util.List;
  *
  * @param deviceId  the device
  * @param revision  the desired state's revision
- * @param functions one entry per function, in name order
+ * @param functions   one entry per function, in name order
+ * @param rotateToken the device should get a new token ({@code POST /v1/devices/{id}/token}): the operator asked,
+ *                    or its token is older than the deployer's {@code tokens.rotate-after-days}
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record DesiredState(String deviceId, long revision, List<Function> functions) {
+public record DesiredState(String deviceId, long revision, List<Function> functions, boolean rotateToken) {
 
     public DesiredState {
         functions = functions == null ? List.of() : List.copyOf(functions);
+    }
+
+    public DesiredState(String deviceId, long revision, List<Function> functions) {
+        this(deviceId, revision, functions, false);
     }
 
     /**

@@ -45,7 +45,7 @@ public final class Deployer implements AutoCloseable {
         Database db = Database.open(config.databaseUrl(), config.databaseUser(), config.databasePassword());
         Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                 Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
-        Fleet fleet = Fleet.open(db, clock, limits).start();
+        Fleet fleet = Fleet.open(db, clock, limits, Duration.ofDays(config.rotateAfterDays())).start();
         Telemetry telemetry = new Telemetry(db, clock, Duration.ofDays(config.telemetryRetentionDays())).start();
         // A device counts as online while it polled within a long-poll and 15 s: the agent asks again at once.
         FleetMetrics metrics = new FleetMetrics(db, telemetry, (config.longPollSeconds() + 15) * 1000L, clock);

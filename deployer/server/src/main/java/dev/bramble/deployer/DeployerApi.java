@@ -145,6 +145,19 @@ final class DeployerApi {
                             b.has("tags") ? strings(b.path("tags")) : null, strings(b.path("addTags")), remove);
                     send(res, 200, fleet.devices().device(id));
                 })
+                .post("/v1/devices/{id}/rotate-token", (req, res) -> {
+                    admin(req);
+                    send(res, 200, fleet.devices().requestRotation(req.path().pathParameters().get("id")));
+                })
+                .post("/v1/devices/{id}/token", (req, res) -> {
+                    // the device itself, with its current token: a new one, which replaces it once first used
+                    String id = ownDevice(req);
+                    if (!(caller(req) instanceof Caller.Device)) {
+                        throw new ApiError(403, "Forbidden", "a device asks for its own new token with its current "
+                                + "one; the operator asks for a rotation: POST /v1/devices/" + id + "/rotate-token");
+                    }
+                    send(res, 201, Map.of("deviceId", id, "deviceToken", fleet.devices().newToken(id)));
+                })
                 .post("/v1/devices/{id}/revoke", (req, res) -> {
                     admin(req);
                     send(res, 200, fleet.devices().revoke(req.path().pathParameters().get("id")));

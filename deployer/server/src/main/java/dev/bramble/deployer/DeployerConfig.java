@@ -31,14 +31,18 @@ import java.util.Set;
  * @param tlsKeyFile       its private key (PEM, PKCS#8)
  * @param metricsToken     a bearer token that reaches {@code GET /metrics} and nothing else, for Prometheus;
  *                         empty: /metrics takes the admin token only
+ * @param rotateAfterDays  devices rotate a token older than this many days (0: only when the operator asks)
  */
 record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, String databaseUser,
                       String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds,
-                      int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile, String metricsToken) {
+                      int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile, String metricsToken,
+                      int rotateAfterDays) {
+
+    static final int DEFAULT_ROTATE_AFTER_DAYS = 90;
 
     private static final Set<String> KEYS = Set.of("data-dir", "http.bind", "http.port", "database.url",
-            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds", "telemetry.retention-days",
-            "tls.cert-file", "tls.key-file", "metrics.token");
+            "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds",
+            "telemetry.retention-days", "tls.cert-file", "tls.key-file", "metrics.token", "tokens.rotate-after-days");
 
     static DeployerConfig load(Path file) {
         JsonNode root;
@@ -70,7 +74,8 @@ record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, S
                 number(root, "bundles.max-bytes", 64L << 20, 1024, 4L << 30, problems),
                 (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems),
                 (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems),
-                text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""), text(root, "metrics.token", ""));
+                text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""), text(root, "metrics.token", ""),
+                (int) number(root, "tokens.rotate-after-days", DEFAULT_ROTATE_AFTER_DAYS, 0, 3650, problems));
         if (!c.metricsToken().isEmpty() && c.metricsToken().length() < 16) {
             problems.add("metrics.token: " + c.metricsToken().length() + " characters is too short to be a secret; "
                     + "use at least 16, or leave it empty (then /metrics takes the admin token)");

@@ -38,6 +38,8 @@ final class DesiredStates implements AutoCloseable {
 
     private final Database db;
     private final Clock clock;
+    /** Device tokens older than this are to be rotated (zero: never by age). */
+    private final Duration rotateAfter;
     /**
      * Each waiting device's latch, shared by its long-polls. They park on Helidon's virtual threads: a latch parks,
      * where a monitor's wait would pin a carrier each on JDK 21 (docs/decisions/0006).
@@ -46,9 +48,10 @@ final class DesiredStates implements AutoCloseable {
     private final Thread listener;
     private volatile boolean closed;
 
-    DesiredStates(Database db, Clock clock) {
+    DesiredStates(Database db, Clock clock, Duration rotateAfter) {
         this.db = db;
         this.clock = clock;
+        this.rotateAfter = rotateAfter;
         this.listener = db.sqlite() ? null
                 : Thread.ofPlatform().name("bramble-desired-listener").daemon(true).unstarted(this::listen);
     }
@@ -127,6 +130,11 @@ final class DesiredStates implements AutoCloseable {
             update(c, "INSERT INTO desired (device, function, version, deployment) VALUES (?, ?, ?, ?)", device,
                     function, version, deployment);
         }
+        touch(c, device);
+    }
+
+    /** Counts a change of a device's desired state and wakes its long-polls, on every replica once committed. */
+    void touch(Connection c, String device) throws SQLException {
         update(c, "UPDATE devices SET revision = revision + 1 WHERE id = ?", device);
         if (!db.sqlite()) {
             try (java.sql.PreparedStatement n = Sql.prepare(c, "SELECT pg_notify(?, ?)", CHANNEL, device)) {
@@ -153,9 +161,12 @@ final class DesiredStates implements AutoCloseable {
 
     DesiredState of(String device) {
         return db.read(c -> {
-            Map<String, Object> d = row(c, "SELECT revision FROM devices WHERE id = ?", device)
-                    .orElseThrow(() -> ApiError.notFound("no device '" + device + "'"));
-            return new DesiredState(device, number(d.get("revision")), functions(c, device));
+            Map<String, Object> d = row(c, "SELECT revision, rotate_requested, token_issued_at FROM devices WHERE "
+                    + "id = ?", device).orElseThrow(() -> ApiError.notFound("no device '" + device + "'"));
+            boolean old = !rotateAfter.isZero() && d.get("token_issued_at") != null
+                    && clock.millis() - number(d.get("token_issued_at")) > rotateAfter.toMillis();
+            return new DesiredState(device, number(d.get("revision")), functions(c, device),
+                    number(d.get("rotate_requested")) != 0 || old);
         });
     }
 

@@ -75,8 +75,9 @@ final class Devices {
                 throw new ApiError(401, "Unauthorized", "the enrolment token is used up or expired");
             }
             update(c, "UPDATE enrolment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ?", hash);
-            update(c, "INSERT INTO devices (id, name, token_hash, grp, tags, revision, created_at) VALUES (?, ?, ?, ?, "
-                    + "?, 0, ?)", id, name, Tokens.hash(token), t.get("grp"), t.get("tags"), now());
+            update(c, "INSERT INTO devices (id, name, token_hash, grp, tags, revision, created_at, token_issued_at) "
+                    + "VALUES (?, ?, ?, ?, ?, 0, ?, ?)", id, name, Tokens.hash(token), t.get("grp"), t.get("tags"),
+                    now(), now());
             return null;
         });
         LOG.log(Level.INFO, "device.enrolled id={0} name={1}", id, name);
@@ -90,9 +91,12 @@ final class Devices {
      */
     Optional<String> deviceForToken(String token) {
         String hash = Tokens.hash(token);
-        return db.read(c -> {
+        Optional<String> found = db.read(c -> {
             Optional<String> id = row(c, "SELECT id FROM devices WHERE token_hash = ?", hash)
                     .map(r -> (String) r.get("id"));
+            if (id.isEmpty() && row(c, "SELECT id FROM devices WHERE next_token_hash = ?", hash).isPresent()) {
+                return Optional.of(""); // a new token's first use: promoted below, in a transaction
+            }
             if (id.isEmpty()) {
                 Optional<Map<String, Object>> revoked = row(c, "SELECT device, revoked_at FROM revoked_tokens WHERE "
                         + "token_hash = ?", hash);
@@ -104,6 +108,61 @@ final class Devices {
             }
             return id;
         });
+        return found.isPresent() && found.get().isEmpty() ? promote(hash) : found;
+    }
+
+    /**
+     * The first use of a device's new token makes it its only one: the old token stops working, so one stolen
+     * before the rotation is worth nothing once the device has moved on.
+     */
+    private Optional<String> promote(String hash) {
+        return db.tx(c -> {
+            Optional<String> id = row(c, "SELECT id FROM devices WHERE next_token_hash = ? AND revoked_at IS NULL",
+                    hash).map(r -> (String) r.get("id"));
+            if (id.isPresent()) {
+                update(c, "UPDATE devices SET token_hash = next_token_hash, next_token_hash = NULL, rotate_requested "
+                        + "= 0, token_issued_at = ? WHERE id = ?", now(), id.get());
+                LOG.log(Level.INFO, "device.token-rotated id={0}", id.get());
+                return id;
+            }
+            // promoted meanwhile by another request with the same token
+            return row(c, "SELECT id FROM devices WHERE token_hash = ?", hash).map(r -> (String) r.get("id"));
+        });
+    }
+
+    /**
+     * A new token for a device, asked for with its current one: the current token keeps working until the new one
+     * is first used, so a lost answer costs nothing (the device asks again; the earlier new token is dropped).
+     */
+    String newToken(String id) {
+        String token = Tokens.create("dev");
+        db.tx(c -> {
+            if (update(c, "UPDATE devices SET next_token_hash = ? WHERE id = ? AND revoked_at IS NULL",
+                    Tokens.hash(token), id) == 0) {
+                throw ApiError.notFound("no device '" + id + "'");
+            }
+            return null;
+        });
+        LOG.log(Level.INFO, "device.token-issued id={0}", id);
+        return token;
+    }
+
+    /** The operator's ask that a device rotate its token; its long-poll wakes with {@code rotateToken}. */
+    Map<String, Object> requestRotation(String id) {
+        db.tx(c -> {
+            Map<String, Object> d = row(c, "SELECT revoked_at FROM devices WHERE id = ?", id)
+                    .orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            if (d.get("revoked_at") != null) {
+                throw ApiError.conflict("device " + id + " is revoked; a revoked device enrols again, it does not "
+                        + "rotate");
+            }
+            update(c, "UPDATE devices SET rotate_requested = 1 WHERE id = ?", id);
+            desired.touch(c, id);
+            return null;
+        });
+        desired.changed();
+        LOG.log(Level.INFO, "device.token-rotation-requested id={0}", id);
+        return device(id);
     }
 
     /**
@@ -112,7 +171,8 @@ final class Devices {
      */
     Map<String, Object> revoke(String id) {
         List<String> touched = db.tx(c -> {
-            Map<String, Object> d = row(c, "SELECT token_hash, revoked_at FROM devices WHERE id = ?", id)
+            Map<String, Object> d = row(c, "SELECT token_hash, next_token_hash, revoked_at FROM devices WHERE id = ?",
+                    id)
                     .orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
             if (d.get("revoked_at") != null) {
                 return List.<String>of();
@@ -122,7 +182,11 @@ final class Devices {
             update(c, "INSERT INTO revoked_tokens (token_hash, device, revoked_at) VALUES (?, ?, ?)",
                     d.get("token_hash"), id, now());
             // no token hashes to this: a fresh random one, never given out
-            update(c, "UPDATE devices SET token_hash = ?, revoked_at = ? WHERE id = ?",
+            if (d.get("next_token_hash") != null) {
+                update(c, "INSERT INTO revoked_tokens (token_hash, device, revoked_at) VALUES (?, ?, ?)",
+                        d.get("next_token_hash"), id, now());
+            }
+            update(c, "UPDATE devices SET token_hash = ?, next_token_hash = NULL, revoked_at = ? WHERE id = ?",
                     Tokens.hash(Tokens.create("revoked")), now(), id);
             return left;
         });
@@ -182,9 +246,16 @@ final class Devices {
 
     Map<String, Object> device(String id) {
         return db.read(c -> {
-            Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at, status "
-                    + "FROM devices WHERE id = ?", id).orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
+            Map<String, Object> r = row(c, "SELECT id, name, grp, tags, revision, last_seen, revoked_at, status, "
+                    + "token_issued_at, rotate_requested, next_token_hash FROM devices WHERE id = ?", id)
+                    .orElseThrow(() -> ApiError.notFound("no device '" + id + "'"));
             Map<String, Object> out = deviceView(r);
+            Map<String, Object> token = new LinkedHashMap<>();
+            token.put("issuedAt", r.get("token_issued_at") == null ? null
+                    : java.time.Instant.ofEpochMilli(number(r.get("token_issued_at"))).toString());
+            token.put("rotation", r.get("next_token_hash") != null ? "issued, not used yet"
+                    : number(r.get("rotate_requested")) != 0 ? "requested" : null);
+            out.put("token", token);
             out.put("desired", DesiredStates.functions(c, id));
             try {
                 out.put("status", r.get("status") == null ? null : JSON.readTree((String) r.get("status")));

@@ -11,7 +11,12 @@ import java.time.Clock;
 record Fleet(Catalog catalog, DesiredStates desired, Devices devices, Rollouts rollouts) implements AutoCloseable {
 
     static Fleet open(Database db, Clock clock, Bundle.Limits limits) {
-        DesiredStates desired = new DesiredStates(db, clock);
+        return open(db, clock, limits, java.time.Duration.ofDays(DeployerConfig.DEFAULT_ROTATE_AFTER_DAYS));
+    }
+
+    /** With device tokens rotated once older than {@code rotateAfter} (zero: only when the operator asks). */
+    static Fleet open(Database db, Clock clock, Bundle.Limits limits, java.time.Duration rotateAfter) {
+        DesiredStates desired = new DesiredStates(db, clock, rotateAfter);
         Rollouts rollouts = new Rollouts(db, clock, desired);
         return new Fleet(new Catalog(db, clock, limits), desired, new Devices(db, clock, desired, rollouts), rollouts);
     }

@@ -611,6 +611,53 @@ abstract class DeployerTests {
                 .containsPattern("bramble_deployer_devices\\{link=\"revoked\"} [1-9]");
     }
 
+    @Test
+    void aDeviceRotatesItsTokenInTwoPhasesAndTheOldOneDiesOnlyOnceTheNewOneIsUsed() throws Exception {
+        String[] pi = enrol(unique("rotating"));
+        String[] other = enrol(unique("rotating"));
+        String old = pi[1];
+        assertThat(desired(pi).path("rotateToken").asBoolean()).isFalse();
+        Response asked = call("POST", "/v1/devices/" + pi[0] + "/rotate-token", ADMIN, null);
+        assertThat(asked.status()).as(asked.text()).isEqualTo(200);
+        assertThat(asked.json().path("token").path("rotation").asText()).isEqualTo("requested");
+        assertThat(desired(pi).path("rotateToken").asBoolean()).isTrue();
+
+        // Only the device itself asks, with its own token.
+        assertThat(call("POST", "/v1/devices/" + pi[0] + "/token", ADMIN, null).status()).isEqualTo(403);
+        assertThat(call("POST", "/v1/devices/" + pi[0] + "/token", other[1], null).status()).isEqualTo(403);
+        // An answer lost on the way: the device asks again, and the first new token is worth nothing.
+        String lost = call("POST", "/v1/devices/" + pi[0] + "/token", old, null).json().path("deviceToken").asText();
+        Response issued = call("POST", "/v1/devices/" + pi[0] + "/token", old, null);
+        assertThat(issued.status()).as(issued.text()).isEqualTo(201);
+        String fresh = issued.json().path("deviceToken").asText();
+        assertThat(fresh).isNotEqualTo(old).isNotEqualTo(lost).startsWith("dev_");
+        assertThat(call("GET", "/v1/devices/" + pi[0] + "/desired", lost, null).status()).isEqualTo(401);
+        // Until the new one is used, the old one works: a device that crashed before storing it is not locked out.
+        assertThat(call("GET", "/v1/devices/" + pi[0] + "/desired", old, null).status()).isEqualTo(200);
+        assertThat(call("GET", "/v1/devices/" + pi[0], ADMIN, null).json().path("token").path("rotation").asText())
+                .isEqualTo("issued, not used yet");
+
+        // Its first use makes it the only one.
+        Response withNew = call("GET", "/v1/devices/" + pi[0] + "/desired", fresh, null);
+        assertThat(withNew.status()).isEqualTo(200);
+        assertThat(withNew.json().path("rotateToken").asBoolean()).isFalse();
+        assertThat(call("GET", "/v1/devices/" + pi[0] + "/desired", old, null).status()).isEqualTo(401);
+        assertThat(call("GET", "/v1/devices/" + pi[0], ADMIN, null).json().path("token").path("rotation").isNull())
+                .isTrue();
+
+        // A rotation under way does not survive a revocation: neither token works, both are named revoked.
+        call("POST", "/v1/devices/" + other[0] + "/rotate-token", ADMIN, null);
+        String pending = call("POST", "/v1/devices/" + other[0] + "/token", other[1], null).json()
+                .path("deviceToken").asText();
+        assertThat(call("POST", "/v1/devices/" + other[0] + "/revoke", ADMIN, null).status()).isEqualTo(200);
+        for (String t : new String[]{other[1], pending}) {
+            Response r = call("GET", "/v1/devices/" + other[0] + "/desired", t, null);
+            assertThat(r.status()).isEqualTo(401);
+            assertThat(r.json().path("type").asText()).isEqualTo("TokenRevoked");
+        }
+        assertThat(call("POST", "/v1/devices/" + other[0] + "/rotate-token", ADMIN, null).status()).isEqualTo(409);
+    }
+
     /** Runs promtool, from Debian's prometheus package (scripts/test installs it), and asserts it found no problem. */
     private static void promtool(byte[] stdin, String... args) throws Exception {
         Path p = Path.of("/usr/bin/promtool");

@@ -168,6 +168,18 @@ abstract class RolloutsTests {
     }
 
     @Test
+    void aTokenOlderThanTheRotationAgeIsToBeRotated() {
+        String device = devices(unique("g"), 1).getFirst();
+        assertThat(fleet.desired().of(device).rotateToken()).isFalse();
+        clock.advance(Duration.ofDays(DeployerConfig.DEFAULT_ROTATE_AFTER_DAYS).plusMinutes(1));
+        assertThat(fleet.desired().of(device).rotateToken()).isTrue();
+        String fresh = fleet.devices().newToken(device);
+        assertThat(fleet.desired().of(device).rotateToken()).as("until the new token is used").isTrue();
+        assertThat(fleet.devices().deviceForToken(fresh)).contains(device);
+        assertThat(fleet.desired().of(device).rotateToken()).isFalse();
+    }
+
+    @Test
     void aSilentDeviceTimesOutGoesBackToItsVersionAndTheRolloutEnds() throws Exception {
         String fn = function(2);
         String group = unique("g");

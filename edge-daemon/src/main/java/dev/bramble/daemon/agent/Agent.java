@@ -143,11 +143,15 @@ public final class Agent implements AutoCloseable {
                 state = "following";
                 lastError = "";
                 backoff = 1_000;
+                if (desired.rotateToken()) {
+                    id = rotate(id);
+                }
                 long rev = desired.revision();
                 boolean allApplied = true;
                 for (DesiredState.Function f : desired.functions()) {
                     allApplied &= apply(id, f);
                 }
+                state = "following"; // not "deploying …" for the whole next long-poll
                 if (allApplied) {
                     revision = rev;
                 } else {
@@ -503,6 +507,30 @@ public final class Agent implements AutoCloseable {
             throw new IOException("GET " + path + " answered " + r.statusCode() + ": " + r.body());
         }
         return JSON.readTree(r.body());
+    }
+
+    /**
+     * Gets a new token with the current one and stores it before it is used. The deployer keeps the current one
+     * working until the new one is first used, so a crash or a lost answer here only means asking again.
+     */
+    private Identity rotate(Identity id) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(settings.deployerUrl() + "/v1/devices/"
+                        + id.deviceId() + "/token")).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + id.token()).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) {
+            throw new IOException("POST /v1/devices/" + id.deviceId() + "/token answered " + r.statusCode() + ": "
+                    + r.body());
+        }
+        String token = JSON.readTree(r.body()).path("deviceToken").asText("");
+        if (token.isEmpty()) {
+            throw new IOException("the deployer's answer to a token rotation has no deviceToken");
+        }
+        sql("UPDATE agent_identity SET token = ? WHERE id = 1 AND device_id = ?", token, id.deviceId());
+        Identity next = new Identity(id.deviceId(), token);
+        endpoint = new dev.bramble.sync.SyncAgent.Endpoint(settings.deployerUrl(), next.deviceId(), next.token());
+        LOG.log(Level.INFO, "agent.token-rotated device_id={0}", id.deviceId());
+        return next;
     }
 
     /** The deployer says the operator revoked this device's token ({@code bramble devices revoke}). */
