@@ -14,7 +14,7 @@ import java.util.Map;
  * The deployer's database: SQLite (one file, nothing to set up) or PostgreSQL (several replicas), one schema and
  * one code path, migrated by Flyway at start.
  */
-final class Database {
+final class Database implements AutoCloseable {
     private final DataSource dataSource;
     private final boolean sqlite;
     private final java.util.concurrent.locks.ReentrantLock writes = new java.util.concurrent.locks.ReentrantLock();
@@ -29,6 +29,14 @@ final class Database {
      * {@code jdbc:postgresql://HOST/DB}).
      */
     static Database open(String url, String user, String password) {
+        return open(url, user, password, DEFAULT_POOL);
+    }
+
+    /** The connections a replica keeps to PostgreSQL by default (database.pool-size). */
+    static final int DEFAULT_POOL = 10;
+
+    /** The same, with at most {@code pool} connections to PostgreSQL, kept open between uses. */
+    static Database open(String url, String user, String password, int pool) {
         DataSource ds;
         boolean sqlite = url.startsWith("jdbc:sqlite:");
         if (sqlite) {
@@ -50,7 +58,19 @@ final class Database {
             if (!password.isEmpty()) {
                 pg.setPassword(password);
             }
-            ds = pg;
+            // A connection per request would cost PostgreSQL a backend process each time; a pool keeps a few open.
+            com.zaxxer.hikari.HikariConfig h = new com.zaxxer.hikari.HikariConfig();
+            h.setDataSource(pg);
+            h.setPoolName("bramble-deployer");
+            h.setMaximumPoolSize(pool);
+            h.setMinimumIdle(Math.min(2, pool));
+            h.setConnectionTimeout(10_000);
+            h.setInitializationFailTimeout(10_000);
+            try {
+                ds = new com.zaxxer.hikari.HikariDataSource(h);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("database.url: cannot connect to " + url + ": " + e.getMessage(), e);
+            }
         } else {
             throw new IllegalArgumentException("database.url '" + url + "' is not supported; use jdbc:sqlite:FILE or "
                     + "jdbc:postgresql://HOST[:PORT]/DATABASE");
@@ -72,11 +92,14 @@ final class Database {
     }
 
     /**
-     * Runs work in one transaction. Writes are serialised in this process (SQLite has one writer anyway); the
-     * schema's constraints guard what several replicas might race on.
+     * Runs work in one transaction. On SQLite, writes are serialised in this process (SQLite has one writer anyway);
+     * on PostgreSQL they run side by side, as they do across replicas: row locks taken in one order, and the
+     * schema's constraints, guard what they might race on.
      */
     <T> T tx(Work<T> work) {
-        writes.lock();
+        if (sqlite) {
+            writes.lock();
+        }
         try (Connection c = connect()) {
             c.setAutoCommit(false);
             try {
@@ -90,7 +113,22 @@ final class Database {
         } catch (SQLException e) {
             throw new IllegalStateException("database write failed: " + e.getMessage(), e);
         } finally {
-            writes.unlock();
+            if (sqlite) {
+                writes.unlock();
+            }
+        }
+    }
+
+    /** Closes PostgreSQL's pooled connections. */
+    @Override
+    public void close() {
+        if (dataSource instanceof AutoCloseable a) {
+            try {
+                a.close();
+            } catch (Exception e) {
+                System.getLogger(Database.class.getName()).log(System.Logger.Level.WARNING,
+                        "database.close-failed error={0}", e.toString());
+            }
         }
     }
 

@@ -23,11 +23,13 @@ public final class Deployer implements AutoCloseable {
     private final WebServer server;
     private final Telemetry telemetry;
     private final Fleet fleet;
+    private final Database db;
 
-    private Deployer(WebServer server, Telemetry telemetry, Fleet fleet) {
+    private Deployer(WebServer server, Telemetry telemetry, Fleet fleet, Database db) {
         this.server = server;
         this.telemetry = telemetry;
         this.fleet = fleet;
+        this.db = db;
     }
 
     /** Starts a deployer from a configuration file. */
@@ -42,7 +44,8 @@ public final class Deployer implements AutoCloseable {
             throw new UncheckedIOException("cannot create " + config.dataDir(), e);
         }
         String adminToken = adminToken(config);
-        Database db = Database.open(config.databaseUrl(), config.databaseUser(), config.databasePassword());
+        Database db = Database.open(config.databaseUrl(), config.databaseUser(), config.databasePassword(),
+                config.databasePool());
         Bundle.Limits limits = new Bundle.Limits(config.bundleMaxBytes(), Bundle.Limits.DEFAULT.maxEntries(),
                 Bundle.Limits.DEFAULT.maxUnpackedBytes(), Bundle.Limits.DEFAULT.maxCompressionRatio());
         Fleet fleet = Fleet.open(db, clock, limits, Duration.ofDays(config.rotateAfterDays())).start();
@@ -66,6 +69,7 @@ public final class Deployer implements AutoCloseable {
         } catch (RuntimeException e) {
             telemetry.close();
             fleet.close();
+            db.close();
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
                     + config.port() + ": " + e.getMessage(), e);
         }
@@ -74,13 +78,14 @@ public final class Deployer implements AutoCloseable {
             server.stop();
             telemetry.close();
             fleet.close();
+            db.close();
             throw new IllegalStateException("http.bind/http.port: cannot listen on " + config.bind() + ":"
                     + config.port() + " (the port is taken, or the address is not one of this host's)");
         }
         LOG.log(Level.INFO, "deployer.ready " + (config.tlsCertFile().isEmpty() ? "http" : "https")
                 + "={0}:{1} database={2}", config.bind(),
                 Integer.toString(server.port()), db.sqlite() ? config.databaseUrl() : "postgresql");
-        return new Deployer(server, telemetry, fleet);
+        return new Deployer(server, telemetry, fleet, db);
     }
 
     /** The listener's key and certificate chain from tls.key-file and tls.cert-file, or null for plain http. */
@@ -129,5 +134,6 @@ public final class Deployer implements AutoCloseable {
         }
         fleet.close();
         telemetry.close();
+        db.close();
     }
 }

@@ -32,17 +32,19 @@ import java.util.Set;
  * @param metricsToken     a bearer token that reaches {@code GET /metrics} and nothing else, for Prometheus;
  *                         empty: /metrics takes the admin token only
  * @param rotateAfterDays  devices rotate a token older than this many days (0: only when the operator asks)
+ * @param databasePool     the most connections this replica keeps to PostgreSQL
  */
 record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, String databaseUser,
                       String databasePassword, String adminToken, long bundleMaxBytes, int longPollSeconds,
                       int telemetryRetentionDays, String tlsCertFile, String tlsKeyFile, String metricsToken,
-                      int rotateAfterDays) {
+                      int rotateAfterDays, int databasePool) {
 
     static final int DEFAULT_ROTATE_AFTER_DAYS = 90;
 
     private static final Set<String> KEYS = Set.of("data-dir", "http.bind", "http.port", "database.url",
             "database.user", "database.password", "admin.token", "bundles.max-bytes", "long-poll.max-seconds",
-            "telemetry.retention-days", "tls.cert-file", "tls.key-file", "metrics.token", "tokens.rotate-after-days");
+            "telemetry.retention-days", "tls.cert-file", "tls.key-file", "metrics.token", "tokens.rotate-after-days",
+            "database.pool-size");
 
     static DeployerConfig load(Path file) {
         JsonNode root;
@@ -75,7 +77,8 @@ record DeployerConfig(Path dataDir, String bind, int port, String databaseUrl, S
                 (int) number(root, "long-poll.max-seconds", 30, 1, 300, problems),
                 (int) number(root, "telemetry.retention-days", 14, 1, 3650, problems),
                 text(root, "tls.cert-file", ""), text(root, "tls.key-file", ""), text(root, "metrics.token", ""),
-                (int) number(root, "tokens.rotate-after-days", DEFAULT_ROTATE_AFTER_DAYS, 0, 3650, problems));
+                (int) number(root, "tokens.rotate-after-days", DEFAULT_ROTATE_AFTER_DAYS, 0, 3650, problems),
+                (int) number(root, "database.pool-size", Database.DEFAULT_POOL, 1, 500, problems));
         if (!c.metricsToken().isEmpty() && c.metricsToken().length() < 16) {
             problems.add("metrics.token: " + c.metricsToken().length() + " characters is too short to be a secret; "
                     + "use at least 16, or leave it empty (then /metrics takes the admin token)");
