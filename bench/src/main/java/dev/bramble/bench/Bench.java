@@ -71,6 +71,10 @@ public final class Bench {
             rows.addAll(new Languages(this, work).run());
             return table();
         }
+        if (System.getProperty("bramble.bench.only", "").equals("scale")) {
+            rows.addAll(new FleetScale(this, work).run());
+            return table();
+        }
         if (System.getProperty("bramble.bench.only", "").equals("telemetry")) {
             rows.addAll(new TelemetryBench(this).run());
             return table();

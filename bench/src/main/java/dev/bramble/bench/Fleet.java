@@ -26,6 +26,10 @@ final class Fleet {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    JsonNode get(String path) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
+    }
+
     JsonNode publish(byte[] zip, String signature) throws IOException, InterruptedException {
         return send(HttpRequest.newBuilder(URI.create(base + "/v1/functions")).header("X-Bramble-Signature", signature)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(zip)));

@@ -211,8 +211,38 @@ final class Catalog {
         return db.read(c -> rows(c, "SELECT name, version FROM aliases WHERE function = ? ORDER BY name", function));
     }
 
-    /** A bundle's bytes. */
+    /**
+     * Bundles read lately, kept in memory up to {@link #CACHE_BYTES}: a bundle is immutable and named by its
+     * digest, and a rollout has every device of the fleet ask for the same one within seconds.
+     */
+    private final Map<String, byte[]> cache = new java.util.LinkedHashMap<>(16, 0.75f, true);
+    private long cachedBytes;
+    static final long CACHE_BYTES = 32L << 20;
+
+    /** A bundle's bytes (the caller must not change them). */
     byte[] bundle(String sha256) {
+        synchronized (cache) {
+            byte[] hit = cache.get(sha256);
+            if (hit != null) {
+                return hit;
+            }
+        }
+        byte[] b = read(sha256);
+        if (b.length <= CACHE_BYTES / 4) {
+            synchronized (cache) {
+                if (cache.put(sha256, b) == null) {
+                    cachedBytes += b.length;
+                }
+                for (var it = cache.values().iterator(); cachedBytes > CACHE_BYTES && it.hasNext(); ) {
+                    cachedBytes -= it.next().length;
+                    it.remove();
+                }
+            }
+        }
+        return b;
+    }
+
+    private byte[] read(String sha256) {
         return db.read(c -> {
             try (PreparedStatement s = prepare(c, "SELECT content FROM bundles WHERE sha256 = ?", sha256);
                  ResultSet rs = s.executeQuery()) {

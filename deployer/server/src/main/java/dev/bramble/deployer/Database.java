@@ -48,7 +48,8 @@ final class Database implements AutoCloseable {
             SQLiteDataSource s = new SQLiteDataSource(config);
             privateFile(url);
             s.setUrl(url);
-            ds = s;
+            // Opening a SQLite connection reads the schema and sets the pragmas: milliseconds a request need not pay.
+            ds = pool(s, Math.min(pool, 4));
         } else if (url.startsWith("jdbc:postgresql:")) {
             PGSimpleDataSource pg = new PGSimpleDataSource();
             pg.setUrl(url);
@@ -59,15 +60,8 @@ final class Database implements AutoCloseable {
                 pg.setPassword(password);
             }
             // A connection per request would cost PostgreSQL a backend process each time; a pool keeps a few open.
-            com.zaxxer.hikari.HikariConfig h = new com.zaxxer.hikari.HikariConfig();
-            h.setDataSource(pg);
-            h.setPoolName("bramble-deployer");
-            h.setMaximumPoolSize(pool);
-            h.setMinimumIdle(Math.min(2, pool));
-            h.setConnectionTimeout(10_000);
-            h.setInitializationFailTimeout(10_000);
             try {
-                ds = new com.zaxxer.hikari.HikariDataSource(h);
+                ds = pool(pg, pool);
             } catch (RuntimeException e) {
                 throw new IllegalStateException("database.url: cannot connect to " + url + ": " + e.getMessage(), e);
             }
@@ -83,6 +77,17 @@ final class Database implements AutoCloseable {
                 .load()
                 .migrate();
         return new Database(ds, sqlite);
+    }
+
+    private static DataSource pool(DataSource connections, int size) {
+        com.zaxxer.hikari.HikariConfig h = new com.zaxxer.hikari.HikariConfig();
+        h.setDataSource(connections);
+        h.setPoolName("bramble-deployer");
+        h.setMaximumPoolSize(size);
+        h.setMinimumIdle(Math.min(2, size));
+        h.setConnectionTimeout(10_000);
+        h.setInitializationFailTimeout(10_000);
+        return new com.zaxxer.hikari.HikariDataSource(h);
     }
 
     /** A unit of work on one connection. */
@@ -110,6 +115,8 @@ final class Database implements AutoCloseable {
                 c.rollback();
                 throw e;
             }
+        } catch (java.sql.SQLTransientConnectionException e) {
+            throw busy(e);
         } catch (SQLException e) {
             throw new IllegalStateException("database write failed: " + e.getMessage(), e);
         } finally {
@@ -119,7 +126,7 @@ final class Database implements AutoCloseable {
         }
     }
 
-    /** Closes PostgreSQL's pooled connections. */
+    /** Closes the pooled connections. */
     @Override
     public void close() {
         if (dataSource instanceof AutoCloseable a) {
@@ -136,9 +143,20 @@ final class Database implements AutoCloseable {
     <T> T read(Work<T> work) {
         try (Connection c = connect()) {
             return work.run(c);
+        } catch (java.sql.SQLTransientConnectionException e) {
+            throw busy(e);
         } catch (SQLException e) {
             throw new IllegalStateException("database read failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Every pooled connection stayed busy for the pool's whole wait: the database is the bottleneck right now. A
+     * 503 with Retry-After, which devices and the CLI retry, rather than an internal error.
+     */
+    private static ApiError busy(java.sql.SQLTransientConnectionException e) {
+        return new ApiError(503, "Unavailable", "the database is busy (every pooled connection in use for 10 s; "
+                + "database.pool-size sets how many): retry shortly");
     }
 
     Connection connect() throws SQLException {

@@ -253,7 +253,12 @@ final class DeployerApi {
                     admin(req);
                     send(res, 200, fleet.rollouts().resume(req.path().pathParameters().get("id")));
                 })
-                .error(ApiError.class, (req, res, e) -> error(res, e.status(), e.type(), e.getMessage(), e.problems()))
+                .error(ApiError.class, (req, res, e) -> {
+                    if (e.status() == 503) {
+                        res.header(HeaderNames.RETRY_AFTER, "1");
+                    }
+                    error(res, e.status(), e.type(), e.getMessage(), e.problems());
+                })
                 .error(BundleException.class, (req, res, e) -> error(res, 400, "InvalidBundle", e.getMessage(),
                         e.problems()))
                 .error(SignatureException.class, (req, res, e) -> error(res, 400, "InvalidSignature",

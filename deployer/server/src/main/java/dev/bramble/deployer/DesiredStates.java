@@ -33,6 +33,8 @@ final class DesiredStates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DesiredStates.class.getName());
     static final String CHANNEL = "bramble_desired";
     static final Duration BACKSTOP = Duration.ofSeconds(15);
+    /** How fresh a device's last_seen is kept: far under the long-poll's 30 s and the metrics' online window. */
+    static final Duration SEEN_GRAIN = Duration.ofSeconds(10);
     /** The version of an undeploy: the function must not be on the device. */
     static final int REMOVED = 0;
 
@@ -133,6 +135,23 @@ final class DesiredStates implements AutoCloseable {
         touch(c, device);
     }
 
+    /** {@link #set} for many devices at once, in a few statements per {@link Sql#CHUNK} of them. */
+    void setAll(Connection c, List<String> devices, String function, int version, String deployment)
+            throws SQLException {
+        Sql.chunked(devices, (chunk, marks) -> {
+            update(c, "DELETE FROM desired WHERE function = ? AND device IN " + marks, Sql.args(chunk, function));
+            update(c, "INSERT INTO desired (device, function, version, deployment) SELECT id, ?, ?, ? FROM devices "
+                    + "WHERE id IN " + marks, Sql.args(chunk, function, version, deployment));
+            update(c, "UPDATE devices SET revision = revision + 1 WHERE id IN " + marks, chunk.toArray());
+            if (!db.sqlite()) {
+                try (java.sql.PreparedStatement n = Sql.prepare(c, "SELECT pg_notify(?, id) FROM devices WHERE id IN "
+                        + marks, Sql.args(chunk, CHANNEL))) {
+                    n.execute();
+                }
+            }
+        });
+    }
+
     /** Counts a change of a device's desired state and wakes its long-polls, on every replica once committed. */
     void touch(Connection c, String device) throws SQLException {
         update(c, "UPDATE devices SET revision = revision + 1 WHERE id = ?", device);
@@ -141,12 +160,6 @@ final class DesiredStates implements AutoCloseable {
                 n.execute();
             }
         }
-    }
-
-    /** The version a device's desired state names for a function, or null. */
-    static Integer version(Connection c, String device, String function) throws SQLException {
-        return row(c, "SELECT version FROM desired WHERE device = ? AND function = ?", device, function)
-                .map(r -> (int) number(r.get("version"))).orElse(null);
     }
 
     /**
@@ -193,7 +206,11 @@ final class DesiredStates implements AutoCloseable {
      */
     DesiredState await(String device, long after, Duration wait) throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
-        db.tx(c -> update(c, "UPDATE devices SET last_seen = ? WHERE id = ?", clock.millis(), device));
+        // Seen to the nearest SEEN_GRAIN: a device re-polling at once after a change (every device, in a rollout)
+        // matches no row, and PostgreSQL commits that without a write.
+        long now = clock.millis();
+        db.tx(c -> update(c, "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)",
+                now, device, now - SEEN_GRAIN.toMillis()));
         while (true) {
             // registered before the read, so a change between the read and the wait is not missed
             CountDownLatch latch = waiting.computeIfAbsent(device, k -> new CountDownLatch(1));

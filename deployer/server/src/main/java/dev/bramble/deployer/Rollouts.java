@@ -13,12 +13,17 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -54,7 +59,15 @@ final class Rollouts implements AutoCloseable {
     private final Database db;
     private final Clock clock;
     private final DesiredStates desired;
+    /** How soon the ticker steps a rollout whose report found its lock taken. */
+    private static final Duration SOON = Duration.ofMillis(50);
+
     private final Thread ticker;
+    /** Rollouts to step soon: a report found their lock taken. */
+    private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+    /** Rollouts a report on this replica is stepping right now. */
+    private final Set<String> stepping = ConcurrentHashMap.newKeySet();
+    private final Semaphore nudge = new Semaphore(0);
     private volatile boolean closed;
 
     Rollouts(Database db, Clock clock, DesiredStates desired) {
@@ -149,15 +162,17 @@ final class Rollouts implements AutoCloseable {
                     id, function, version, target, first < devices.size() ? first : 0,
                     plan.maxFailures() == null ? -1 : plan.maxFailures(), RolloutState.IN_PROGRESS.wire(),
                     Sql.json(plan), now, now, now);
+            // A newer rollout of the function takes over from older ones still under way on these devices.
+            Sql.chunked(devices, (chunk, marks) -> update(c, "UPDATE deployment_devices SET state = ?, updated_at = ? "
+                    + "WHERE state IN " + in(DeviceRolloutState.from(SUPERSEDED)) + " AND deployment IN (SELECT id FROM "
+                    + "deployments WHERE function = ?) AND device IN " + marks, Sql.args(chunk, SUPERSEDED.wire(), now,
+                    function)));
+            List<Object[]> members = new ArrayList<>(devices.size());
             for (int i = 0; i < devices.size(); i++) {
-                String device = devices.get(i);
-                // A newer rollout of the function takes over from older ones still under way on this device.
-                update(c, "UPDATE deployment_devices SET state = ?, updated_at = ? WHERE device = ? AND state IN "
-                        + in(DeviceRolloutState.from(SUPERSEDED)) + " AND deployment IN (SELECT id FROM deployments "
-                        + "WHERE function = ?)", SUPERSEDED.wire(), now, device, function);
-                update(c, "INSERT INTO deployment_devices (deployment, device, wave, state, updated_at) VALUES (?, ?, "
-                        + "?, ?, ?)", id, device, i < first ? 0 : 1, WAITING.wire(), now);
+                members.add(new Object[]{id, devices.get(i), i < first ? 0 : 1, WAITING.wire(), now});
             }
+            Sql.batch(c, "INSERT INTO deployment_devices (deployment, device, wave, state, updated_at) VALUES (?, ?, ?, "
+                    + "?, ?)", members);
             step(c, id);
             return null;
         });
@@ -186,9 +201,12 @@ final class Rollouts implements AutoCloseable {
         String errorCode = code;
         String error = r.error() == null ? null : r.error().length() > DeploymentReport.MAX_ERROR
                 ? r.error().substring(0, DeploymentReport.MAX_ERROR) : r.error();
+        // A report changes only its device's row, along that row's transitions, and takes no rollout lock: ten
+        // thousand devices reporting at once do not queue behind one row. The step that follows is taken by
+        // whoever holds the lock next (see stepAfterReport).
         boolean changed = db.tx(c -> {
-            Map<String, Object> d = lock(c, r.deployment()).orElseThrow(() -> ApiError.notFound("no deployment '"
-                    + r.deployment() + "'"));
+            Map<String, Object> d = row(c, "SELECT function FROM deployments WHERE id = ?", r.deployment())
+                    .orElseThrow(() -> ApiError.notFound("no deployment '" + r.deployment() + "'"));
             Map<String, Object> dd = row(c, "SELECT state, previous FROM deployment_devices WHERE deployment = ? AND "
                     + "device = ?", r.deployment(), device).orElseThrow(() -> new ApiError(403, "Forbidden",
                     "deployment " + r.deployment() + " does not concern device " + device));
@@ -203,13 +221,53 @@ final class Rollouts implements AutoCloseable {
                 // The device runs its previous version; its desired state says so, or it would try again forever.
                 desired.set(c, device, (String) d.get("function"), integerOrNull(dd.get("previous")), null);
             }
-            step(c, r.deployment());
             return true;
         });
         if (changed) {
             desired.changed();
             LOG.log(Level.INFO, "deployment.report id={0} device={1} state={2} code={3}", r.deployment(), device,
                     r.state().wire(), errorCode);
+            stepAfterReport(r.deployment());
+        }
+    }
+
+    /**
+     * Steps a rollout after a report, here and now if its lock is free. If another transaction holds it (another
+     * report's step, on this replica or another), that step may have counted before this report committed, so the
+     * ticker steps the rollout again within {@link #SOON}: under a flood of reports the steps coalesce, one at a
+     * time, instead of one per report in a queue.
+     */
+    private void stepAfterReport(String id) {
+        if (!stepping.add(id)) {
+            // this replica is stepping it right now: no need to ask the database whose turn it is
+            soon(id);
+            return;
+        }
+        try {
+            boolean stepped = db.tx(c -> {
+                Optional<Map<String, Object>> d = row(c, SELECT_LOCKED + (db.sqlite() ? "" : " FOR UPDATE SKIP LOCKED"),
+                        id);
+                if (d.isPresent()) {
+                    step(c, d.get());
+                }
+                return d.isPresent();
+            });
+            if (stepped) {
+                desired.changed();
+                return;
+            }
+        } catch (RuntimeException e) {
+            // the report is stored; the ticker steps the rollout
+            LOG.log(Level.WARNING, "deployment.step-failed id={0} error={1}", id, e.toString());
+        } finally {
+            stepping.remove(id);
+        }
+        soon(id);
+    }
+
+    private void soon(String id) {
+        if (dirty.add(id)) {
+            nudge.release();
         }
     }
 
@@ -245,10 +303,14 @@ final class Rollouts implements AutoCloseable {
                 + "state = ? AND COALESCE(released_at, updated_at) <= ?", id, PENDING.wire(),
                 now - plan.deviceTimeoutSeconds() * 1000)) {
             String device = (String) p.get("device");
-            update(c, "UPDATE deployment_devices SET state = ?, error_code = ?, error = ?, updated_at = ? WHERE "
+            // a report that came in meanwhile (reports take no rollout lock) wins: then this changes nothing
+            if (update(c, "UPDATE deployment_devices SET state = ?, error_code = ?, error = ?, updated_at = ? WHERE "
                     + "deployment = ? AND device = ? AND state IN " + in(DeviceRolloutState.from(TIMED_OUT)),
                     TIMED_OUT.wire(), DeploymentErrorCode.TIMED_OUT.name(), "no report within "
-                            + Duration.ofSeconds(plan.deviceTimeoutSeconds()) + " of its release", now, id, device);
+                            + Duration.ofSeconds(plan.deviceTimeoutSeconds()) + " of its release", now, id, device)
+                    == 0) {
+                continue;
+            }
             desired.set(c, device, function, integerOrNull(p.get("previous")), null);
             LOG.log(Level.WARNING, "deployment.device-timed-out id={0} device={1}", id, device);
             changed = true;
@@ -273,14 +335,17 @@ final class Rollouts implements AutoCloseable {
                 counts.getOrDefault(SUCCEEDED, 0L), eligible);
         update(c, "UPDATE deployments SET credit = ?, credit_at = ? WHERE id = ?", release.credit(), now, id);
         if (release.devices() > 0) {
-            for (Map<String, Object> w : rows(c, "SELECT device FROM deployment_devices WHERE deployment = ? AND wave = "
-                    + "? AND state = ? ORDER BY device LIMIT " + release.devices(), id, wave, WAITING.wire())) {
-                String device = (String) w.get("device");
-                update(c, "UPDATE deployment_devices SET state = ?, previous = ?, released_at = ?, updated_at = ? "
-                        + "WHERE deployment = ? AND device = ? AND state IN " + in(DeviceRolloutState.from(PENDING)),
-                        PENDING.wire(), DesiredStates.version(c, device, function), now, now, id, device);
-                desired.set(c, device, function, (int) number(d.get("version")), id);
-            }
+            List<String> released = rows(c, "SELECT device FROM deployment_devices WHERE deployment = ? AND wave = ? AND "
+                    + "state = ? ORDER BY device LIMIT " + release.devices(), id, wave, WAITING.wire()).stream()
+                    .map(w -> (String) w.get("device")).toList();
+            // A few statements per chunk of devices, not a handful per device: an all-at-once rollout to 10,000
+            // devices is released in well under a second, under the lock.
+            Sql.chunked(released, (chunk, marks) -> update(c, "UPDATE deployment_devices SET state = ?, previous = "
+                    + "(SELECT version FROM desired WHERE desired.device = deployment_devices.device AND "
+                    + "desired.function = ?), released_at = ?, updated_at = ? WHERE deployment = ? AND state IN "
+                    + in(DeviceRolloutState.from(PENDING)) + " AND device IN " + marks, Sql.args(chunk, PENDING.wire(),
+                    function, now, now, id)));
+            desired.setAll(c, released, function, (int) number(d.get("version")), id);
             LOG.log(Level.INFO, "deployment.released id={0} wave={1} devices={2}", id, wave, release.devices());
             changed = true;
         }
@@ -439,15 +504,24 @@ final class Rollouts implements AutoCloseable {
         List<String> open = db.read(c -> rows(c, "SELECT id FROM deployments WHERE state IN (?, ?)",
                 RolloutState.IN_PROGRESS.wire(), RolloutState.PAUSED.wire())).stream()
                 .map(r -> (String) r.get("id")).toList();
+        dirty.removeAll(open);
+        return stepEach(open);
+    }
+
+    /** Steps each rollout whose lock is free, once; a rollout being stepped elsewhere is skipped, not waited for. */
+    private int stepEach(Collection<String> ids) {
         int changed = 0;
-        for (String id : open) {
+        for (String id : ids) {
             try {
-                // A rollout another replica is stepping right now is its to step: skip it rather than wait.
-                if (db.tx(c -> {
+                Boolean stepped = db.tx(c -> {
                     Optional<Map<String, Object>> d = row(c, SELECT_LOCKED + (db.sqlite() ? ""
                             : " FOR UPDATE SKIP LOCKED"), id);
-                    return d.isPresent() && step(c, d.get());
-                })) {
+                    return d.isEmpty() ? null : step(c, d.get());
+                });
+                if (stepped == null) {
+                    // another transaction holds it and may have counted before a report committed: again soon
+                    dirty.add(id);
+                } else if (stepped) {
                     changed++;
                 }
             } catch (RuntimeException e) {
@@ -462,9 +536,20 @@ final class Rollouts implements AutoCloseable {
     }
 
     private void tickLoop() {
+        long next = System.nanoTime() + TICK.toNanos();
         while (!closed) {
             try {
-                Thread.sleep(TICK);
+                long left = next - System.nanoTime();
+                if (left > 0 && nudge.tryAcquire(left, TimeUnit.NANOSECONDS)) {
+                    // reports found a rollout's lock taken: let a few more arrive, then step it once for all
+                    Thread.sleep(SOON);
+                    nudge.drainPermits();
+                    List<String> soon = List.copyOf(dirty);
+                    dirty.removeAll(soon);
+                    stepEach(soon);
+                    continue;
+                }
+                next = System.nanoTime() + TICK.toNanos();
                 tick();
             } catch (InterruptedException e) {
                 return;

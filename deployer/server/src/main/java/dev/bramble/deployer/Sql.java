@@ -63,6 +63,50 @@ final class Sql {
         return r.isEmpty() ? Optional.empty() : Optional.of(r.getFirst());
     }
 
+    /** How many keys one {@code IN (?, ...)} carries: well under SQLite's and PostgreSQL's bind limits. */
+    static final int CHUNK = 500;
+
+    interface ChunkWork {
+        void run(List<String> chunk, String marks) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} once per {@link #CHUNK} keys with {@code (?, ?, ...)} for them, so a change to thousands of
+     * rows is a few statements rather than thousands of round trips.
+     */
+    static void chunked(List<String> keys, ChunkWork work) throws SQLException {
+        for (int i = 0; i < keys.size(); i += CHUNK) {
+            List<String> chunk = keys.subList(i, Math.min(keys.size(), i + CHUNK));
+            work.run(chunk, chunk.stream().map(k -> "?").collect(Collectors.joining(", ", "(", ")")));
+        }
+    }
+
+    /** {@code first}, then {@code rest}, as one argument array. */
+    static Object[] args(List<?> rest, Object... first) {
+        Object[] out = java.util.Arrays.copyOf(first, first.length + rest.size());
+        for (int i = 0; i < rest.size(); i++) {
+            out[first.length + i] = rest.get(i);
+        }
+        return out;
+    }
+
+    /** One statement run for each row of arguments, sent as JDBC batches. */
+    static void batch(Connection c, String sql, List<Object[]> rows) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            int n = 0;
+            for (Object[] row : rows) {
+                for (int i = 0; i < row.length; i++) {
+                    s.setObject(i + 1, row[i]);
+                }
+                s.addBatch();
+                if (++n % CHUNK == 0) {
+                    s.executeBatch();
+                }
+            }
+            s.executeBatch();
+        }
+    }
+
     static long number(Object o) {
         return o == null ? 0 : ((Number) o).longValue();
     }

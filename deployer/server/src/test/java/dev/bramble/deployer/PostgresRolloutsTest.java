@@ -1,6 +1,9 @@
 package dev.bramble.deployer;
 
 import dev.bramble.protocol.Bundle;
+import dev.bramble.protocol.DeploymentErrorCode;
+import dev.bramble.protocol.DeploymentReport;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -11,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -69,6 +73,49 @@ class PostgresRolloutsTest extends RolloutsTests {
             released += revision;
         }
         assertThat(released).isEqualTo(81);
+    }
+
+    @Test
+    void reportsPouringIntoTwoReplicasAtOnceAreEachCountedOnceAndTheRolloutEndsByItself() throws Exception {
+        String fn = function(1);
+        String group = unique("g");
+        List<String> devices = devices(group, 400);
+        String id = deploy(fn, "1", group, "{\"maxFailures\": 400}");
+        assertThat(count(id, "pending")).isEqualTo(400);
+        // Two running replicas, tickers and all; reports take no rollout lock, and a report whose step finds the
+        // lock taken leaves it to whoever holds it, or to the ticker soon after.
+        Fleet a = Fleet.open(Database.open(postgres.url() + "?user=bramble", "", ""), clock, Bundle.Limits.DEFAULT)
+                .start();
+        Fleet b = Fleet.open(Database.open(postgres.url() + "?user=bramble", "", ""), clock, Bundle.Limits.DEFAULT)
+                .start();
+        try (ExecutorService pool = Executors.newFixedThreadPool(32)) {
+            List<CompletableFuture<Void>> sent = new java.util.ArrayList<>();
+            for (int i = 0; i < devices.size(); i++) {
+                String device = devices.get(i);
+                Fleet via = i % 2 == 0 ? a : b;
+                boolean failing = i % 10 == 0;
+                sent.add(CompletableFuture.runAsync(() -> {
+                    DeploymentReport r = failing ? DeploymentReport.failed(id, DeploymentErrorCode.SMOKE_TEST_FAILED,
+                            "boom") : DeploymentReport.succeeded(id);
+                    via.rollouts().report(device, r);
+                    // the same report again, through the other replica: a device retrying after a lost answer
+                    (via == a ? b : a).rollouts().report(device, r);
+                }, pool));
+            }
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        } finally {
+            // the clock has not moved: what ends the rollout is the reports' steps, not a deadline
+            Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> state(id).equals("succeeded"));
+            a.close();
+            b.close();
+        }
+        assertThat(count(id, "succeeded")).isEqualTo(360);
+        assertThat(count(id, "failed")).isEqualTo(40);
+        for (int i = 0; i < devices.size(); i++) {
+            // a failed device's desired state went back to what it had (nothing), exactly once
+            assertThat(desiredVersion(devices.get(i), fn)).isEqualTo(i % 10 == 0 ? 0 : 1);
+            assertThat(fleet.desired().of(devices.get(i)).revision()).isEqualTo(i % 10 == 0 ? 2 : 1);
+        }
     }
 
     private static void await(CyclicBarrier barrier) {
