@@ -316,7 +316,9 @@ final class RolloutCmds {
         String state = null;
         String line = null;
         JsonNode d = first;
+        long cursor = 0; // the latest device change seen
         while (true) {
+            cursor = Math.max(cursor, d.path("cursor").asLong());
             if (changes) {
                 for (JsonNode dev : d.path("devices")) {
                     String device = dev.path("device").asText();
@@ -367,8 +369,11 @@ final class RolloutCmds {
                 return exitCode(d);
             }
             Thread.sleep(1_000);
-            // the progress line needs only the counts: not ten thousand device rows each second
-            d = api.get("/v1/deployments/" + id + (changes ? "" : "?devices=false"));
+            // the progress line needs only the counts, the changes only the devices that changed: not ten thousand
+            // device rows each second. Five seconds of overlap, for replicas whose clocks differ a little; what
+            // was seen already is not printed again.
+            d = api.get("/v1/deployments/" + id + (changes ? "?changedSince=" + Math.max(0, cursor - 5_000)
+                    : "?devices=false"));
         }
     }
 

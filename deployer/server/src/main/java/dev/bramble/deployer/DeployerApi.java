@@ -234,8 +234,13 @@ final class DeployerApi {
                         throw ApiError.badRequest("devices '" + devices + "' is not allowed; use true (the default) "
                                 + "or false (counts only)");
                     }
+                    Optional<String> since = req.query().first("changedSince").asOptional();
+                    if (since.isPresent() && !since.get().matches("[0-9]{1,15}")) {
+                        throw ApiError.badRequest("changedSince '" + since.get() + "' is not allowed; use the "
+                                + "\"cursor\" of the previous answer (milliseconds since the epoch)");
+                    }
                     send(res, 200, fleet.rollouts().deployment(req.path().pathParameters().get("id"),
-                            devices.equals("true")));
+                            devices.equals("true"), since.map(Long::parseLong).orElse(-1L)));
                 })
                 .post("/v1/deployments/{id}/cancel", (req, res) -> {
                     admin(req);

@@ -563,11 +563,15 @@ final class Rollouts implements AutoCloseable {
     // --- views ----------------------------------------------------------------------------------------------------
 
     Map<String, Object> deployment(String id) {
-        return deployment(id, true);
+        return deployment(id, true, -1);
     }
 
-    /** A rollout, with its device list or (for a fleet of thousands, followed each second) without. */
-    Map<String, Object> deployment(String id, boolean withDevices) {
+    /**
+     * A rollout, with its device list or (for a fleet of thousands, followed each second) without, or with only
+     * the devices changed at or after {@code changedSince} (ms; negative: all). The answer's {@code cursor} is the
+     * latest change it holds: pass it back, and expect a device again when its change shares that millisecond.
+     */
+    Map<String, Object> deployment(String id, boolean withDevices, long changedSince) {
         return db.read(c -> {
             Map<String, Object> d = row(c, "SELECT id, function, version, target, canary, max_failures, state, plan, "
                     + "reason, created_at, updated_at FROM deployments WHERE id = ?", id)
@@ -581,8 +585,11 @@ final class Rollouts implements AutoCloseable {
                 return out;
             }
             List<Map<String, Object>> devices = new ArrayList<>();
+            long cursor = Math.max(0, changedSince);
             for (Map<String, Object> r : rows(c, "SELECT device, wave, state, previous, error_code, error, released_at, "
-                    + "updated_at FROM deployment_devices WHERE deployment = ? ORDER BY wave, device", id)) {
+                    + "updated_at FROM deployment_devices WHERE deployment = ? AND updated_at >= ? ORDER BY wave, "
+                    + "device", id, Math.max(0, changedSince))) {
+                cursor = Math.max(cursor, number(r.get("updated_at")));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("device", r.get("device"));
                 m.put("wave", number(r.get("wave")));
@@ -594,6 +601,7 @@ final class Rollouts implements AutoCloseable {
                 devices.add(m);
             }
             out.put("devices", devices);
+            out.put("cursor", cursor);
             return out;
         });
     }

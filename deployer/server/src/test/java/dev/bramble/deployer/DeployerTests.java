@@ -205,6 +205,36 @@ abstract class DeployerTests {
     }
 
     @Test
+    void aFollowerAsksOnlyForTheDevicesThatChangedSinceItsCursor() throws Exception {
+        KeyPair key = signer();
+        String fn = unique("hello");
+        publish(Files.readAllBytes(bundle(fn, 1)), key);
+        String group = unique("watched");
+        String[][] devices = {enrol(group), enrol(group), enrol(group)};
+        Response deployed = json("POST", "/v1/deployments", ADMIN, Map.of("function", fn, "target", "group:" + group));
+        assertThat(deployed.status()).as(deployed.text()).isEqualTo(201);
+        String id = deployed.json().path("id").asText();
+        long cursor = deployed.json().path("cursor").asLong();
+        assertThat(deployed.json().path("devices")).hasSize(3);
+        Thread.sleep(20); // the report lands in a later millisecond than the release
+        report(devices[1], id, "succeeded", null);
+        JsonNode changed = call("GET", "/v1/deployments/" + id + "?changedSince=" + (cursor + 1), ADMIN, null).json();
+        assertThat(changed.path("devices")).hasSize(1);
+        assertThat(changed.path("devices").get(0).path("device").asText()).isEqualTo(devices[1][0]);
+        assertThat(changed.path("devices").get(0).path("state").asText()).isEqualTo("succeeded");
+        assertThat(changed.path("cursor").asLong()).isGreaterThan(cursor);
+        assertThat(changed.path("counts").path("succeeded").asLong()).isEqualTo(1);
+        // nothing since: no devices, and the cursor stays where it was asked
+        long after = changed.path("cursor").asLong() + 1;
+        JsonNode none = call("GET", "/v1/deployments/" + id + "?changedSince=" + after, ADMIN, null).json();
+        assertThat(none.path("devices")).isEmpty();
+        assertThat(none.path("cursor").asLong()).isEqualTo(after);
+        Response bad = call("GET", "/v1/deployments/" + id + "?changedSince=yesterday", ADMIN, null);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.text()).contains("changedSince 'yesterday' is not allowed", "cursor");
+    }
+
+    @Test
     void signedVersionsArePublishedAndEverythingElseIsRefused() throws Exception {
         KeyPair key = signer();
         String fn = unique("hello");
