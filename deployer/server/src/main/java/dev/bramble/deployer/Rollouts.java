@@ -463,12 +463,14 @@ final class Rollouts implements AutoCloseable {
             for (Map<String, Object> r : rows(c, "SELECT device, previous FROM deployment_devices WHERE deployment = ? "
                     + "AND state IN " + in(DeviceRolloutState.from(ROLLED_BACK)), id)) {
                 String device = (String) r.get("device");
+                // The device's rollout row before its desired state, in the order a report takes them, so that a
+                // report racing the rollback waits for it instead of deadlocking with it.
+                update(c, "UPDATE deployment_devices SET state = ?, updated_at = ? WHERE deployment = ? AND device = ?",
+                        ROLLED_BACK.wire(), now(), id, device);
                 // A device the rollout brought the function to goes back to not having it.
                 Integer previous = integerOrNull(r.get("previous"));
                 desired.set(c, device, (String) d.get("function"), previous == null ? DesiredStates.REMOVED : previous,
                         null);
-                update(c, "UPDATE deployment_devices SET state = ?, updated_at = ? WHERE deployment = ? AND device = ?",
-                        ROLLED_BACK.wire(), now(), id, device);
             }
             skipWaiting(c, id, now());
             move(c, id, from, RolloutState.ROLLED_BACK, "rolled back by the operator");
