@@ -33,7 +33,7 @@ final class DesiredStates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DesiredStates.class.getName());
     static final String CHANNEL = "bramble_desired";
     static final Duration BACKSTOP = Duration.ofSeconds(15);
-    /** How fresh a device's last_seen is kept: far under the long-poll's 30 s and the metrics' online window. */
+    /** How fresh a device's last_seen is kept: under the online window (long-poll.max-seconds + 15 s, 16 s at least). */
     static final Duration SEEN_GRAIN = Duration.ofSeconds(10);
     /** The version of an undeploy: the function must not be on the device. */
     static final int REMOVED = 0;

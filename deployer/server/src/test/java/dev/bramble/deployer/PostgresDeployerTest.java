@@ -40,19 +40,7 @@ class PostgresDeployerTest extends DeployerTests {
 
     @Test
     void aLongPollOnOneReplicaWakesAtOnceWhenAnotherChangesTheDesiredState() throws Exception {
-        Path config = dir.resolve("replica-b.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: 0
-                database:
-                  url: "%s"
-                admin:
-                  token: %s
-                long-poll:
-                  max-seconds: 30
-                """.formatted(dir.resolve("replica-b"), postgres.url() + "?user=bramble", ADMIN));
-        try (Deployer b = Deployer.start(DeployerConfig.load(config), Clock.systemUTC())) {
+        try (Deployer b = replica("b")) {
             KeyPair key = signer();
             String fn = unique("hello");
             publish(Files.readAllBytes(bundle(fn, 1)), key);
@@ -78,23 +66,13 @@ class PostgresDeployerTest extends DeployerTests {
 
     @Test
     void twoReplicasBehindTheShippedHaproxyServeADeviceOverTlsAndOneMayGo() throws Exception {
-        Path config = dir.resolve("replica-c.yaml");
-        Files.writeString(config, """
-                data-dir: %s
-                http:
-                  port: 0
-                database:
-                  url: "%s"
-                admin:
-                  token: %s
-                """.formatted(dir.resolve("replica-c"), postgres.url() + "?user=bramble", ADMIN));
         dev.bramble.testing.TestCa ca = dev.bramble.testing.TestCa.create(dir.resolve("lb-tls"), "lb");
         Path pem = dir.resolve("lb-tls/haproxy.pem");
         Files.writeString(pem, Files.readString(ca.serverCert()) + Files.readString(ca.serverKey()));
         HttpClient tls = HttpClient.newBuilder().sslContext(dev.bramble.protocol.PemTls.context(
                 ca.caCert().toString(), "", "")).connectTimeout(Duration.ofSeconds(5)).build();
         HttpClient plain = HttpClient.newHttpClient(); // offers an h2c upgrade on plain http, as the agent does
-        Deployer c = Deployer.start(DeployerConfig.load(config), Clock.systemUTC());
+        Deployer c = replica("c");
         try (Haproxy lb = Haproxy.start(dir, pem, java.util.List.of(deployer.port(), c.port()))) {
             String https = "https://localhost:" + lb.tlsPort;
             String http = "http://127.0.0.1:" + lb.plainPort;
@@ -158,6 +136,23 @@ class PostgresDeployerTest extends DeployerTests {
         } finally {
             c.close();
         }
+    }
+
+    /** Another replica over the same PostgreSQL, on a port of its own, with long-polls up to 30 s. */
+    private static Deployer replica(String name) throws java.io.IOException {
+        Path config = dir.resolve("replica-" + name + ".yaml");
+        Files.writeString(config, """
+                data-dir: %s
+                http:
+                  port: 0
+                database:
+                  url: "%s"
+                admin:
+                  token: %s
+                long-poll:
+                  max-seconds: 30
+                """.formatted(dir.resolve("replica-" + name), postgres.url() + "?user=bramble", ADMIN));
+        return Deployer.start(DeployerConfig.load(config), Clock.systemUTC());
     }
 
     private static HttpResponse<String> send(HttpClient client, String url, String token, String json) {
