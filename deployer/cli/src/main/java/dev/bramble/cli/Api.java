@@ -104,10 +104,20 @@ final class Api {
         return b;
     }
 
+    /** How often a request the deployer answered 503 (busy, or no replica up behind the balancer) is sent. */
+    static final int ATTEMPTS = 3;
+
     private JsonNode send(HttpRequest.Builder b) {
         HttpResponse<String> r;
         try {
-            r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest request = b.build();
+            r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            // A 503 means the request was not carried out: sent again after the Retry-After it names (1–5 s).
+            for (int attempt = 1; r.statusCode() == 503 && attempt < ATTEMPTS; attempt++) {
+                long wait = r.headers().firstValueAsLong("Retry-After").orElse(1);
+                Thread.sleep(Math.clamp(wait, 1, 5) * 1000);
+                r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            }
         } catch (ConnectException e) {
             throw new Failure(Bramble.EXIT_UNREACHABLE, "cannot reach " + base + " (" + e.getMessage() + ")");
         } catch (javax.net.ssl.SSLHandshakeException e) {

@@ -260,6 +260,45 @@ class BrambleCliTest {
     }
 
     @Test
+    void aBusyDeployerIsAskedAgainAfterItsRetryAfterAndABusyOneSaysSo() throws Exception {
+        // A stand-in for a deployer (or the balancer in front of replicas) answering 503: the CLI's HTTP client
+        // is what is under test.
+        java.util.concurrent.atomic.AtomicInteger busyFor = new java.util.concurrent.atomic.AtomicInteger(2);
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer busy = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        busy.createContext("/", ex -> {
+            asked.incrementAndGet();
+            boolean stillBusy = busyFor.getAndDecrement() > 0;
+            byte[] body = (stillBusy ? "{\"type\":\"Unavailable\",\"message\":\"the database is busy\"}"
+                    : "{\"functions\":[]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (stillBusy) {
+                ex.getResponseHeaders().add("Retry-After", "1");
+            }
+            ex.sendResponseHeaders(stillBusy ? 503 : 200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        busy.start();
+        try {
+            String url = "http://127.0.0.1:" + busy.getAddress().getPort();
+            long t0 = System.nanoTime();
+            assertThat(raw("--deployer", url, "--token", ADMIN, "functions", "list").exit()).isZero();
+            assertThat(asked.get()).isEqualTo(3);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0)).as("Retry-After: 1, twice")
+                    .isGreaterThanOrEqualTo(java.time.Duration.ofSeconds(2));
+            busyFor.set(Integer.MAX_VALUE);
+            asked.set(0);
+            Run r = raw("--deployer", url, "--token", ADMIN, "functions", "list");
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains("503 Unavailable: the database is busy");
+            assertThat(asked.get()).isEqualTo(3);
+        } finally {
+            busy.stop(0);
+        }
+    }
+
+    @Test
     void aBadConfigFileIsExplainedWholeAndNothingIsSent() throws Exception {
         Path config = dir.resolve("bad.yaml");
         Files.writeString(config, """
