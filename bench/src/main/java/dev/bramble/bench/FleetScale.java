@@ -40,6 +40,8 @@ import java.util.zip.ZipOutputStream;
 final class FleetScale {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ADMIN = Bench.DEPLOYER_ADMIN;
+    /** The HAProxy configuration the deployer ships (the bench runs from the checkout's root, as bench/run does). */
+    private static final Path SHIPPED_HAPROXY = Path.of("packaging/deployer/haproxy.cfg");
     private static final Duration DEADLINE = Duration.ofMinutes(Long.getLong("bramble.bench.scale.minutes", 12));
 
     private final Bench bench;
@@ -451,36 +453,21 @@ final class FleetScale {
         StringBuilder servers = new StringBuilder();
         for (int i = 0; i < ports.size(); i++) {
             servers.append("    server r").append(i).append(" 127.0.0.1:").append(ports.get(i))
-                    .append(" proto h2 check check-proto h1 inter 500ms fall 2 rise 2\n");
+                    .append(" proto h2 check inter 500ms fall 2 rise 2\n");
+        }
+        // The configuration the deployer ships, with this run's ports: plain HTTP/1.1 from the devices (no TLS to
+        // pay for on this machine's two cores), the replicas as its servers, room for half the fleet.
+        String shipped = Files.readString(SHIPPED_HAPROXY);
+        String config = shipped.replace("    maxconn 8000\n", "    maxconn " + (devices / 2 + 500) + "\n")
+                .replace("    bind :8700 ssl crt /etc/haproxy/bramble-deployer.pem alpn h2,http/1.1\n",
+                        "    bind 127.0.0.1:" + port + "\n")
+                .replaceAll("(?m)^    server replica-.*\n", "") + servers;
+        if (!config.contains("bind 127.0.0.1:" + port) || !config.contains("maxconn " + (devices / 2 + 500))) {
+            throw new IllegalStateException(SHIPPED_HAPROXY + " no longer has the maxconn and bind lines the bench "
+                    + "rewrites");
         }
         Path cfg = work.resolve("haproxy-" + n + ".cfg");
-        Files.writeString(cfg, """
-                global
-                    maxconn %d
-                defaults
-                    mode http
-                    timeout connect 2s
-                    timeout client 90s
-                    timeout server 90s
-                    timeout http-keep-alive 60s
-                    retries 2
-                    option redispatch
-                frontend fleet
-                    bind 127.0.0.1:%d
-                    # the JDK's client (the agent's) offers an h2c upgrade over plain HTTP/1.1; the replicas are
-                    # reached over HTTP/2 already, and the offer's hop-by-hop headers make them refuse the request
-                    http-request del-header upgrade
-                    http-request del-header http2-settings
-                    http-request del-header connection
-                    default_backend deployers
-                backend deployers
-                    balance leastconn
-                    # every device's requests share a few multiplexed HTTP/2 connections to each replica
-                    http-reuse always
-                    option httpchk
-                    http-check send meth GET uri /v1/health ver HTTP/1.1 hdr Host deployer
-                    http-check expect status 200
-                %s""".formatted(devices / 2 + 500, port, servers));
+        Files.writeString(cfg, config);
         // The replicas are reached over HTTP/2: a few multiplexed connections carry every device's long-poll.
         Process p = new ProcessBuilder("haproxy", "-db", "-f", cfg.toString())
                 .redirectErrorStream(true).redirectOutput(work.resolve("haproxy-" + n + ".log").toFile()).start();

@@ -55,13 +55,12 @@ final class Rollouts implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Rollouts.class.getName());
     private static final Pattern TARGET = Pattern.compile("(device|group):([A-Za-z0-9_.-]{1,64})|tag:([A-Za-z0-9_.-]{1,64})=(.{1,128})");
     private static final Duration TICK = Duration.ofSeconds(1);
+    /** How soon the ticker steps a rollout whose report found its lock taken. */
+    private static final Duration SOON = Duration.ofMillis(50);
 
     private final Database db;
     private final Clock clock;
     private final DesiredStates desired;
-    /** How soon the ticker steps a rollout whose report found its lock taken. */
-    private static final Duration SOON = Duration.ofMillis(50);
-
     private final Thread ticker;
     /** Rollouts to step soon: a report found their lock taken. */
     private final Set<String> dirty = ConcurrentHashMap.newKeySet();
@@ -244,15 +243,8 @@ final class Rollouts implements AutoCloseable {
             return;
         }
         try {
-            boolean stepped = db.tx(c -> {
-                Optional<Map<String, Object>> d = row(c, SELECT_LOCKED + (db.sqlite() ? "" : " FOR UPDATE SKIP LOCKED"),
-                        id);
-                if (d.isPresent()) {
-                    step(c, d.get());
-                }
-                return d.isPresent();
-            });
-            if (stepped) {
+            Boolean stepped = stepIfFree(id);
+            if (stepped != null) {
                 desired.changed();
                 return;
             }
@@ -515,11 +507,7 @@ final class Rollouts implements AutoCloseable {
         int changed = 0;
         for (String id : ids) {
             try {
-                Boolean stepped = db.tx(c -> {
-                    Optional<Map<String, Object>> d = row(c, SELECT_LOCKED + (db.sqlite() ? ""
-                            : " FOR UPDATE SKIP LOCKED"), id);
-                    return d.isEmpty() ? null : step(c, d.get());
-                });
+                Boolean stepped = stepIfFree(id);
                 if (stepped == null) {
                     // another transaction holds it and may have counted before a report committed: again soon
                     dirty.add(id);
@@ -535,6 +523,17 @@ final class Rollouts implements AutoCloseable {
             desired.changed();
         }
         return changed;
+    }
+
+    /**
+     * One step of a rollout if no other transaction holds its lock: whether it changed anything, or null when
+     * another holds the lock (and is stepping it). SQLite has one writer, so there it always steps.
+     */
+    private Boolean stepIfFree(String id) {
+        return db.tx(c -> {
+            Optional<Map<String, Object>> d = row(c, SELECT_LOCKED + (db.sqlite() ? "" : " FOR UPDATE SKIP LOCKED"), id);
+            return d.isEmpty() ? null : step(c, d.get());
+        });
     }
 
     private void tickLoop() {
