@@ -35,9 +35,14 @@ final class Fleet {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(zip)));
     }
 
+    /** Sends a request; a 503 (not carried out: the database or every replica busy) is sent again, as the CLI does. */
     private JsonNode send(HttpRequest.Builder b) throws IOException, InterruptedException {
-        HttpResponse<String> r = HTTP.send(b.header("Authorization", "Bearer " + token).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpRequest request = b.header("Authorization", "Bearer " + token).build();
+        HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        for (int retry = 0; r.statusCode() == 503 && retry < 5; retry++) {
+            Thread.sleep(1_000L * Math.clamp(r.headers().firstValueAsLong("Retry-After").orElse(1), 1, 5));
+            r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        }
         if (r.statusCode() / 100 != 2) {
             throw new IOException("deployer answered " + r.statusCode() + ": " + r.body());
         }

@@ -272,9 +272,11 @@ final class FleetScale {
         rows.add(new Bench.Row(devices + " simulated devices enrolled through HAProxy (2 HAProxy, 3 replicas, PostgreSQL)",
                 Bench.fmt(enrolS) + " s", "—", Bench.fmt(devices / enrolS) + " devices/s", "—", "—"));
 
+        psql("SELECT pg_stat_statements_reset()");
         long[] cpu0 = cpuTicks(replicas);
         Rollout first = rollout(admin, key, fleet, 1, null);
         long[] cpu1 = cpuTicks(replicas);
+        printStatements("the first rollout");
         double cpuS = 0;
         double rssMb = 0;
         for (int i = 0; i < replicas.size(); i++) {
@@ -415,10 +417,39 @@ final class FleetScale {
                 "--auth=trust", "-E", "UTF8");
         asPostgres(pgBin.resolve("pg_ctl").toString(), "-D", pgDir.resolve("data").toString(), "-w", "-l",
                 pgDir.resolve("log").toString(), "-o", "-p " + port + " -k " + pgDir + " -c listen_addresses="
-                        + "127.0.0.1 -c max_connections=200 -c shared_buffers=256MB", "start");
+                        + "127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c shared_preload_libraries="
+                        + "pg_stat_statements", "start");
         asPostgres(pgBin.resolve("createdb").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U",
                 "bramble", "deployer");
+        pgPort = port;
+        psql("CREATE EXTENSION pg_stat_statements");
         return "jdbc:postgresql://127.0.0.1:" + port + "/deployer?user=bramble";
+    }
+
+    private int pgPort;
+
+    private String psql(String sql) throws Exception {
+        Process p = new ProcessBuilder(pgBin.resolve("psql").toString(), "-h", "127.0.0.1", "-p",
+                Integer.toString(pgPort), "-U", "bramble", "-d", "deployer", "-X", "-q", "-A", "-F", " | ", "-c", sql)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("psql -c " + sql + " failed: " + out);
+        }
+        return out;
+    }
+
+    /**
+     * Where the database's time went in a rollout: pg_stat_statements' statements by total time, with calls per
+     * device, so a change to the request paths shows as fewer round trips, not only as a shorter rollout.
+     */
+    private void printStatements(String title) throws Exception {
+        System.err.println("fleet-scale: " + title + ", statements by total time (pg_stat_statements):\n"
+                + psql("SELECT round(total_exec_time) AS ms, calls, round(calls::numeric / " + devices + ", 2) AS "
+                + "per_device, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements "
+                + "ORDER BY total_exec_time DESC LIMIT 25")
+                + psql("SELECT sum(calls) AS calls, round(sum(calls)::numeric / " + devices + ", 1) AS per_device, "
+                + "round(sum(total_exec_time)) AS ms FROM pg_stat_statements"));
     }
 
     private void stopPostgres() throws Exception {
@@ -453,7 +484,7 @@ final class FleetScale {
         StringBuilder servers = new StringBuilder();
         for (int i = 0; i < ports.size(); i++) {
             servers.append("    server r").append(i).append(" 127.0.0.1:").append(ports.get(i))
-                    .append(" proto h2 check inter 500ms fall 2 rise 2\n");
+                    .append(" proto h2 check inter 1s fall 3 rise 2\n");
         }
         // The configuration the deployer ships, with this run's ports: plain HTTP/1.1 from the devices (no TLS to
         // pay for on this machine's two cores), the replicas as its servers, room for half the fleet.

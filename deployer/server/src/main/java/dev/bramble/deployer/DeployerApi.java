@@ -499,8 +499,10 @@ final class DeployerApi {
             }
             return new Caller.Scraper();
         }
-        return fleet.devices().deviceForToken(token).<Caller>map(Caller.Device::new)
+        String device = fleet.devices().deviceForToken(token)
                 .orElseThrow(() -> new ApiError(401, "Unauthorized", "the token is not known"));
+        fleet.seen().mark(device);
+        return new Caller.Device(device);
     }
 
     private void admin(ServerRequest req) {

@@ -33,8 +33,6 @@ final class DesiredStates implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(DesiredStates.class.getName());
     static final String CHANNEL = "bramble_desired";
     static final Duration BACKSTOP = Duration.ofSeconds(15);
-    /** How fresh a device's last_seen is kept: under the online window (long-poll.max-seconds + 15 s, 16 s at least). */
-    static final Duration SEEN_GRAIN = Duration.ofSeconds(10);
     /** The version of an undeploy: the function must not be on the device. */
     static final int REMOVED = 0;
 
@@ -172,32 +170,52 @@ final class DesiredStates implements AutoCloseable {
         }
     }
 
+    /** A device's desired state, in one query: long-polls read it on every wake, thousands at once in a rollout. */
     DesiredState of(String device) {
         return db.read(c -> {
-            Map<String, Object> d = row(c, "SELECT revision, rotate_requested, token_issued_at FROM devices WHERE "
-                    + "id = ?", device).orElseThrow(() -> ApiError.notFound("no device '" + device + "'"));
+            List<Map<String, Object>> rs = rows(c, "SELECT dev.revision, dev.rotate_requested, dev.token_issued_at, "
+                    + FUNCTION_COLUMNS + " FROM devices dev LEFT JOIN desired d ON d.device = dev.id" + FUNCTION_JOINS
+                    + " WHERE dev.id = ? ORDER BY d.function", device);
+            if (rs.isEmpty()) {
+                throw ApiError.notFound("no device '" + device + "'");
+            }
+            Map<String, Object> d = rs.getFirst();
             boolean old = !rotateAfter.isZero() && d.get("token_issued_at") != null
                     && clock.millis() - number(d.get("token_issued_at")) > rotateAfter.toMillis();
-            return new DesiredState(device, number(d.get("revision")), functions(c, device),
+            List<DesiredState.Function> functions = new ArrayList<>();
+            for (Map<String, Object> r : rs) {
+                if (r.get("function") != null) {
+                    functions.add(function(r));
+                }
+            }
+            return new DesiredState(device, number(d.get("revision")), functions,
                     number(d.get("rotate_requested")) != 0 || old);
         });
     }
 
+    private static final String FUNCTION_COLUMNS = "d.function, d.version, d.deployment, v.sha256, v.signature, "
+            + "v.url, b.size";
+    private static final String FUNCTION_JOINS = " LEFT JOIN versions v ON v.function = d.function AND v.version = "
+            + "d.version LEFT JOIN bundles b ON b.sha256 = v.sha256";
+
     static List<DesiredState.Function> functions(Connection c, String device) throws SQLException {
         List<DesiredState.Function> out = new ArrayList<>();
-        // Version 0 is an undeploy: no version row, and the device is told to delete the function.
-        for (Map<String, Object> r : rows(c, "SELECT d.function, d.version, d.deployment, v.sha256, v.signature, "
-                + "v.url, b.size FROM desired d LEFT JOIN versions v ON v.function = d.function AND v.version = d.version "
-                + "LEFT JOIN bundles b ON b.sha256 = v.sha256 WHERE d.device = ? ORDER BY d.function", device)) {
-            String function = (String) r.get("function");
-            String deployment = (String) r.get("deployment");
-            out.add(number(r.get("version")) == REMOVED || r.get("sha256") == null
-                    ? DesiredState.Function.removal(function, deployment)
-                    : new DesiredState.Function(function, (int) number(r.get("version")), (String) r.get("sha256"),
-                    number(r.get("size")), (String) r.get("signature"), r.get("url") != null ? (String) r.get("url")
-                    : "/v1/bundles/" + r.get("sha256"), deployment));
+        for (Map<String, Object> r : rows(c, "SELECT " + FUNCTION_COLUMNS + " FROM desired d" + FUNCTION_JOINS
+                + " WHERE d.device = ? ORDER BY d.function", device)) {
+            out.add(function(r));
         }
         return out;
+    }
+
+    /** Version 0 is an undeploy: no version row, and the device is told to delete the function. */
+    private static DesiredState.Function function(Map<String, Object> r) {
+        String function = (String) r.get("function");
+        String deployment = (String) r.get("deployment");
+        return number(r.get("version")) == REMOVED || r.get("sha256") == null
+                ? DesiredState.Function.removal(function, deployment)
+                : new DesiredState.Function(function, (int) number(r.get("version")), (String) r.get("sha256"),
+                number(r.get("size")), (String) r.get("signature"), r.get("url") != null ? (String) r.get("url")
+                : "/v1/bundles/" + r.get("sha256"), deployment);
     }
 
     /**
@@ -206,11 +224,6 @@ final class DesiredStates implements AutoCloseable {
      */
     DesiredState await(String device, long after, Duration wait) throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
-        // Seen to the nearest SEEN_GRAIN: a device re-polling at once after a change (every device, in a rollout)
-        // matches no row, and PostgreSQL commits that without a write.
-        long now = clock.millis();
-        db.tx(c -> update(c, "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)",
-                now, device, now - SEEN_GRAIN.toMillis()));
         while (true) {
             // registered before the read, so a change between the read and the wait is not missed
             CountDownLatch latch = waiting.computeIfAbsent(device, k -> new CountDownLatch(1));

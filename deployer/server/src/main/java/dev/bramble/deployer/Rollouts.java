@@ -224,8 +224,9 @@ final class Rollouts implements AutoCloseable {
         });
         if (changed) {
             desired.changed();
-            LOG.log(Level.INFO, "deployment.report id={0} device={1} state={2} code={3}", r.deployment(), device,
-                    r.state().wire(), errorCode);
+            // Each device's state is in the rollout's record; a line per success would be 10,000 lines a rollout.
+            LOG.log(errorCode == null ? Level.DEBUG : Level.INFO, "deployment.report id={0} device={1} state={2} "
+                    + "code={3}", r.deployment(), device, r.state().wire(), errorCode);
             stepAfterReport(r.deployment());
         }
     }

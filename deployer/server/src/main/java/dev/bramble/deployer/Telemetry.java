@@ -105,11 +105,6 @@ final class Telemetry implements AutoCloseable {
                 s.setLong(7, source);
                 s.executeUpdate();
             }
-            try (PreparedStatement s = c.prepareStatement("UPDATE devices SET last_seen = ? WHERE id = ?")) {
-                s.setLong(1, now);
-                s.setString(2, device);
-                s.executeUpdate();
-            }
             return new TelemetryAck(last, stored, batch.entries().size() - stored);
         });
         storedEntries.add(ack.stored());

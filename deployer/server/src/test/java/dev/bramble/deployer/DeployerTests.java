@@ -395,6 +395,11 @@ abstract class DeployerTests {
         assertThat(used.status()).isEqualTo(401);
         assertThat(json("POST", "/v1/deployments", ADMIN, Map.of("function", "f", "version", "1", "target",
                 "everywhere")).json().path("message").asText()).contains("use device:ID, group:NAME or tag:K=V");
+        // a device is seen when its own token is used (written off the request path, within a few seconds); no
+        // one else's request makes it look online
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> call("GET", "/v1/devices/"
+                + a[0], ADMIN, null).json().path("lastSeen").isTextual());
+        assertThat(call("GET", "/v1/devices/" + b[0], ADMIN, null).json().path("lastSeen").isNull()).isTrue();
     }
 
     @Test
