@@ -31,16 +31,10 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Every environment of the daemon and the policy that governs them, decided under one lock:
- * <ul>
- *   <li>a warm idle environment of the version is reused first (the most recently used, so the others age out);</li>
- *   <li>else a cold start, if the version is under its cap and its memory limit fits the device-wide budget, after
- *   other functions' unused reservations; to make room, the least recently used idle environments of other
- *   functions are evicted, never provisioned ones;</li>
- *   <li>else the request waits in a bounded queue until something frees up, and is then throttled.</li>
- * </ul>
- * Provisioned environments are started at deploy time, kept warm and never reaped or evicted. Child processes are
- * started and stopped outside the lock.
+ * Every environment of the daemon, under one lock. What a request gets (reuse, a cold start and what it evicts,
+ * a wait, a throttle) is {@link PoolPolicy}'s decision from a view of the pools taken under the lock; this class
+ * carries it out. Provisioned environments are started at deploy time, kept warm and never reaped or evicted. Child
+ * processes are started and stopped outside the lock.
  */
 public final class Environments implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Environments.class.getName());
@@ -50,7 +44,7 @@ public final class Environments implements AutoCloseable {
     /**
      * Pool settings.
      *
-     * @param defaultCap     environments per function version unless its manifest reserves a number
+     * @param defaultCap     environments per function (all its versions) unless its manifest reserves a number
      * @param idleTtl        an idle environment older than this is stopped
      * @param queueTimeout   how long a request waits for an environment
      * @param queueLength    how many requests may wait at once, device-wide
@@ -126,8 +120,8 @@ public final class Environments implements AutoCloseable {
      * @throws InitFailedException when a cold start fails to load the handler
      */
     public Lease acquire(FunctionVersion v) throws InitFailedException {
-        List<Environment> evicted = new ArrayList<>();
-        List<Environment> dead = new ArrayList<>();
+        List<Environment> evicted;
+        List<Environment> dead = List.of();
         FunctionPool pool;
         long deadline = System.nanoTime() + settings.queueTimeout().toNanos();
         lock.lock();
@@ -139,32 +133,26 @@ public final class Environments implements AutoCloseable {
                     if (closed) {
                         throw new IllegalStateException("the daemon is stopping");
                     }
-                    Environment e = pool.shareable();
-                    if (e == null) {
-                        e = pool.idle.pollFirst();
-                        while (e != null && !e.alive()) { // killed while idle (by hand, by the kernel)
-                            forget(pool, e);
-                            dead.add(e);
-                            e = pool.idle.pollFirst();
-                        }
-                    }
-                    if (e != null) {
+                    long left = deadline - System.nanoTime();
+                    Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
+                    PoolPolicy.View<Environment> view = view(views);
+                    PoolPolicy.Decision<Environment> decision = PoolPolicy.acquire(view, views.get(pool), queued,
+                            left > 0);
+                    if (decision instanceof PoolPolicy.Decision.Reuse<Environment> reuse) {
+                        dead = reuse.dead();
+                        dead.forEach(e -> forget(pool, e));
+                        Environment e = reuse.env();
+                        pool.idle.remove(e);
                         if (e.inFlight++ == 0) {
                             e.busy();
                         }
                         return new Lease(e, false);
-                    }
-                    ThrottledException.Reason blocked = tryReserve(pool, evicted);
-                    if (blocked == null) {
+                    } else if (decision instanceof PoolPolicy.Decision.Start<Environment> start) {
+                        evicted = start.evict();
+                        claim(pool, evicted);
                         break;
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (!queued && waiting >= settings.queueLength()) {
-                        throw new ThrottledException(ThrottledException.Reason.QUEUE_FULL, "Rate Exceeded: "
-                                + waiting + " requests are already waiting for an environment (pool.queue-length)");
-                    }
-                    if (left <= 0) {
-                        throw throttled(pool, blocked);
+                    } else if (decision instanceof PoolPolicy.Decision.Throttle<Environment> throttle) {
+                        throw throttled(pool, throttle.reason());
                     }
                     if (!queued) {
                         queued = true;
@@ -190,44 +178,40 @@ public final class Environments implements AutoCloseable {
         return new Lease(coldStart(pool, false), true);
     }
 
+    /** Every pool as the policy sees it, under the lock; {@code views} gets each pool's. */
+    private PoolPolicy.View<Environment> view(Map<FunctionPool, PoolPolicy.Pool<Environment>> views) {
+        for (FunctionPool p : pools.values()) {
+            views.put(p, p.view());
+        }
+        return new PoolPolicy.View<>(settings.memoryBudgetMb(), usedMb, settings.maxEnvironments(),
+                settings.queueLength(), waiting, views.values());
+    }
+
+    /** Under the lock: carries out a start the policy allowed, its evictions first (the caller stops them). */
+    private void claim(FunctionPool pool, List<Environment> victims) {
+        for (Environment victim : victims) {
+            FunctionPool owner = pools.get(key(victim.version()));
+            owner.idle.remove(victim);
+            owner.all.remove(victim);
+            usedMb -= owner.memoryMb();
+        }
+        usedMb += pool.memoryMb();
+        pool.starting++;
+    }
+
     /**
-     * Claims room for one cold start of {@code pool}: under its cap and within the budget, evicting LRU idle
-     * environments of other functions if that makes room. Returns null on success, else why not.
+     * Under the lock: claims room for one cold start of {@code pool}, evicting what the policy names (into
+     * {@code evicted}). Returns null on success, else why not.
      */
     private ThrottledException.Reason tryReserve(FunctionPool pool, List<Environment> evicted) {
-        if (pool.size() >= pool.cap) {
-            return ThrottledException.Reason.CONCURRENCY;
+        Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
+        PoolPolicy.Decision<Environment> d = PoolPolicy.start(view(views), views.get(pool));
+        if (d instanceof PoolPolicy.Decision.Start<Environment> start) {
+            claim(pool, start.evict());
+            evicted.addAll(start.evict());
+            return null;
         }
-        long need = pool.memoryMb();
-        long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-        int over = Math.max(0, running() + 1 - settings.maxEnvironments());
-        if (free < need || over > 0) {
-            List<Environment> victims = new ArrayList<>();
-            long freed = 0;
-            for (Environment candidate : evictable(pool)) {
-                if (free + freed >= need && victims.size() >= over) {
-                    break;
-                }
-                victims.add(candidate);
-                freed += candidate.version().manifest().memoryMb();
-            }
-            if (free + freed < need) {
-                return ThrottledException.Reason.MEMORY;
-            }
-            if (victims.size() < over) {
-                return ThrottledException.Reason.DEVICE_LIMIT;
-            }
-            for (Environment victim : victims) {
-                FunctionPool owner = pools.get(key(victim.version()));
-                owner.idle.remove(victim);
-                owner.all.remove(victim);
-                usedMb -= victim.version().manifest().memoryMb();
-                evicted.add(victim);
-            }
-        }
-        usedMb += need;
-        pool.starting++;
-        return null;
+        return ((PoolPolicy.Decision.Throttle<Environment>) d).reason();
     }
 
     /**
@@ -237,56 +221,19 @@ public final class Environments implements AutoCloseable {
      * @return false when there is no such room
      */
     private boolean claimSpareRoom(FunctionPool pool) {
-        long free = settings.memoryBudgetMb() - usedMb - reservationsOfOthers(pool);
-        if (closed || pool.size() >= pool.cap || free < pool.memoryMb() || running() >= settings.maxEnvironments()) {
+        Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
+        if (closed || !PoolPolicy.spare(view(views), views.get(pool))) {
             return false;
         }
-        usedMb += pool.memoryMb();
-        pool.starting++;
+        claim(pool, List.of());
         return true;
-    }
-
-    /** Environments running or starting, all functions together. */
-    private int running() {
-        int n = 0;
-        for (FunctionPool p : pools.values()) {
-            n += p.size();
-        }
-        return n;
-    }
-
-    /** Idle, on-demand environments of other functions, least recently used first. */
-    private List<Environment> evictable(FunctionPool requester) {
-        List<Environment> out = new ArrayList<>();
-        for (FunctionPool p : pools.values()) {
-            if (p.version.function().equals(requester.version.function())) {
-                continue;
-            }
-            for (Environment e : p.idle) {
-                if (!e.provisioned()) {
-                    out.add(e);
-                }
-            }
-        }
-        out.sort(Comparator.comparing(Environment::lastUsed));
-        return out;
-    }
-
-    private long reservationsOfOthers(FunctionPool pool) {
-        long sum = 0;
-        for (FunctionPool p : pools.values()) {
-            if (p != pool) {
-                sum += p.unusedReservationMb();
-            }
-        }
-        return sum;
     }
 
     private ThrottledException throttled(FunctionPool pool, ThrottledException.Reason reason) {
         String function = pool.version.function();
         return new ThrottledException(reason, switch (reason) {
             case CONCURRENCY -> "Rate Exceeded: " + function + " is at its concurrency limit of " + pool.cap
-                    + " environments; waited " + settings.queueTimeout().toMillis() + " ms for one to free up";
+                    + " environments (all its versions together); waited " + settings.queueTimeout().toMillis() + " ms for one to free up";
             case MEMORY -> "Rate Exceeded: no room in the device's memory budget of " + settings.memoryBudgetMb()
                     + " MB for another " + pool.memoryMb() + " MB environment of " + function + " ("
                     + usedMb + " MB in use, nothing idle to evict); waited " + settings.queueTimeout().toMillis()

@@ -3,13 +3,15 @@ package dev.bramble.daemon.env;
 import dev.bramble.daemon.function.FunctionVersion;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
- * The environments of one function version. Holds state only; {@link Environments} owns the policy and guards every
- * pool with its one lock, so the memory budget, caps and queues are decided in one place.
+ * The environments of one function version. Holds state only; {@link PoolPolicy} decides from its {@link #view},
+ * and {@link Environments} guards every pool with its one lock and carries the decisions out.
  */
 final class FunctionPool {
     final FunctionVersion version;
@@ -23,7 +25,7 @@ final class FunctionPool {
 
     /**
      * @param version  the function version
-     * @param cap      the most environments it may run
+     * @param cap      the most environments its function may run, all versions together
      * @param reserved environments guaranteed room in the memory budget (0 when none are reserved)
      */
     FunctionPool(FunctionVersion version, int cap, int reserved) {
@@ -36,28 +38,23 @@ final class FunctionPool {
         return version.manifest().memoryMb();
     }
 
-    /** Environments running or starting. */
-    int size() {
-        return all.size() + starting;
-    }
-
-    /** Memory this pool still holds back from others: its reservation not yet used. */
-    long unusedReservationMb() {
-        return (long) Math.max(0, reserved - size()) * memoryMb();
-    }
-
-    /**
-     * A busy environment that can take one more invocation at once (the busiest such, so the others can go idle
-     * and retire), or null.
-     */
-    Environment shareable() {
-        Environment best = null;
+    /** The pool as {@link PoolPolicy} sees it: plain values, taken under the pool's lock. */
+    PoolPolicy.Pool<Environment> view() {
+        List<PoolPolicy.Env<Environment>> idleNow = new ArrayList<>(idle.size());
+        for (Environment e : idle) {
+            idleNow.add(env(e));
+        }
+        List<PoolPolicy.Env<Environment>> busy = new ArrayList<>(all.size() - idle.size());
         for (Environment e : all) {
-            if (e.inFlight > 0 && e.inFlight < e.capacity() && (best == null || e.inFlight > best.inFlight)) {
-                best = e;
+            if (!idle.contains(e)) {
+                busy.add(env(e));
             }
         }
-        return best;
+        return new PoolPolicy.Pool<>(version.function(), cap, reserved, memoryMb(), starting, idleNow, busy);
+    }
+
+    private static PoolPolicy.Env<Environment> env(Environment e) {
+        return new PoolPolicy.Env<>(e, e.inFlight, e.capacity(), e.lastUsed(), e.provisioned(), e.alive());
     }
 
     /** Environments kept warm for this version. */

@@ -18,8 +18,11 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** The device-wide memory budget, LRU eviction, throttling, reserved and provisioned concurrency. */
-class PoolPolicyTest {
+/**
+ * The device-wide memory budget, LRU eviction, throttling, reserved and provisioned concurrency, with real
+ * environments (the decisions alone, without a JVM: dev.bramble.daemon.env.PoolPolicyTest).
+ */
+class PoolBudgetTest {
     @TempDir
     Path dir;
     TestDaemon d;
