@@ -121,7 +121,8 @@ public final class Daemon implements AutoCloseable {
             gateway = FunctionGateway.start(invoker, queue, credentials, config.accountId(),
                     config.region(), clock);
             started.add(new Step("gateway", gateway::stop));
-            triggers = Triggers.start(registry, queue, environments, invoker, db, config, clock);
+            triggers = Triggers.start(registry, queue, environments, invoker, db, new Triggers.Settings(
+                    config.region(), config.accountId(), config.mqtt(), config.coap()), clock);
             started.add(new Step("triggers", triggers));
             // Only once the triggers hear of outcomes: a resumed job's reply goes through them.
             queue.startDispatching();

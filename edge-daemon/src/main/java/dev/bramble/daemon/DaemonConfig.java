@@ -8,6 +8,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.bramble.daemon.profile.DeviceFacts;
 import dev.bramble.daemon.profile.DeviceProfile;
 import dev.bramble.daemon.profile.DeviceProfiles;
+import dev.bramble.daemon.trigger.CoapListener;
+import dev.bramble.daemon.trigger.MqttBridge;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -66,7 +68,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                            int initTimeoutSeconds, int queueLength, long memoryBudgetMb, int logRetainLines,
                            int logMaxLineBytes, long bundleMaxBytes,
                            String region, String accountId, String adminToken, Sandboxing sandbox,
-                           Async async, Mqtt mqtt, Coap coap, DeviceProfiles.Choice device,
+                           Async async, MqttBridge.Settings mqtt, CoapListener.Settings coap, DeviceProfiles.Choice device,
                            int maxEnvironmentsTotal, int defaultMemoryMb, int defaultTmpMb, int daemonHeapMb,
                            AgentSettings agent, boolean allowUnsigned, Sync sync, int httpIdleTimeoutSeconds) {
 
@@ -96,37 +98,6 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
      * @param retryBaseMs delay before the first retry; it doubles for the second
      */
     public record Async(int maxDepth, int workers, int retryBaseMs) {
-    }
-
-    /**
-     * The MQTT connection.
-     *
-     * @param url                  {@code tcp://host:port} or {@code ssl://host:port}; empty: MQTT triggers inactive
-     * @param protocol             {@code 5} or {@code 3.1.1}
-     * @param clientId             the client id, stable across restarts so the broker keeps the session
-     * @param username             user name, or empty
-     * @param password             password, or empty
-     * @param caFile               PEM certificates to trust for {@code ssl://}, or empty for the JDK's
-     * @param certFile             PEM client certificate (chain), or empty
-     * @param keyFile              PEM PKCS#8 private key of the client certificate, or empty
-     * @param sessionExpirySeconds how long the broker keeps the session (and queued QoS 1 messages) while away
-     * @param maxPayloadBytes      larger messages are rejected and counted
-     * @param reconnectMinMs       first reconnection delay
-     * @param reconnectMaxMs       longest reconnection delay
-     */
-    public record Mqtt(String url, String protocol, String clientId, String username, String password, String caFile,
-                       String certFile, String keyFile, long sessionExpirySeconds, int maxPayloadBytes,
-                       int reconnectMinMs, int reconnectMaxMs) {
-    }
-
-    /**
-     * The CoAP listener.
-     *
-     * @param bind            its address
-     * @param port            its UDP port; -1 leaves CoAP off, 0 picks a free port
-     * @param maxPayloadBytes the largest request body, reassembled from blocks
-     */
-    public record Coap(String bind, int port, int maxPayloadBytes) {
     }
 
     /**
@@ -372,7 +343,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.integer("sandbox.pids-max", 16, 65_536)),
                 new Async(r.integer("async.max-depth", 1, 1_000_000), r.integer("async.workers", 1, 256),
                         r.integer("async.retry-base-ms", 10, 3_600_000)),
-                new Mqtt(r.optionalMatching("mqtt.url", "(tcp|ssl)://[^/\\s]+:[0-9]{1,5}"),
+                new MqttBridge.Settings(r.optionalMatching("mqtt.url", "(tcp|ssl)://[^/\\s]+:[0-9]{1,5}"),
                         r.matching("mqtt.protocol", "5|3\\.1\\.1"),
                         r.matching("mqtt.client-id", "[A-Za-z0-9_.-]{1,64}"), r.optionalString("mqtt.username"),
                         r.optionalString("mqtt.password"), r.optionalFile("mqtt.tls.ca-file"),
@@ -381,7 +352,7 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                         r.integer("mqtt.max-payload-bytes", 1, 786_432),
                         r.integer("mqtt.reconnect-min-ms", 10, 600_000),
                         r.integer("mqtt.reconnect-max-ms", 10, 3_600_000)),
-                new Coap(r.host("coap.bind"), r.integer("coap.port", -1, 65_535),
+                new CoapListener.Settings(r.host("coap.bind"), r.integer("coap.port", -1, 65_535),
                         r.integer("coap.max-payload-bytes", 64, 6 << 20)),
                 device,
                 r.integer("pool.max-environments", 1, 10_000),

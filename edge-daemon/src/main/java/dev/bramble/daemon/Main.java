@@ -139,10 +139,10 @@ public final class Main {
         Daemon daemon;
         try {
             daemon = Daemon.start(config, sandbox, Clock.systemUTC());
-        } catch (dev.bramble.daemon.http.ListenerException e) {
+        } catch (dev.bramble.daemon.trigger.ListenerException e) {
             sandbox.close();
             System.err.println("brambled: " + e.getMessage());
-            return dev.bramble.daemon.http.ListenerException.EXIT_CODE;
+            return dev.bramble.daemon.trigger.ListenerException.EXIT_CODE;
         } catch (RuntimeException e) {
             sandbox.close();
             throw e;

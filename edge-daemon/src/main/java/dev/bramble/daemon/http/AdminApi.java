@@ -14,6 +14,7 @@ import dev.bramble.daemon.function.FunctionState;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.function.NotFoundException;
 import dev.bramble.daemon.function.TestEvents;
+import dev.bramble.daemon.invoke.Payloads;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogEvent;
 import dev.bramble.daemon.logs.LogStore;
@@ -326,7 +327,7 @@ final class AdminApi {
         String event = testEventName(req);
         byte[] body = Bodies.read(req, TestEvents.MAX_EVENT_BYTES, ApiException.tooLarge(TestEvents.MAX_EVENT_BYTES,
                 "Saving a test event"));
-        String problem = body.length == 0 ? "the body is empty" : Json.problem(body);
+        String problem = body.length == 0 ? "the body is empty" : Payloads.problem(body);
         if (problem != null) {
             throw ApiException.badContent("test event " + event + " is not JSON (" + problem + "); send the event "
                     + "as the request body, as you would send it to Invoke");
@@ -387,8 +388,8 @@ final class AdminApi {
             m.put("attempts", d.attempts());
             m.put("enqueuedAt", d.enqueuedAt().toString());
             m.put("failedAt", d.failedAt().toString());
-            m.put("event", Json.problem(d.payload()) == null ? Json.tree(d.payload()) : null);
-            m.put("error", d.error() == null ? null : Json.problem(d.error().getBytes(StandardCharsets.UTF_8)) == null
+            m.put("event", Payloads.problem(d.payload()) == null ? Json.tree(d.payload()) : null);
+            m.put("error", d.error() == null ? null : Payloads.problem(d.error().getBytes(StandardCharsets.UTF_8)) == null
                     ? Json.tree(d.error().getBytes(StandardCharsets.UTF_8)) : d.error());
             out.add(m);
         }

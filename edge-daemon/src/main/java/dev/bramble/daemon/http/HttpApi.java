@@ -11,6 +11,7 @@ import dev.bramble.daemon.function.NotFoundException;
 import dev.bramble.daemon.function.StorageException;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.logs.LogStore;
+import dev.bramble.daemon.trigger.ListenerException;
 import dev.bramble.daemon.trigger.Triggers;
 import dev.bramble.console.Console;
 import dev.bramble.protocol.BundleException;

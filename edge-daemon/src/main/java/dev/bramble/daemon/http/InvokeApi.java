@@ -2,6 +2,7 @@ package dev.bramble.daemon.http;
 
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.invoke.Payloads;
 import dev.bramble.daemon.invoke.InvokeRequest;
 import dev.bramble.daemon.invoke.InvokeResult;
 import dev.bramble.daemon.invoke.Invoker;
@@ -85,7 +86,7 @@ final class InvokeApi {
         byte[] payload = body != null ? body : Bodies.read(req, SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(
                 SYNC_PAYLOAD_LIMIT, "Invoke"));
         if (payload.length > 0) {
-            String problem = Json.problem(payload);
+            String problem = Payloads.problem(payload);
             if (problem != null) {
                 throw ApiException.badContent("Could not parse request body into json: " + problem);
             }
@@ -114,7 +115,7 @@ final class InvokeApi {
             throw tooLarge;
         }
         byte[] payload = body != null ? body : Bodies.read(req, ASYNC_PAYLOAD_LIMIT, tooLarge);
-        String problem = payload.length == 0 ? null : Json.problem(payload);
+        String problem = payload.length == 0 ? null : Payloads.problem(payload);
         if (problem != null) {
             throw ApiException.badContent("Could not parse request body into json: " + problem);
         }
@@ -169,7 +170,7 @@ final class InvokeApi {
         } catch (IllegalArgumentException e) {
             throw ApiException.badContent("X-Amz-Client-Context must be base64-encoded JSON: " + e.getMessage());
         }
-        String problem = Json.problem(json);
+        String problem = Payloads.problem(json);
         if (problem != null || json.length == 0 || json[0] != '{') {
             throw ApiException.badContent("X-Amz-Client-Context must be a base64-encoded JSON object"
                     + (problem == null ? "" : ": " + problem));

@@ -115,7 +115,7 @@ public final class LocalCommand {
             LocalDaemon d;
             try {
                 d = LocalDaemon.start(port, common.runtimeClasspath);
-            } catch (dev.bramble.daemon.http.ListenerException e) {
+            } catch (dev.bramble.daemon.trigger.ListenerException e) {
                 err.println("bramble: " + e.getMessage() + " (a brambled on this machine?); choose another port "
                         + "with --port");
                 return EXIT_FAILED;

@@ -3,11 +3,10 @@ package dev.bramble.daemon.trigger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bramble.daemon.DaemonConfig;
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.NotFoundException;
-import dev.bramble.daemon.http.Json;
+import dev.bramble.daemon.invoke.Payloads;
 import dev.bramble.daemon.invoke.InvokeRequest;
 import dev.bramble.daemon.invoke.InvokeResult;
 import dev.bramble.daemon.invoke.Invoker;
@@ -43,7 +42,17 @@ import java.util.function.Function;
  * JSON (content format 50) or octet-stream (42), block-wise in both directions up to
  * {@code coap.max-payload-bytes}. Each request runs on a virtual thread, so a slow function holds no protocol thread.
  */
-final class CoapListener implements AutoCloseable {
+public final class CoapListener implements AutoCloseable {
+    /**
+     * The CoAP listener: the {@code coap.*} options.
+     *
+     * @param bind            its address
+     * @param port            its UDP port; -1 leaves CoAP off, 0 picks a free port
+     * @param maxPayloadBytes the largest request body, reassembled from blocks
+     */
+    public record Settings(String bind, int port, int maxPayloadBytes) {
+    }
+
     private static final System.Logger LOG = System.getLogger(CoapListener.class.getName());
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -52,7 +61,7 @@ final class CoapListener implements AutoCloseable {
     private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
     private final LongAdder requests = new LongAdder();
 
-    private CoapListener(DaemonConfig.Coap config, Function<String, Optional<Triggers.Active>> route,
+    private CoapListener(Settings config, Function<String, Optional<Triggers.Active>> route,
                          Invoker invoker, Function<String, TriggerStats> stats) {
         CoapConfig.register();
         UdpConfig.register();
@@ -69,7 +78,7 @@ final class CoapListener implements AutoCloseable {
         server.add(new FnResource(route, invoker, stats));
     }
 
-    static CoapListener start(DaemonConfig.Coap config, Function<String, Optional<Triggers.Active>> route,
+    static CoapListener start(Settings config, Function<String, Optional<Triggers.Active>> route,
                               Invoker invoker, Function<String, TriggerStats> stats) {
         CoapListener l = new CoapListener(config, route, invoker, stats);
         try {
@@ -77,7 +86,7 @@ final class CoapListener implements AutoCloseable {
         } catch (IllegalStateException e) {
             // Californium's "none of the server's endpoints could be started": the bind failed
             l.server.destroy();
-            throw new dev.bramble.daemon.http.ListenerException("coap.bind/coap.port", config.bind() + ":"
+            throw new ListenerException("coap.bind/coap.port", config.bind() + ":"
                     + config.port(), e);
         }
         LOG.log(Level.INFO, "coap.listening address={0}", l.endpoint.getAddress());
@@ -160,7 +169,7 @@ final class CoapListener implements AutoCloseable {
             int format = exchange.getRequestOptions().getContentFormat();
             boolean json;
             if (format == MediaTypeRegistry.APPLICATION_JSON) {
-                String problem = body.length == 0 ? null : Json.problem(body);
+                String problem = body.length == 0 ? null : Payloads.problem(body);
                 if (problem != null) {
                     st.dropped.increment();
                     exchange.respond(ResponseCode.BAD_REQUEST, "the body is not JSON: " + problem,

@@ -1,6 +1,5 @@
 package dev.bramble.daemon.trigger;
 
-import dev.bramble.daemon.DaemonConfig;
 import dev.bramble.daemon.async.QueueFullException;
 
 import javax.net.SocketFactory;
@@ -33,15 +32,25 @@ public final class MqttBridge implements AutoCloseable {
     private static final long QUEUE_FULL_PAUSE_MS = 200;
     private static final int OUTBOX = 1_000;
 
-    /** The connection's settings. */
+    /**
+     * The MQTT connection: the {@code mqtt.*} options.
+     *
+     * @param url                  {@code tcp://host:port} or {@code ssl://host:port}; empty: MQTT triggers inactive
+     * @param protocol             {@code 5} or {@code 3.1.1}
+     * @param clientId             the client id, stable across restarts so the broker keeps the session
+     * @param username             user name, or empty
+     * @param password             password, or empty
+     * @param caFile               PEM certificates to trust for {@code ssl://}, or empty for the JDK's
+     * @param certFile             PEM client certificate (chain), or empty
+     * @param keyFile              PEM PKCS#8 private key of the client certificate, or empty
+     * @param sessionExpirySeconds how long the broker keeps the session (and queued QoS 1 messages) while away
+     * @param maxPayloadBytes      larger messages are rejected and counted
+     * @param reconnectMinMs       first reconnection delay
+     * @param reconnectMaxMs       longest reconnection delay
+     */
     public record Settings(String url, String protocol, String clientId, String username, String password,
                            String caFile, String certFile, String keyFile, long sessionExpirySeconds,
                            int maxPayloadBytes, int reconnectMinMs, int reconnectMaxMs) {
-        static Settings of(DaemonConfig.Mqtt m) {
-            return new Settings(m.url(), m.protocol(), m.clientId(), m.username(), m.password(), m.caFile(),
-                    m.certFile(), m.keyFile(), m.sessionExpirySeconds(), m.maxPayloadBytes(), m.reconnectMinMs(),
-                    m.reconnectMaxMs());
-        }
     }
 
     /** Stores an arrived message; returns normally only once it is safe to acknowledge. */
@@ -91,8 +100,8 @@ public final class MqttBridge implements AutoCloseable {
      * A bridge that does not connect until {@link #startConnecting}: with a persistent session the broker delivers what it
      * kept the moment the connection is up, so the handler must know its triggers before then.
      */
-    public static MqttBridge create(DaemonConfig.Mqtt config, Handler handler, Clock clock) {
-        return new MqttBridge(Settings.of(config), handler, clock);
+    public static MqttBridge create(Settings settings, Handler handler, Clock clock) {
+        return new MqttBridge(settings, handler, clock);
     }
 
     /** Starts connecting in the background; returns at once. */

@@ -3,7 +3,6 @@ package dev.bramble.daemon.trigger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bramble.daemon.DaemonConfig;
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.async.DeadLetter;
 import dev.bramble.daemon.async.Job;
@@ -11,7 +10,7 @@ import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.FunctionState;
 import dev.bramble.daemon.function.FunctionVersion;
-import dev.bramble.daemon.http.Json;
+import dev.bramble.daemon.invoke.Payloads;
 import dev.bramble.daemon.invoke.InvokeResult;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.store.Database;
@@ -74,8 +73,19 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
     private final java.util.concurrent.locks.ReentrantLock reconciling = new java.util.concurrent.locks.ReentrantLock();
     private volatile List<Active> active = List.of();
 
+    /**
+     * What the triggers are configured with.
+     *
+     * @param region    the region in the ARNs of the events they build
+     * @param accountId the account in those ARNs
+     * @param mqtt      the MQTT connection ({@code mqtt.*}); an empty URL leaves MQTT triggers inactive
+     * @param coap      the CoAP listener ({@code coap.*}); port -1 leaves it off
+     */
+    public record Settings(String region, String accountId, MqttBridge.Settings mqtt, CoapListener.Settings coap) {
+    }
+
     private Triggers(FunctionRegistry registry, AsyncQueue queue, Environments environments, Invoker invoker,
-                     Database database, DaemonConfig config, Clock clock) {
+                     Database database, Settings config, Clock clock) {
         this.registry = registry;
         this.queue = queue;
         this.environments = environments;
@@ -95,7 +105,7 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
 
     /** Starts every trigger of the live versions and follows the registry from now on. */
     public static Triggers start(FunctionRegistry registry, AsyncQueue queue, Environments environments,
-                                 Invoker invoker, Database database, DaemonConfig config, Clock clock) {
+                                 Invoker invoker, Database database, Settings config, Clock clock) {
         Triggers t = new Triggers(registry, queue, environments, invoker, database, config, clock);
         queue.listener(t);
         t.reconcile();
@@ -202,7 +212,7 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         ObjectNode e = JSON.createObjectNode();
         e.put("trigger", t.name());
         e.put("topic", m.topic());
-        boolean json = m.payload().length > 0 && Json.problem(m.payload()) == null;
+        boolean json = m.payload().length > 0 && Payloads.problem(m.payload()) == null;
         try {
             if (json) {
                 e.set("payload", JSON.readTree(m.payload()));

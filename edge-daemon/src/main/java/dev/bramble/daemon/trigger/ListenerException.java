@@ -1,4 +1,4 @@
-package dev.bramble.daemon.http;
+package dev.bramble.daemon.trigger;
 
 /**
  * A listener of the daemon's could not start (the port is taken, the address is not this host's): the daemon does
