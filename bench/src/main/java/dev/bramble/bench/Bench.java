@@ -80,7 +80,9 @@ public final class Bench {
             return table();
         }
         boolean runtimeOnly = System.getProperty("bramble.bench.only", "").equals("runtime");
-        if (!runtimeOnly) {
+        // the warm path alone (and what it needs: idle RSS, the environment's PSS), for profiling it
+        boolean warmOnly = System.getProperty("bramble.bench.only", "").equals("warm");
+        if (!runtimeOnly && !warmOnly) {
             startToReady();
         }
         Daemon d = Daemon.start(this, work.resolve("data"));
@@ -98,12 +100,17 @@ public final class Bench {
             double envPss = Measure.pssMb(d.environmentPid());
             deployTime(d);
             d.deploy(withManifest(bundle("shapes"), "pojo", "PojoHandler", ""));
-            coldStarts(d);
+            if (!warmOnly) {
+                coldStarts(d);
+            }
             if (runtimeOnly) {
                 bareIdlePss(envPss);
                 return table();
             }
             warmPath(d, daemonIdle, envPss);
+            if (warmOnly) {
+                return table();
+            }
         } finally {
             d.stop();
         }
