@@ -134,10 +134,13 @@ public final class Environments implements AutoCloseable {
                         throw new IllegalStateException("the daemon is stopping");
                     }
                     long left = deadline - System.nanoTime();
-                    Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
-                    PoolPolicy.View<Environment> view = view(views);
-                    PoolPolicy.Decision<Environment> decision = PoolPolicy.acquire(view, views.get(pool), queued,
-                            left > 0);
+                    // The warm path looks at the version's own pool only; the whole view is built for the rest.
+                    PoolPolicy.Decision<Environment> decision = PoolPolicy.reuse(pool.view());
+                    if (decision == null) {
+                        Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
+                        PoolPolicy.View<Environment> view = view(views);
+                        decision = PoolPolicy.acquire(view, views.get(pool), queued, left > 0);
+                    }
                     if (decision instanceof PoolPolicy.Decision.Reuse<Environment> reuse) {
                         dead = reuse.dead();
                         dead.forEach(e -> forget(pool, e));

@@ -42,19 +42,19 @@ final class FunctionPool {
     PoolPolicy.Pool<Environment> view() {
         List<PoolPolicy.Env<Environment>> idleNow = new ArrayList<>(idle.size());
         for (Environment e : idle) {
-            idleNow.add(env(e));
+            idleNow.add(env(e, e.alive()));
         }
         List<PoolPolicy.Env<Environment>> busy = new ArrayList<>(all.size() - idle.size());
         for (Environment e : all) {
             if (!idle.contains(e)) {
-                busy.add(env(e));
+                busy.add(env(e, true)); // one that died mid-invocation is released as not reusable
             }
         }
         return new PoolPolicy.Pool<>(version.function(), cap, reserved, memoryMb(), starting, idleNow, busy);
     }
 
-    private static PoolPolicy.Env<Environment> env(Environment e) {
-        return new PoolPolicy.Env<>(e, e.inFlight, e.capacity(), e.lastUsed(), e.provisioned(), e.alive());
+    private static PoolPolicy.Env<Environment> env(Environment e, boolean alive) {
+        return new PoolPolicy.Env<>(e, e.inFlight, e.capacity(), e.lastUsed(), e.provisioned(), alive);
     }
 
     /** Environments kept warm for this version. */

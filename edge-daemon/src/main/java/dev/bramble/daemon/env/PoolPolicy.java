@@ -110,11 +110,14 @@ final class PoolPolicy {
         return timeLeft ? new Decision.Wait<>(blocked) : new Decision.Throttle<>(blocked);
     }
 
-    /** A running environment of the version to use, or null when it has none free. */
-    private static <E> Decision<E> reuse(Pool<E> pool) {
+    /**
+     * A running environment of the version to use, or null when it has none free: the warm path, which needs only
+     * the version's own pool.
+     */
+    static <E> Decision<E> reuse(Pool<E> pool) {
         Env<E> shared = null;
         for (Env<E> e : pool.busy()) {
-            if (e.alive() && e.inFlight() < e.capacity() && (shared == null || e.inFlight() > shared.inFlight())) {
+            if (e.inFlight() < e.capacity() && (shared == null || e.inFlight() > shared.inFlight())) {
                 shared = e;
             }
         }
