@@ -244,7 +244,8 @@ public final class Environments implements AutoCloseable {
             case DEVICE_LIMIT -> "Rate Exceeded: the device runs its most environments at once ("
                     + settings.maxEnvironments() + ", pool.max-environments) and none is idle to stop; waited "
                     + settings.queueTimeout().toMillis() + " ms";
-            case QUEUE_FULL -> "Rate Exceeded: the queue is full";
+            case QUEUE_FULL -> "Rate Exceeded: " + waiting + " requests are already waiting for an environment "
+                    + "(pool.queue-length)";
         });
     }
 
