@@ -79,6 +79,7 @@ public final class Environment {
     /** Revokes the environment's credentials (CallerCredentials), if it has any: at its stop. */
     private final Runnable revokeCredentials;
     private final LogStore logs;
+    private final Deadlines deadlines;
     private final Clock clock;
     private final Instant startedAt;
     private final AtomicLong invocations = new AtomicLong();
@@ -93,12 +94,20 @@ public final class Environment {
     /** Guards {@link #frozen} and the freezer writes: a freeze never lands on an environment that went busy. */
     private final java.util.concurrent.locks.ReentrantLock freezing = new java.util.concurrent.locks.ReentrantLock();
     private boolean frozen;
+    /** Whether a freeze check is scheduled ({@link #freezeWhenIdle}). */
+    private final java.util.concurrent.atomic.AtomicBoolean freezeCheck = new java.util.concurrent.atomic.AtomicBoolean();
+    /** When the environment last went idle, System.nanoTime(). */
+    private volatile long idleSince;
     /** The function's JVM below the sandbox's steps, found before the first freeze (off the invoke path). */
     private volatile ProcessHandle jvm;
 
     private Environment(String stream, FunctionVersion version, ContainedProcess process, LogPump pump, Path tmp,
-                        LogStore logs, Executor io, Clock clock, Runnable revokeCredentials, Path archiveTarget,
-                        RuntimeApiHub runtimeApi) throws IOException {
+                        Host host, Runnable revokeCredentials, Path archiveTarget) throws IOException {
+        LogStore logs = host.logs();
+        Executor io = host.io();
+        Clock clock = host.clock();
+        RuntimeApiHub runtimeApi = host.launcher().runtimeApi();
+        this.deadlines = host.deadlines();
         this.revokeCredentials = revokeCredentials;
         this.logs = logs;
         this.stream = stream;
@@ -156,42 +165,50 @@ public final class Environment {
     }
 
     /**
+     * What every environment of a pool shares.
+     *
+     * @param io          runs the writes to the children's channels: platform threads only
+     * @param deadlines   fails an invocation's wait at its timeout
+     * @param initTimeout how long a cold start may take
+     */
+    record Host(Launcher launcher, Sandbox sandbox, LogStore logs, Path runDir, Duration initTimeout, Executor io,
+                Deadlines deadlines, Clock clock) {
+    }
+
+    /**
      * Starts a child JVM and waits until its handler is loaded. The environment is returned {@code BUSY}, for
      * the invocation that asked for it.
      *
-     * @param io runs the writes to the child's channel: platform threads only
      * @throws InitFailedException with Lambda's error object when the handler cannot be loaded
      */
-    static Environment start(FunctionVersion v, boolean training, Launcher launcher, Sandbox sandbox, LogStore logs,
-                             Path runDir, Duration initTimeout, Executor io, Clock clock)
-            throws InitFailedException {
+    static Environment start(FunctionVersion v, boolean training, Host host) throws InitFailedException {
         try {
-            return startOnce(v, training, launcher, sandbox, logs, runDir, initTimeout, io, clock);
+            return startOnce(v, training, host);
         } catch (InitFailedException e) {
             // A class-data archive the JVM finds unusable can stop it before main(); it must never fail a call.
-            if (e.exited() && launcher.discardArchive(v)) {
+            if (e.exited() && host.launcher().discardArchive(v)) {
                 LOG.log(Level.WARNING, "archive.discarded function={0} reason=jvm-exited-during-init stream={1}",
                         v.label(), e.stream());
-                return startOnce(v, training, launcher, sandbox, logs, runDir, initTimeout, io, clock);
+                return startOnce(v, training, host);
             }
             throw e;
         }
     }
 
-    private static Environment startOnce(FunctionVersion v, boolean training, Launcher launcher, Sandbox sandbox,
-                                         LogStore logs,
-                                         Path runDir, Duration initTimeout, Executor io,
-                                         Clock clock) throws InitFailedException {
+    private static Environment startOnce(FunctionVersion v, boolean training, Host host) throws InitFailedException {
+        Launcher launcher = host.launcher();
+        Clock clock = host.clock();
+        LogStore logs = host.logs();
         String stream = streamName(v, clock);
         long t0 = System.nanoTime();
-        Path tmp = runDir.resolve(stream.replace('/', '-').replace("[", "").replace("]", "-"));
+        Path tmp = host.runDir().resolve(stream.replace('/', '-').replace("[", "").replace("]", "-"));
         ContainedProcess process;
         Runnable revoke = () -> { };
         try {
             Files.createDirectories(tmp);
             LaunchSpec spec = launcher.spec(v, stream, tmp, training);
             revoke = launcher.revoker(v, spec);
-            process = sandbox.launch(spec);
+            process = host.sandbox().launch(spec);
         } catch (IOException e) {
             revoke.run();
             Trees.deleteQuietly(tmp);
@@ -205,8 +222,8 @@ public final class Environment {
         pump.start();
         Environment env;
         try {
-            env = new Environment(stream, v, process, pump, tmp, logs, io, clock, revoke,
-                    training ? launcher.archiveTarget(v) : null, launcher.runtimeApi());
+            env = new Environment(stream, v, process, pump, tmp, host, revoke,
+                    training ? launcher.archiveTarget(v) : null);
         } catch (IOException e) {
             process.kill();
             revoke.run();
@@ -215,7 +232,7 @@ public final class Environment {
                     System.nanoTime() - t0, stream, false);
         }
         env.channel.start();
-        env.awaitReady(t0, initTimeout);
+        env.awaitReady(t0, host.initTimeout());
         return env;
     }
 
@@ -268,12 +285,13 @@ public final class Environment {
         Channel.Result answer = null;
         boolean timedOut = false;
         try {
-            answer = channel.send(invoke).get(timeoutMs, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            timedOut = true;
-            process.kill();
+            answer = deadlines.within(channel.send(invoke), timeoutMs).get();
         } catch (ExecutionException e) {
-            // the channel ended: the child is exiting
+            if (e.getCause() instanceof TimeoutException) {
+                timedOut = true;
+                process.kill();
+            }
+            // else the channel ended: the child is exiting
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -357,6 +375,7 @@ public final class Environment {
 
     /** Marks the environment idle after an invocation. */
     void idle() {
+        idleSince = System.nanoTime();
         transition(State.IDLE);
     }
 
@@ -366,23 +385,35 @@ public final class Environment {
     }
 
     /**
-     * Freezes the environment {@link #FREEZE_AFTER_MS} after it went idle, unless it has been used since: an idle
-     * environment runs nothing, as Lambda freezes one between invocations. The freezer write is a short write to
-     * cgroupfs, done on the timer's platform thread.
+     * Freezes the environment once it has been idle {@link #FREEZE_AFTER_MS}: an idle environment runs nothing, as
+     * Lambda freezes one between invocations. One check at a time is pending per environment, moved on while the
+     * environment keeps being used (not one timer per invocation, which woke the timer thread on every call). The
+     * freezer write is a short write to cgroupfs, done on the timer's platform thread.
      */
     void freezeWhenIdle(java.util.concurrent.ScheduledExecutorService timers) {
-        long generation = invocations.get();
-        try {
-            timers.schedule(() -> freezeIfIdle(generation), FREEZE_AFTER_MS, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            // the pool is closing: the environment is stopped, not frozen
+        long left = FREEZE_AFTER_MS * 1_000_000L - (System.nanoTime() - idleSince);
+        if (freezeCheck.compareAndSet(false, true)) {
+            try {
+                timers.schedule(() -> freezeIfIdle(timers), Math.max(0, left), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                freezeCheck.set(false); // the pool is closing: the environment is stopped, not frozen
+            }
         }
     }
 
-    private void freezeIfIdle(long generation) {
+    private void freezeIfIdle(java.util.concurrent.ScheduledExecutorService timers) {
+        freezeCheck.set(false); // before the state is read: a release from now on schedules a check of its own
+        if (state != State.IDLE) {
+            return; // busy: its release will ask again
+        }
+        if (System.nanoTime() - idleSince < FREEZE_AFTER_MS * 1_000_000L) {
+            freezeWhenIdle(timers); // used since: look again when it has been idle long enough
+            return;
+        }
         freezing.lock();
         try {
-            if (state == State.IDLE && !frozen && invocations.get() == generation && process.isAlive()) {
+            if (state == State.IDLE && !frozen && System.nanoTime() - idleSince >= FREEZE_AFTER_MS * 1_000_000L
+                    && process.isAlive()) {
                 if (jvm == null) {
                     jvm = ProcessHandle.of(jvmPid()).orElse(null);
                 }

@@ -86,6 +86,7 @@ public final class Environments implements AutoCloseable {
      */
     private final ExecutorService io = Executors.newCachedThreadPool(Thread.ofPlatform().name("bramble-env-io-", 0)
             .daemon(true).stackSize(ChannelPeer.STACK_BYTES).factory());
+    private final Deadlines deadlines = new Deadlines();
     private long usedMb;
     private int waiting;
     private boolean closed;
@@ -98,11 +99,12 @@ public final class Environments implements AutoCloseable {
                         Clock clock) {
         this.settings = settings;
         this.clock = clock;
-        // Only the reaper runs here: an invocation's timeout is the deadline of its own wait (ChannelPeer).
+        // The reaper and the freezes run here; invocations' timeouts are kept by Deadlines.
         this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("bramble-env-reaper")
                 .daemon(true).factory());
-        this.starter = (v, training) -> Environment.start(v, training, launcher, sandbox, logs, runDir,
-                settings.initTimeout(), io, clock);
+        Environment.Host host = new Environment.Host(launcher, sandbox, logs, runDir, settings.initTimeout(), io,
+                deadlines, clock);
+        this.starter = (v, training) -> Environment.start(v, training, host);
         clearRunDir(runDir);
         long period = Math.max(100, Math.min(settings.idleTtl().toMillis() / 4, 1_000));
         timers.scheduleWithFixedDelay(this::reapSafely, period, period, TimeUnit.MILLISECONDS);
@@ -643,6 +645,7 @@ public final class Environments implements AutoCloseable {
         stopAll(all, "daemon-stopping");
         timers.shutdownNow();
         io.shutdown();
+        deadlines.close();
     }
 
     private static void clearRunDir(Path runDir) {

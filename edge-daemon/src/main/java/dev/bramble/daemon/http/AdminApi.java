@@ -325,7 +325,7 @@ final class AdminApi {
     private void saveTestEvent(ServerRequest req, ServerResponse res) {
         String name = existing(req);
         String event = testEventName(req);
-        byte[] body = Bodies.read(req, TestEvents.MAX_EVENT_BYTES, ApiException.tooLarge(TestEvents.MAX_EVENT_BYTES,
+        byte[] body = Bodies.read(req, TestEvents.MAX_EVENT_BYTES, () -> ApiException.tooLarge(TestEvents.MAX_EVENT_BYTES,
                 "Saving a test event"));
         String problem = body.length == 0 ? "the body is empty" : Payloads.problem(body);
         if (problem != null) {
@@ -438,7 +438,7 @@ final class AdminApi {
             throw new UncheckedIOException(e);
         }
         try {
-            Bodies.copy(req, upload, facts.bundleMaxBytes(), ApiException.tooLarge(facts.bundleMaxBytes(),
+            Bodies.copy(req, upload, facts.bundleMaxBytes(), () -> ApiException.tooLarge(facts.bundleMaxBytes(),
                     "Deploy"));
         } catch (RuntimeException e) {
             Trees.deleteQuietly(upload);

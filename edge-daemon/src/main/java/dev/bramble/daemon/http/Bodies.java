@@ -9,6 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalLong;
+import java.util.function.Supplier;
 
 /** Reads request bodies within a limit, never holding more than the limit in memory. */
 final class Bodies {
@@ -21,19 +22,19 @@ final class Bodies {
     /**
      * The body, at most {@code limit} bytes.
      *
-     * @throws ApiException {@code tooLarge} when it is longer
+     * @throws ApiException {@code tooLarge}'s, when it is longer (made only then: an exception's stack costs)
      */
-    static byte[] read(ServerRequest req, int limit, ApiException tooLarge) {
+    static byte[] read(ServerRequest req, int limit, Supplier<ApiException> tooLarge) {
         OptionalLong declared = req.headers().contentLength();
         try (InputStream in = req.content().inputStream()) {
             if (declared.isPresent() && declared.getAsLong() > limit) {
                 drain(in);
-                throw tooLarge;
+                throw tooLarge.get();
             }
             byte[] body = in.readNBytes(limit + 1);
             if (body.length > limit) {
                 drain(in);
-                throw tooLarge;
+                throw tooLarge.get();
             }
             return body;
         } catch (IOException e) {
@@ -44,24 +45,24 @@ final class Bodies {
     /**
      * Streams the body into {@code file}, at most {@code limit} bytes.
      *
-     * @throws ApiException {@code tooLarge} when it is longer
+     * @throws ApiException {@code tooLarge}'s, when it is longer (made only then: an exception's stack costs)
      */
-    static void copy(ServerRequest req, Path file, long limit, ApiException tooLarge) {
+    static void copy(ServerRequest req, Path file, long limit, Supplier<ApiException> tooLarge) {
         OptionalLong declared = req.headers().contentLength();
         try (InputStream in = req.content().inputStream()) {
             if (declared.isPresent() && declared.getAsLong() > limit) {
                 drain(in);
-                throw tooLarge;
+                throw tooLarge.get();
             }
             long n;
             try (OutputStream out = Files.newOutputStream(file)) {
                 n = in.transferTo(new LimitedOutput(out, limit));
             } catch (LimitedOutput.Exceeded e) {
                 drain(in);
-                throw tooLarge;
+                throw tooLarge.get();
             }
             if (n > limit) {
-                throw tooLarge;
+                throw tooLarge.get();
             }
         } catch (IOException e) {
             throw new UncheckedIOException("receiving the request body failed", e);

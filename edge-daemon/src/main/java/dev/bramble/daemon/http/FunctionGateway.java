@@ -51,7 +51,7 @@ public final class FunctionGateway {
         WebServer server = builder
                 .routing(routing -> {
                     routing.post(InvokeApi.PATH, (req, res) -> {
-                        byte[] body = Bodies.read(req, InvokeApi.SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(
+                        byte[] body = Bodies.read(req, InvokeApi.SYNC_PAYLOAD_LIMIT, () -> ApiException.tooLarge(
                                 InvokeApi.SYNC_PAYLOAD_LIMIT, "Invoke"));
                         CallerCredentials.Caller caller = authenticate(req, body, credentials, clock);
                         String target = InvokeApi.target(req.path().pathParameters().get("name"),

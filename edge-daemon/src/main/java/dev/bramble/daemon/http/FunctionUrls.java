@@ -56,7 +56,7 @@ final class FunctionUrls {
     private void handle(ServerRequest req, ServerResponse res) {
         String name = req.path().pathParameters().get("name");
         byte[] body = Bodies.read(req, InvokeApi.SYNC_PAYLOAD_LIMIT,
-                ApiException.tooLarge(InvokeApi.SYNC_PAYLOAD_LIMIT, "Function URL"));
+                () -> ApiException.tooLarge(InvokeApi.SYNC_PAYLOAD_LIMIT, "Function URL"));
         String requestId = UUID.randomUUID().toString();
         byte[] event = Json.MAPPER.valueToTree(event(req, name, body, requestId)).toString()
                 .getBytes(StandardCharsets.UTF_8);

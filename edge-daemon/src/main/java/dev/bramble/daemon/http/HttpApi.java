@@ -151,6 +151,9 @@ public final class HttpApi {
      * the Invoke API's prefix: such a request is refused before routing.
      */
     static boolean hasDotSegment(String rawPath) {
+        if (rawPath.indexOf('.') < 0 && rawPath.indexOf('%') < 0) {
+            return false; // every request but a few: no dot, escaped or not
+        }
         String p = rawPath.replaceAll("(?i)%2e", ".").replaceAll("(?i)%2f", "/").replaceAll("(?i)%5c", "/")
                 .replace('\\', '/');
         for (String segment : p.split("/", -1)) {

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * The Lambda Invoke API, {@code POST /2015-03-31/functions/{name}/invocations}, as AWS's CLI and SDKs speak it:
@@ -83,7 +85,7 @@ final class InvokeApi {
             default -> throw ApiException.badParameter("X-Amz-Invocation-Type '" + type + "' is not allowed; "
                     + "allowed: [RequestResponse, Event, DryRun]");
         }
-        byte[] payload = body != null ? body : Bodies.read(req, SYNC_PAYLOAD_LIMIT, ApiException.tooLarge(
+        byte[] payload = body != null ? body : Bodies.read(req, SYNC_PAYLOAD_LIMIT, () -> ApiException.tooLarge(
                 SYNC_PAYLOAD_LIMIT, "Invoke"));
         if (payload.length > 0) {
             String problem = Payloads.problem(payload);
@@ -110,9 +112,9 @@ final class InvokeApi {
     /** {@code Event}: 202 once the event is stored in the durable queue; it runs, and is retried, from there. */
     private void queueEvent(ServerRequest req, ServerResponse res, Target target, byte[] body) {
         invoker.resolve(target.function(), target.qualifier()); // 404 now, not in the dead letters later
-        ApiException tooLarge = ApiException.tooLarge(ASYNC_PAYLOAD_LIMIT, "Invoke (Event)");
+        Supplier<ApiException> tooLarge = () -> ApiException.tooLarge(ASYNC_PAYLOAD_LIMIT, "Invoke (Event)");
         if (body != null && body.length > ASYNC_PAYLOAD_LIMIT) {
-            throw tooLarge;
+            throw tooLarge.get();
         }
         byte[] payload = body != null ? body : Bodies.read(req, ASYNC_PAYLOAD_LIMIT, tooLarge);
         String problem = payload.length == 0 ? null : Payloads.problem(payload);
@@ -129,6 +131,8 @@ final class InvokeApi {
     record Target(String function, String qualifier) {
     }
 
+    private static final Pattern PARTIAL_ARN = Pattern.compile("\\d{12}:function:[^:]+(:[^:]+)?");
+
     static Target target(String name, String queryQualifier) {
         String fn = name;
         String qualifier = null;
@@ -140,7 +144,7 @@ final class InvokeApi {
             }
             fn = parts[6];
             qualifier = parts.length > 7 ? parts[7] : null;
-        } else if (fn.matches("\\d{12}:function:[^:]+(:[^:]+)?")) {
+        } else if (PARTIAL_ARN.matcher(fn).matches()) {
             // a partial ARN, ACCOUNT:function:NAME[:QUALIFIER], as Lambda takes it
             String[] parts = fn.split(":");
             fn = parts[2];

@@ -80,7 +80,7 @@ final class LambdaFunctionsApi {
 
     /** A write's body, read before the credential is checked because a SigV4 signature covers it. */
     private com.fasterxml.jackson.databind.JsonNode writeBody(ServerRequest req) {
-        byte[] body = Bodies.read(req, MAX_WRITE_BYTES, ApiException.tooLarge(MAX_WRITE_BYTES, "alias"));
+        byte[] body = Bodies.read(req, MAX_WRITE_BYTES, () -> ApiException.tooLarge(MAX_WRITE_BYTES, "alias"));
         authorize(req, body);
         com.fasterxml.jackson.databind.JsonNode json = body.length == 0 ? JSON.objectNode() : Json.tree(body);
         if (!json.isObject()) {

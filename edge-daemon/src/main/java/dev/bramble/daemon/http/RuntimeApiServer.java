@@ -52,7 +52,7 @@ public final class RuntimeApiServer {
                 String id = req.path().pathParameters().get("id");
                 byte[] body;
                 try {
-                    body = Bodies.read(req, Channel.MAX_RESPONSE_BYTES, new ApiException(413,
+                    body = Bodies.read(req, Channel.MAX_RESPONSE_BYTES, () -> new ApiException(413,
                             "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("
                             + Channel.MAX_RESPONSE_BYTES + " bytes)."));
                 } catch (ApiException tooLarge) {
@@ -170,7 +170,7 @@ public final class RuntimeApiServer {
      * the body's text.
      */
     private static byte[] errorObject(ServerRequest req) {
-        byte[] body = Bodies.read(req, MAX_ERROR_BYTES, new ApiException(413, "RequestEntityTooLarge",
+        byte[] body = Bodies.read(req, MAX_ERROR_BYTES, () -> new ApiException(413, "RequestEntityTooLarge",
                 "an error object may be at most " + MAX_ERROR_BYTES + " bytes"));
         String type = req.headers().first(HeaderNames.create("Lambda-Runtime-Function-Error-Type"))
                 .orElse("Unhandled");
