@@ -1,6 +1,6 @@
 package dev.bramble.daemon.async;
 
-import dev.bramble.daemon.env.Environment;
+import dev.bramble.daemon.invoke.LambdaErrors;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.function.NotFoundException;
@@ -328,7 +328,7 @@ public final class AsyncQueue implements AutoCloseable {
             return;
         } catch (RuntimeException e) {
             result = null;
-            error = new String(Environment.errorJson("Bramble.InvokeFailed", e.toString()), StandardCharsets.UTF_8);
+            error = new String(LambdaErrors.json("Bramble.InvokeFailed", e.toString()), StandardCharsets.UTF_8);
         }
         if (isClosed()) {
             return; // the daemon is stopping and the environment with it: the row stays, to run after restart

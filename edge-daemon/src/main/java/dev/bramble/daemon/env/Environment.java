@@ -1,8 +1,7 @@
 package dev.bramble.daemon.env;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.logs.InvocationLog;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.runtime.Channel;
@@ -45,9 +44,7 @@ public final class Environment {
     private static final System.Logger LOG = System.getLogger(Environment.class.getName());
     private static final DateTimeFormatter STREAM_DATE = DateTimeFormatter.ofPattern("yyyy/MM/dd")
             .withZone(ZoneOffset.UTC);
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration STOP_GRACE = Duration.ofSeconds(2);
-    private static final long LOG_WAIT_MS = 2_000;
     private static final long EXIT_GRACE_MS = 3_000;
     /**
      * How long an environment stays idle before it is frozen. Short enough that an idle function's background work
@@ -212,8 +209,8 @@ public final class Environment {
         } catch (IOException e) {
             revoke.run();
             Trees.deleteQuietly(tmp);
-            throw new InitFailedException("cannot start a JVM: " + e.getMessage(), errorJson("Runtime.Unknown",
-                    "Could not start the runtime: " + e.getMessage()), System.nanoTime() - t0, stream, false);
+            throw new InitFailedException("cannot start a JVM: " + e.getMessage(), "Runtime.Unknown",
+                    "Could not start the runtime: " + e.getMessage(), System.nanoTime() - t0, stream, false);
         } catch (RuntimeException e) {
             revoke.run();
             throw e;
@@ -227,9 +224,8 @@ public final class Environment {
         } catch (IOException e) {
             process.kill();
             revoke.run();
-            throw new InitFailedException("cannot prepare the environment: " + e.getMessage(),
-                    errorJson("Runtime.Unknown", "Could not start the runtime: " + e.getMessage()),
-                    System.nanoTime() - t0, stream, false);
+            throw new InitFailedException("cannot prepare the environment: " + e.getMessage(), "Runtime.Unknown",
+                    "Could not start the runtime: " + e.getMessage(), System.nanoTime() - t0, stream, false);
         }
         env.channel.start();
         env.awaitReady(t0, host.initTimeout());
@@ -252,34 +248,32 @@ public final class Environment {
             return;
         }
         transition(State.FAILED);
-        byte[] error;
-        String message;
+        InitFailedException failure;
         if (frame instanceof Channel.InitError e) {
-            error = e.error();
-            message = "handler failed to initialise";
+            failure = new InitFailedException("handler failed to initialise", e.error(), initNanos, stream);
         } else {
             Exit exit = awaitExit();
-            message = timedOut ? "init timed out after " + initTimeout.toSeconds() + " s" : "runtime exited: "
-                    + exit.describe();
-            error = errorJson("Runtime.ExitError", timedOut
+            failure = new InitFailedException(timedOut ? "init timed out after " + initTimeout.toSeconds() + " s"
+                    : "runtime exited: " + exit.describe(), "Runtime.ExitError", timedOut
                     ? "Init timed out after " + initTimeout.toSeconds() + ".00 seconds"
-                    : "Runtime exited with error: " + exit.describe() + " during init");
+                    : "Runtime exited with error: " + exit.describe() + " during init", initNanos, stream, true);
         }
         stop();
-        throw new InitFailedException(message, error, initNanos, stream, !(frame instanceof Channel.InitError));
+        throw failure;
     }
 
     /**
-     * Runs one invocation. The caller appends START before and END/REPORT after; the function's own output is
-     * stored by the log pump as it arrives.
+     * Runs one invocation. The function's own output goes to {@code log} as the log pump reads it, and the log is
+     * told when the output has drained; its START and closing lines are the invoker's.
      */
-    public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload, boolean tail) {
+    public Result invoke(String requestId, String invokedArn, String clientContext, byte[] payload,
+                         InvocationLog log) {
         thaw();
         lastUsed = clock.instant();
         invocations.incrementAndGet();
         long timeoutMs = version.manifest().timeoutSeconds() * 1000L;
         long deadline = System.currentTimeMillis() + timeoutMs;
-        LogPump.Capture capture = pump.begin(requestId);
+        pump.begin(requestId, log);
         long t0 = System.nanoTime();
         Channel.Invoke invoke = new Channel.Invoke(requestId, deadline, invokedArn, clientContext, payload);
         Channel.Result answer = null;
@@ -299,8 +293,7 @@ public final class Environment {
         Outcome outcome;
         if (answer != null && answer.ok() && answer.payload().length > Channel.MAX_RESPONSE_BYTES) {
             // The runtime refuses such a response itself; a function that writes its own frames gets the same.
-            outcome = new Outcome.Completed(responseTooLarge(), true, answer.durationNanos(),
-                    !answer.last() && process.isAlive());
+            outcome = new Outcome.TooLarge(answer.durationNanos(), !answer.last() && process.isAlive());
         } else if (answer != null) {
             // A runtime that says this was its last answer (a fatal JVM error) is not reused.
             outcome = new Outcome.Completed(answer.payload(), !answer.ok(), answer.durationNanos(),
@@ -308,7 +301,7 @@ public final class Environment {
         } else if (channel.oversizedFrame()) {
             // Past a frame longer than the channel allows nothing it says can be read: the environment goes.
             process.kill();
-            outcome = new Outcome.Completed(responseTooLarge(), true, nanos, false);
+            outcome = new Outcome.TooLarge(nanos, false);
         } else if (timedOut) {
             outcome = new Outcome.TimedOut(timeoutMs * 1_000_000L);
         } else {
@@ -317,25 +310,20 @@ public final class Environment {
             Exit exit = awaitExit(EXIT_GRACE_MS);
             outcome = new Outcome.Died(exit, nanos, process.oomKilled());
         }
-        // Only a caller that wants the log tail waits for the function's output to drain; the others go on, and the
-        // closing lines are stored in order by the log pump (LogPump.Capture#finish).
-        List<String> lines = tail ? capture.await(outcome.reusable() ? LOG_WAIT_MS : 200) : List.of();
         peakBytes = Math.max(peakBytes, process.memoryPeakBytes());
         boolean firstInvocation = initReported.compareAndSet(false, true);
         lastUsed = clock.instant();
-        return new Result(outcome, lines, capture, firstInvocation ? initNanos : -1, peakBytes);
+        return new Result(outcome, firstInvocation ? initNanos : -1, peakBytes);
     }
 
     /**
      * What {@link #invoke} returns.
      *
      * @param outcome   how it ended
-     * @param tail      the last lines the function printed during it, when asked for
-     * @param log       where the invocation's closing lines go
      * @param initNanos the cold start's duration, on the environment's first invocation; -1 after
      * @param peakBytes the environment's peak memory use so far
      */
-    public record Result(Outcome outcome, List<String> tail, LogPump.Capture log, long initNanos, long peakBytes) {
+    public record Result(Outcome outcome, long initNanos, long peakBytes) {
     }
 
     private Exit awaitExit() {
@@ -603,25 +591,5 @@ public final class Environment {
         byte[] random = new byte[16];
         ThreadLocalRandom.current().nextBytes(random);
         return STREAM_DATE.format(clock.instant()) + "/[" + v.version() + "]" + HexFormat.of().formatHex(random);
-    }
-
-    /** Lambda's answer to a response over 6 MB. */
-    public static byte[] responseTooLarge() {
-        return errorJson("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload "
-                + "size (" + Channel.MAX_RESPONSE_BYTES + " bytes).");
-    }
-
-    /** Lambda's error object for what the daemon itself saw: {@code errorType} (omitted when null), {@code errorMessage}. */
-    public static byte[] errorJson(String type, String message) {
-        Map<String, String> error = new LinkedHashMap<>();
-        if (type != null) {
-            error.put("errorType", type);
-        }
-        error.put("errorMessage", message);
-        try {
-            return JSON.writeValueAsBytes(error);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

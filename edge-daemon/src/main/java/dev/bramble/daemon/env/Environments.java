@@ -123,7 +123,7 @@ public final class Environments implements AutoCloseable {
      */
     public Lease acquire(FunctionVersion v) throws InitFailedException {
         List<Environment> evicted;
-        List<Environment> dead = List.of();
+        List<Environment> dead = new ArrayList<>();
         FunctionPool pool;
         long deadline = System.nanoTime() + settings.queueTimeout().toNanos();
         lock.lock();
@@ -139,13 +139,17 @@ public final class Environments implements AutoCloseable {
                     // The warm path looks at the version's own pool only; the whole view is built for the rest.
                     PoolPolicy.Decision<Environment> decision = PoolPolicy.reuse(pool.view());
                     if (decision == null) {
+                        // None to reuse: idle ones killed meanwhile go now, not at the reaper's next round.
+                        List<Environment> gone = pool.idle.stream().filter(e -> !e.alive()).toList();
+                        gone.forEach(e -> forget(pool, e));
+                        dead.addAll(gone);
                         Map<FunctionPool, PoolPolicy.Pool<Environment>> views = new HashMap<>();
                         PoolPolicy.View<Environment> view = view(views);
                         decision = PoolPolicy.acquire(view, views.get(pool), queued, left > 0);
                     }
                     if (decision instanceof PoolPolicy.Decision.Reuse<Environment> reuse) {
-                        dead = reuse.dead();
-                        dead.forEach(e -> forget(pool, e));
+                        reuse.dead().forEach(e -> forget(pool, e));
+                        dead.addAll(reuse.dead());
                         Environment e = reuse.env();
                         pool.idle.remove(e);
                         if (e.inFlight++ == 0) {

@@ -20,6 +20,10 @@ public sealed interface Outcome {
     record Completed(byte[] payload, boolean error, long durationNanos, boolean reusable) implements Outcome {
     }
 
+    /** The function answered with more than Lambda's 6 MB: the caller gets Lambda's error for it instead. */
+    record TooLarge(long durationNanos, boolean reusable) implements Outcome {
+    }
+
     /** The invocation ran past the function's timeout; the environment was killed. */
     record TimedOut(long durationNanos) implements Outcome {
         @Override

@@ -5,6 +5,7 @@ import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.invoke.Payloads;
 import dev.bramble.daemon.invoke.InvokeRequest;
 import dev.bramble.daemon.invoke.InvokeResult;
+import dev.bramble.daemon.logs.InvocationLog;
 import dev.bramble.daemon.invoke.Invoker;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -34,7 +35,6 @@ final class InvokeApi {
     static final HeaderName FUNCTION_ERROR = HeaderNames.create("X-Amz-Function-Error");
     static final HeaderName LOG_RESULT = HeaderNames.create("X-Amz-Log-Result");
     static final HeaderName REQUEST_ID = HeaderNames.create("X-Amzn-RequestId");
-    private static final int TAIL_BYTES = 4096;
 
     /** Lambda's limit on an asynchronous invocation's payload. */
     static final int ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
@@ -183,9 +183,8 @@ final class InvokeApi {
     }
 
     /** The last 4 KB of the invocation's log, base64, as Lambda's {@code X-Amz-Log-Result}. */
-    static String tail(List<String> lines) {
-        byte[] all = (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8);
-        int from = Math.max(0, all.length - TAIL_BYTES);
-        return Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(all, from, all.length));
+    /** {@code X-Amz-Log-Result}: the invocation's log tail, base64. */
+    static String tail(InvocationLog log) {
+        return Base64.getEncoder().encodeToString(log.tail());
     }
 }

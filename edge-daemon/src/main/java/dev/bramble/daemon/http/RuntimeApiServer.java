@@ -57,7 +57,7 @@ public final class RuntimeApiServer {
                             + Channel.MAX_RESPONSE_BYTES + " bytes)."));
                 } catch (ApiException tooLarge) {
                     // as on Lambda, the invocation fails with the size error; the runtime is told 413
-                    peer.answer(id, false, dev.bramble.daemon.env.Environment.responseTooLarge());
+                    peer.answer(id, false, dev.bramble.daemon.invoke.LambdaErrors.responseTooLarge());
                     throw tooLarge;
                 }
                 accepted(peer.answer(id, true, body), id, res);
@@ -102,7 +102,7 @@ public final class RuntimeApiServer {
             return;
         }
         res.status(Status.create(status)).header(HeaderNames.CONTENT_TYPE, "application/json")
-                .send(dev.bramble.daemon.env.Environment.errorJson(type, message));
+                .send(dev.bramble.daemon.invoke.LambdaErrors.json(type, message));
     }
 
     /** The environment the request's connection comes from, or a 403 that says it is none of them. */
@@ -186,7 +186,7 @@ public final class RuntimeApiServer {
         } catch (java.io.IOException e) {
             // not JSON: reported as text
         }
-        return dev.bramble.daemon.env.Environment.errorJson(type, new String(body, StandardCharsets.UTF_8));
+        return dev.bramble.daemon.invoke.LambdaErrors.json(type, new String(body, StandardCharsets.UTF_8));
     }
 
     /** The port it listens on (127.0.0.1). */

@@ -7,6 +7,7 @@ import dev.bramble.daemon.env.Outcome;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionRegistry;
 import dev.bramble.daemon.function.FunctionVersion;
+import dev.bramble.daemon.logs.InvocationLog;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.metrics.Metrics;
 
@@ -21,12 +22,16 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Runs synchronous invocations: resolve the qualifier, take an environment, run, return it, and write Lambda's
- * START, END and REPORT lines around the function's own output.
+ * Runs synchronous invocations: resolve the qualifier, lease an environment, run, hand it back, and close the
+ * invocation's log ({@link InvocationLog}: START, the function's lines, END and REPORT) with what happened.
  */
 public final class Invoker {
     /** Dead idle environments passed over for one invocation before it goes to the next one anyway. */
     private static final int MAX_DEAD_LEASES = 3;
+    /** How long a caller that wants the log tail waits for the function's output to drain. */
+    private static final long TAIL_WAIT_MS = 2_000;
+    /** The same, when the environment is gone (timed out, died): what it wrote is in the pipe already, or lost. */
+    private static final long TAIL_WAIT_GONE_MS = 200;
     private final FunctionRegistry registry;
     private final Environments environments;
     private final LogStore logs;
@@ -84,49 +89,47 @@ public final class Invoker {
             s.initErrors.increment();
             s.errors.increment();
             history.invoked(v.function(), 0, true, true, s.running.get() + 1);
-            return initFailed(v, request.requestId(), e);
+            return initFailed(v, request, e);
         }
         (lease.cold() ? s.coldStarts : s.warmStarts).increment();
         Environment env = lease.env();
         if (env.provisioned()) {
             s.provisionedInvocations.increment();
         }
-        String stream = env.stream();
-        List<String> lines = new ArrayList<>();
-        lines.add(log(v, stream, request.requestId(), "START RequestId: " + request.requestId() + " Version: "
-                + v.version()));
+        InvocationLog log = InvocationLog.start(logs, v.function(), env.stream(), request.requestId(), v.version(),
+                request.tail(), clock);
         Environment.Result result;
         int concurrent = s.running.incrementAndGet();
         try {
             result = env.invoke(request.requestId(), arn(v.function(), request.qualifier()),
-                    request.clientContext(), request.payload(), request.tail());
+                    request.clientContext(), request.payload(), log);
         } catch (RuntimeException e) {
             environments.release(lease, false);
             throw e;
         } finally {
             s.running.decrementAndGet();
         }
-        metrics.invoked(v.function(), result.outcome().durationNanos(), result.initNanos());
+        Outcome outcome = result.outcome();
+        metrics.invoked(v.function(), outcome.durationNanos(), result.initNanos());
         s.maxMemoryBytes.accumulateAndGet(result.peakBytes(), Math::max);
         // Released before the closing log lines are written: the next request need not wait for them.
-        environments.release(lease, result.outcome().reusable());
-        lines.addAll(result.tail());
+        environments.release(lease, outcome.reusable());
         List<String> closing = new ArrayList<>(4);
         byte[] payload;
-        boolean error;
-        switch (result.outcome()) {
+        boolean error = true;
+        switch (outcome) {
             case Outcome.Completed c -> {
                 payload = c.payload();
                 error = c.error();
             }
+            case Outcome.TooLarge t -> payload = LambdaErrors.responseTooLarge();
             case Outcome.TimedOut t -> {
                 s.timeouts.increment();
                 String message = Instant.now(clock).truncatedTo(ChronoUnit.MILLIS) + " " + request.requestId()
                         + " Task timed out after " + String.format(Locale.ROOT, "%.2f", v.manifest().timeoutSeconds()
                         * 1.0) + " seconds";
                 closing.add(message);
-                payload = Environment.errorJson(null, message);
-                error = true;
+                payload = LambdaErrors.json(null, message);
             }
             case Outcome.Died d -> {
                 s.exits.increment();
@@ -138,35 +141,33 @@ public final class Invoker {
                 String message = "RequestId: " + request.requestId() + " Error: Runtime exited with error: " + cause;
                 closing.add(message);
                 closing.add("Runtime.ExitError");
-                payload = Environment.errorJson("Runtime.ExitError", message);
-                error = true;
+                payload = LambdaErrors.json("Runtime.ExitError", message);
             }
         }
         if (error) {
             s.errors.increment();
         }
-        history.invoked(v.function(), result.outcome().durationNanos(), error, lease.cold(), concurrent);
+        history.invoked(v.function(), outcome.durationNanos(), error, lease.cold(), concurrent);
         closing.add("END RequestId: " + request.requestId());
-        closing.add(report(v, request.requestId(), result.outcome().durationNanos(), result.peakBytes(),
+        closing.add(report(v, request.requestId(), outcome.durationNanos(), result.peakBytes(),
                 result.initNanos()));
-        result.log().finish(closing);
-        lines.addAll(closing);
-        return new InvokeResult(v, request.requestId(), payload, error, lines);
+        if (request.tail()) {
+            // Only a caller that wants the tail waits for the function's output to drain; for the others the log
+            // stores the closing lines after it, whenever that is.
+            log.awaitDrained(outcome.reusable() ? TAIL_WAIT_MS : TAIL_WAIT_GONE_MS);
+        }
+        log.close(closing);
+        return new InvokeResult(v, request.requestId(), payload, error, log);
     }
 
-    private InvokeResult initFailed(FunctionVersion v, String requestId, InitFailedException e) {
-        String stream = e.stream();
-        List<String> lines = new ArrayList<>();
-        lines.add(log(v, stream, requestId, "START RequestId: " + requestId + " Version: " + v.version()));
-        lines.add(log(v, stream, requestId, "INIT_ERROR " + new String(e.error(), StandardCharsets.UTF_8)));
-        lines.add(log(v, stream, requestId, "END RequestId: " + requestId));
-        lines.add(log(v, stream, requestId, report(v, requestId, 0, 0, e.initNanos())));
-        return new InvokeResult(v, requestId, e.error(), true, lines);
-    }
-
-    private String log(FunctionVersion v, String stream, String requestId, String line) {
-        logs.append(v.function(), stream, requestId, clock.millis(), line);
-        return line;
+    private InvokeResult initFailed(FunctionVersion v, InvokeRequest request, InitFailedException e) {
+        byte[] error = LambdaErrors.initFailed(e);
+        InvocationLog log = InvocationLog.start(logs, v.function(), e.stream(), request.requestId(), v.version(),
+                request.tail(), clock);
+        log.drained(); // the function ran nothing of this invocation
+        log.close(List.of("INIT_ERROR " + new String(error, StandardCharsets.UTF_8),
+                "END RequestId: " + request.requestId(), report(v, request.requestId(), 0, 0, e.initNanos())));
+        return new InvokeResult(v, request.requestId(), error, true, log);
     }
 
     static String report(FunctionVersion v, String requestId, long durationNanos, long peakBytes, long initNanos) {

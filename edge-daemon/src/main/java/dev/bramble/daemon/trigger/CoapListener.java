@@ -3,7 +3,7 @@ package dev.bramble.daemon.trigger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.bramble.daemon.env.Environment;
+import dev.bramble.daemon.invoke.LambdaErrors;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.NotFoundException;
 import dev.bramble.daemon.invoke.Payloads;
@@ -202,7 +202,7 @@ public final class CoapListener implements AutoCloseable {
             } catch (RuntimeException e) {
                 st.failed.increment();
                 LOG.log(Level.ERROR, "coap.invoke-failed function={0} error={1}", function, e.toString());
-                exchange.respond(ResponseCode.INTERNAL_SERVER_ERROR, Environment.errorJson("Bramble.InvokeFailed",
+                exchange.respond(ResponseCode.INTERNAL_SERVER_ERROR, LambdaErrors.json("Bramble.InvokeFailed",
                         e.getMessage()), MediaTypeRegistry.APPLICATION_JSON);
                 return;
             }
