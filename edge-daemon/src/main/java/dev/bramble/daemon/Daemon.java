@@ -105,10 +105,10 @@ public final class Daemon implements AutoCloseable {
                     new FunctionIdentities(db, config.sandbox().uidBase(), config.sandbox().uidCount()), credentials,
                     runtimeApi);
             environments = new Environments(launcher, sandbox, logs, config.dataDir().resolve("run"),
-                    new Environments.Settings(config.maxEnvironments(), Duration.ofSeconds(config.idleTtlSeconds()),
+                    new Environments.Settings(config.maxEnvironmentsPerFunction(), Duration.ofSeconds(config.idleTtlSeconds()),
                             Duration.ofMillis(config.queueTimeoutMs()), config.queueLength(),
                             Duration.ofSeconds(config.initTimeoutSeconds()), config.memoryBudgetMb(),
-                            config.maxEnvironmentsTotal()),
+                            config.maxEnvironments()),
                     clock);
             started.add(new Step("environments", environments));
             registry.onRemove(environments::remove);

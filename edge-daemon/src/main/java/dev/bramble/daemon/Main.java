@@ -15,7 +15,7 @@ public final class Main {
     private static final String USAGE = """
             usage: brambled [--config FILE]
                    brambled [--config FILE] --print-profile
-                   brambled --help | --help-config | --version
+                   brambled --help | --help-config[=markdown] | --version
 
             Runs the Bramble device daemon. Without --config it runs on embedded defaults
             (brambled --help-config lists every option with its default). --print-profile shows the
@@ -55,7 +55,7 @@ public final class Main {
                 + "in effect (the configuration overrides the profile key by key):\n"
                 + "  daemon.heap-mb " + c.daemonHeapMb() + "\n"
                 + "  pool.memory-budget-mb " + c.memoryBudgetMb() + "\n"
-                + "  pool.max-environments " + c.maxEnvironmentsTotal() + "\n"
+                + "  pool.max-environments " + c.maxEnvironments() + "\n"
                 + "  pool.idle-ttl-seconds " + c.idleTtlSeconds() + "\n"
                 + "  functions.default-memory-mb " + c.defaultMemoryMb() + "\n"
                 + "  functions.default-tmp-mb " + c.defaultTmpMb() + "\n"
@@ -94,6 +94,10 @@ public final class Main {
                 }
                 case "--help-config" -> {
                     System.out.print(DaemonConfig.help());
+                    return 0;
+                }
+                case "--help-config=markdown" -> {
+                    System.out.print(DaemonConfig.markdown()); // docs/operators.md's table of options
                     return 0;
                 }
                 case "--version" -> {

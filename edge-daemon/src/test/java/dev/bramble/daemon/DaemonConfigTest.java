@@ -39,7 +39,7 @@ class DaemonConfigTest {
                 """);
         assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/bramble"));
         assertThat(c.httpPort()).isEqualTo(8080);
-        assertThat(c.maxEnvironments()).isEqualTo(2);
+        assertThat(c.maxEnvironmentsPerFunction()).isEqualTo(2);
         assertThat(c.idleTtlSeconds()).isEqualTo(30);
         assertThat(c.adminToken()).isEqualTo("0123456789abcdef");
     }
@@ -84,7 +84,7 @@ class DaemonConfigTest {
                 "logs.retain-lines-per-function: 5 is outside the allowed range 100..10000000",
                 "aws.account-id: '12' is not allowed; expected 12 digits",
                 "admin.token: 5 characters is too short to be a secret; use at least 16, or leave it empty",
-                "htp.port: unknown key; known keys: " + DaemonConfig.OPTIONS.stream().map(DaemonConfig.Option::key)
+                "htp.port: unknown key; known keys: " + DaemonConfig.OPTIONS.stream().map(dev.bramble.daemon.config.Option::key)
                         .toList()));
     }
 

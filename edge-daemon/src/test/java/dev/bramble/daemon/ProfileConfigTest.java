@@ -26,7 +26,7 @@ class ProfileConfigTest {
         DaemonConfig c = parse("");
         assertThat(c.device().profile().id()).isEqualTo("pi-zero-2w");
         assertThat(c.memoryBudgetMb()).isEqualTo(192);
-        assertThat(c.maxEnvironmentsTotal()).isEqualTo(2);
+        assertThat(c.maxEnvironments()).isEqualTo(2);
         assertThat(c.idleTtlSeconds()).isEqualTo(120);
         assertThat(c.defaultMemoryMb()).isEqualTo(64);
         assertThat(c.defaultTmpMb()).isEqualTo(8);
@@ -51,7 +51,7 @@ class ProfileConfigTest {
                   jvm-options: ["-XX:+UseSerialGC"]
                 """);
         assertThat(c.memoryBudgetMb()).isEqualTo(300);
-        assertThat(c.maxEnvironmentsTotal()).isEqualTo(3);
+        assertThat(c.maxEnvironments()).isEqualTo(3);
         assertThat(c.idleTtlSeconds()).isEqualTo(60);
         assertThat(c.defaultMemoryMb()).isEqualTo(48);
         assertThat(c.defaultTmpMb()).isEqualTo(4);

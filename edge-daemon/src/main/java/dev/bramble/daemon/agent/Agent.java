@@ -1,5 +1,6 @@
 package dev.bramble.daemon.agent;
 
+import dev.bramble.daemon.config.Option;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -60,6 +61,27 @@ import java.util.concurrent.ThreadLocalRandom;
  * stops is ended at the next start: the alias is put back where it was, and the desired state is applied again.
  */
 public final class Agent implements AutoCloseable {
+    public static final Option.Text DEPLOYER_URL = Option.text("agent.deployer-url", "", "http(s)://host:port, or empty",
+            "the deployer this device follows; empty leaves the deployment agent off").optional()
+            .matching("https?://[^\\s/]+(/.*)?");
+    public static final Option.Text ENROLMENT_TOKEN = Option.text("agent.enrolment-token", "",
+            "a token from the deployer, or empty",
+            "enrols the device at its first contact; id and device token are then kept in state.db").optional();
+    public static final Option.Text DEVICE_NAME = Option.text("agent.device-name",
+            dev.bramble.daemon.config.Defaults::hostName, "the host name", "1 to 64 letters, digits, '-', '_' or '.'",
+            "the name the device enrols under").matching("[A-Za-z0-9_.-]{1,64}");
+    public static final Option.Text TRUSTED_KEYS = Option.text("agent.trusted-keys", "/etc/bramble/trusted-keys",
+            "a directory", "public keys (*.pub, PEM) whose signatures the agent accepts");
+    public static final Option<Integer> KEEP_VERSIONS = Option.integer("agent.keep-versions", 3, 1, 100, "",
+            "versions kept per function for instant rollback");
+    public static final Option<Integer> POLL_WAIT = Option.integer("agent.poll-wait-seconds", 25, 1, 300, "s",
+            "how long a desired-state request waits for a change");
+    public static final Option.Text CA_FILE = Option.text("agent.ca-file", "", "a readable PEM file, or empty",
+            "CA certificates (or the deployer's own, pinned) its https certificate must chain to; empty: the JDK's "
+                    + "trusted CAs").optional().readableFile();
+    public static final Option<Boolean> INSECURE_HTTP = Option.flag("agent.insecure-http", false,
+            "allow plain http:// to a deployer that is not on loopback (tokens and bundles travel in clear)");
+
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.async;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.invoke.LambdaErrors;
 import dev.bramble.daemon.env.ThrottledException;
 import dev.bramble.daemon.function.FunctionVersion;
@@ -46,6 +47,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * tried again a second later.
  */
 public final class AsyncQueue implements AutoCloseable {
+    public static final Option<Integer> MAX_DEPTH = Option.integer("async.max-depth", 10_000, 1, 1_000_000, "",
+            "asynchronous invocations queued at most; beyond it Event invokes get 429 and MQTT waits");
+    public static final Option<Integer> WORKERS = Option.integer("async.workers", 8, 1, 256, "",
+            "asynchronous invocations run at once");
+    public static final Option<Integer> RETRY_BASE = Option.integer("async.retry-base-ms", 60_000, 10, 3_600_000, "ms",
+            "wait before the first retry of a failed asynchronous invocation; doubled for the second");
+
     private static final System.Logger LOG = System.getLogger(AsyncQueue.class.getName());
     private static final int MAX_ERROR_CHARS = 4_096;
     private static final Duration THROTTLED_DELAY = Duration.ofSeconds(1);

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.env;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.daemon.logs.LogStore;
 import dev.bramble.daemon.store.Trees;
@@ -37,6 +38,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * processes are started and stopped outside the lock.
  */
 public final class Environments implements AutoCloseable {
+    public static final Option<Integer> MAX_ENVIRONMENTS = Option.integer("pool.max-environments", 64, 1, 10_000, "",
+            "environments running at once, all functions together (default: the device profile's)");
+    public static final Option<Integer> MAX_PER_FUNCTION = Option.integer("pool.max-environments-per-function", 4, 1,
+            1000, "", "default cap of environments per function; concurrency.reserved in function.json overrides it");
+    public static final Option<Integer> IDLE_TTL = Option.integer("pool.idle-ttl-seconds", 600, 1, 86_400, "s",
+            "an environment idle this long is stopped");
+    public static final Option<Integer> QUEUE_TIMEOUT = Option.integer("pool.queue-timeout-ms", 10_000, 0, 900_000,
+            "ms", "how long a request waits for a free environment before 429 TooManyRequestsException");
+    public static final Option<Integer> INIT_TIMEOUT = Option.integer("pool.init-timeout-seconds", 10, 1, 300, "s",
+            "how long a child JVM may take to load its handler");
+    public static final Option<Integer> QUEUE_LENGTH = Option.integer("pool.queue-length", 32, 0, 10_000, "",
+            "requests that may wait for an environment at once");
+    public static final Option<Long> MEMORY_BUDGET = Option.longInteger("pool.memory-budget-mb", 0, 0, 1L << 20,
+            "MB", "sum of the memory limits of all environments; 0 means 60 % of the device's memory");
+
     private static final System.Logger LOG = System.getLogger(Environments.class.getName());
     /** Longer than one environment's own stop takes at worst: grace, SIGKILL, the wait for its exit. */
     static final Duration STOP_WAIT = Duration.ofSeconds(12);

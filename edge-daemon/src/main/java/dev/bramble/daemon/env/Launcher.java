@@ -1,5 +1,6 @@
 package dev.bramble.daemon.env;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.function.FunctionIdentities;
 import dev.bramble.daemon.function.FunctionVersion;
 import dev.bramble.protocol.Manifest;
@@ -26,6 +27,23 @@ import java.util.Optional;
  * inherits nothing from the daemon's environment: it sees Lambda's variables, a few basics and its own.
  */
 public final class Launcher {
+    /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            "-Xss512k", "-XX:ReservedCodeCacheSize=16m", "-XX:-UsePerfData", "-Xshare:auto");
+    public static final Option.Text JAVA = Option.text("runtime.java", dev.bramble.daemon.config.Defaults::java,
+            "the daemon's own java", "an executable", "the java that runs child JVMs (JDK >= 21)");
+    public static final Option.Text CLASSPATH = Option.text("runtime.classpath",
+            dev.bramble.daemon.config.Defaults::runtimeClasspath, "lib/runtime/* of the installation",
+            "a java -cp value", "the child JVM's classpath");
+    public static final Option<List<String>> JVM_OPTIONS = Option.strings("runtime.jvm-options", DEFAULT_JVM_OPTIONS,
+            "options for every child JVM; the heap is sized from the function's memory");
+    public static final Option<Boolean> CLASS_DATA_ARCHIVES = Option.flag("runtime.class-data-archives", true,
+            "keep a class-data archive (AppCDS) per function version: faster cold starts");
+    public static final Option<Integer> MB_PER_CPU = Option.integer("sandbox.mb-per-cpu", 128, 16, 65_536, "MB",
+            "memory that earns one core when function.json sets no cpus (capped by the device's cores)");
+    public static final Option<Integer> PIDS_MAX = Option.integer("sandbox.pids-max", 256, 16, 65_536, "",
+            "processes and threads per environment");
+
     private static final System.Logger LOG = System.getLogger(Launcher.class.getName());
     static final String MAIN = "dev.bramble.runtime.Main";
     /** What tells the runtime to train (dev.bramble.runtime.Main.TRAIN). */

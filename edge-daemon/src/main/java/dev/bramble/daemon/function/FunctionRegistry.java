@@ -1,5 +1,6 @@
 package dev.bramble.daemon.function;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.store.Trees;
 import dev.bramble.protocol.Bundle;
@@ -34,6 +35,15 @@ import java.util.regex.Pattern;
  * on the invoke path without a query. Deployments are serialised by one lock, so version numbers never race.
  */
 public final class FunctionRegistry {
+    public static final Option<Integer> DEFAULT_MEMORY = Option.integer("functions.default-memory-mb", 128, 32,
+            10_240, "MB", "a function's memory when function.json sets none (default: the device profile's)");
+    public static final Option<Integer> DEFAULT_TMP = Option.integer("functions.default-tmp-mb", 32, 1, 10_240, "MB",
+            "a function's /tmp when function.json sets none (default: the device profile's)");
+    public static final Option<Long> BUNDLE_MAX = Option.longInteger("bundles.max-bytes", 64L << 20, 1024, 4L << 30,
+            "bytes", "largest bundle zip a deployment accepts");
+    public static final Option<Boolean> ALLOW_UNSIGNED = Option.flag("security.allow-unsigned", false,
+            "accept unsigned bundles on POST /v1/deployments (development); signed by agent.trusted-keys otherwise");
+
     /** The alias a deployment moves unless told otherwise, and that an unqualified invoke uses. */
     public static final String LIVE = "live";
     /** The qualifier meaning the newest version. */

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.http;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.agent.Agent;
 import dev.bramble.daemon.async.AsyncQueue;
 import dev.bramble.daemon.async.QueueFullException;
@@ -38,6 +39,19 @@ import java.util.UUID;
  * generic 500 that says nothing of the internals and logs the detail under an id.
  */
 public final class HttpApi {
+    /** The address of the HTTP listener. */
+    public static final Option.Text BIND = Option.text("http.bind", "127.0.0.1", "an IP address or host name",
+            "address of the HTTP listener (Invoke API, Function URLs, status, local deploy)").resolvableHost();
+    public static final Option<Integer> PORT = Option.integer("http.port", 9000, 0, 65_535, "",
+            "HTTP port; 0 picks a free one");
+    public static final Option<Integer> IDLE_TIMEOUT = Option.integer("http.idle-timeout-seconds", 30, 1, 3600, "s",
+            "a connection is closed that sends no next request this long, or takes longer for its request line and "
+                    + "headers");
+    public static final Option.Text ADMIN_TOKEN = Option.text("admin.token", "",
+            "a string of at least 16 characters, or empty", "bearer token every /v1 route but health and GET "
+                    + "/metrics need, from any address; empty: one is generated into <data-dir>/admin.token (0600, "
+                    + "root only)").secret();
+
     private static final System.Logger LOG = System.getLogger(HttpApi.class.getName());
     private static final String ERROR_TYPE = "X-Amzn-ErrorType";
 

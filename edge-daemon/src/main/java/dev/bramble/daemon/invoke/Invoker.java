@@ -1,5 +1,6 @@
 package dev.bramble.daemon.invoke;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.env.Environment;
 import dev.bramble.daemon.env.Environments;
 import dev.bramble.daemon.env.InitFailedException;
@@ -26,6 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * invocation's log ({@link InvocationLog}: START, the function's lines, END and REPORT) with what happened.
  */
 public final class Invoker {
+    public static final Option.Text REGION = Option.text("aws.region", "local", "a region name",
+            "AWS_REGION for functions, and the region in ARNs");
+    public static final Option.Text ACCOUNT_ID = Option.text("aws.account-id", "000000000000", "12 digits",
+            "the account id in ARNs").matching("[0-9]{12}");
+
     /** Dead idle environments passed over for one invocation before it goes to the next one anyway. */
     private static final int MAX_DEAD_LEASES = 3;
     /** How long a caller that wants the log tail waits for the function's output to drain. */

@@ -1,5 +1,6 @@
 package dev.bramble.daemon.logs;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.store.Database;
 
 import java.lang.System.Logger.Level;
@@ -33,6 +34,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * from this store and counted, and the writer goes on.
  */
 public final class LogStore implements AutoCloseable {
+    public static final Option<Integer> RETAIN_LINES = Option.integer("logs.retain-lines-per-function", 10_000, 100,
+            10_000_000, "lines", "log lines kept per function; the oldest are deleted first");
+    public static final Option<Integer> MAX_LINE_BYTES = Option.integer("logs.max-line-bytes", 8_192, 256, 262_144,
+            "bytes", "longer log lines are cut, with a marker");
+
     private static final System.Logger LOG = System.getLogger(LogStore.class.getName());
     private static final int QUEUE = 65_536;
     /** What the queue in front of the writer may hold, bytes of messages: a flood waits on the disk, not the heap. */

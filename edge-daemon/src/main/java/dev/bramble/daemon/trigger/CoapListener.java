@@ -1,5 +1,6 @@
 package dev.bramble.daemon.trigger;
 
+import dev.bramble.daemon.config.Option;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -43,6 +44,13 @@ import java.util.function.Function;
  * {@code coap.max-payload-bytes}. Each request runs on a virtual thread, so a slow function holds no protocol thread.
  */
 public final class CoapListener implements AutoCloseable {
+    public static final Option.Text BIND = Option.text("coap.bind", "0.0.0.0", "an IP address or host name",
+            "address of the CoAP listener").resolvableHost();
+    public static final Option<Integer> PORT = Option.integer("coap.port", -1, -1, 65_535, "",
+            "CoAP UDP port (5683 is the standard); -1 leaves CoAP off");
+    public static final Option<Integer> MAX_PAYLOAD = Option.integer("coap.max-payload-bytes", 1_048_576, 64, 6 << 20,
+            "bytes", "largest CoAP request body, reassembled from blocks; larger gets 4.13");
+
     /**
      * The CoAP listener: the {@code coap.*} options.
      *

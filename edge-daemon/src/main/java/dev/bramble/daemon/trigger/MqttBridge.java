@@ -1,5 +1,6 @@
 package dev.bramble.daemon.trigger;
 
+import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.async.QueueFullException;
 
 import javax.net.SocketFactory;
@@ -27,6 +28,35 @@ import java.util.concurrent.locks.ReentrantLock;
  * stops nothing else in the daemon.
  */
 public final class MqttBridge implements AutoCloseable {
+    public static final Option.Text URL = Option.text("mqtt.url", "", "tcp://host:port, ssl://host:port, or empty",
+            "the broker MQTT triggers subscribe through; empty lists them as inactive").optional()
+            .matching("(tcp|ssl)://[^/\\s]+:[0-9]{1,5}");
+    public static final Option.Text PROTOCOL = Option.text("mqtt.protocol", "5", "5 or 3.1.1",
+            "MQTT protocol version").matching("5|3\\.1\\.1");
+    public static final Option.Text CLIENT_ID = Option.text("mqtt.client-id",
+            () -> "bramble-" + dev.bramble.daemon.config.Defaults.hostName(), "bramble-<host name>",
+            "1 to 64 letters, digits, '-', '_' or '.'",
+            "client id; keep it stable so the broker keeps the session across restarts").matching("[A-Za-z0-9_.-]{1,64}");
+    public static final Option.Text USERNAME = Option.text("mqtt.username", "", "a string", "user name, or empty")
+            .optional();
+    public static final Option.Text PASSWORD = Option.text("mqtt.password", "", "a string", "password, or empty")
+            .optional();
+    public static final Option.Text TLS_CA = Option.text("mqtt.tls.ca-file", "", "a PEM file, or empty",
+            "certificates to trust; empty: the JDK's").optional().readableFile();
+    public static final Option.Text TLS_CERT = Option.text("mqtt.tls.cert-file", "", "a PEM file, or empty",
+            "client certificate for mutual TLS").optional().readableFile();
+    public static final Option.Text TLS_KEY = Option.text("mqtt.tls.key-file", "", "a PEM PKCS#8 file, or empty",
+            "the client certificate's key").optional().readableFile();
+    public static final Option<Long> SESSION_EXPIRY = Option.longInteger("mqtt.session-expiry-seconds", 604_800L, 0,
+            4_294_967_295L, "s",
+            "how long the broker keeps the session and its queued QoS 1 messages while the daemon is away");
+    public static final Option<Integer> MAX_PAYLOAD = Option.integer("mqtt.max-payload-bytes", 262_144, 1, 786_432,
+            "bytes", "larger messages are acknowledged, rejected and counted as dropped");
+    public static final Option<Integer> RECONNECT_MIN = Option.integer("mqtt.reconnect-min-ms", 500, 10, 600_000, "ms",
+            "first reconnection delay; doubles to the max");
+    public static final Option<Integer> RECONNECT_MAX = Option.integer("mqtt.reconnect-max-ms", 30_000, 10,
+            3_600_000, "ms", "longest reconnection delay (plus jitter)");
+
     private static final System.Logger LOG = System.getLogger(MqttBridge.class.getName());
     private static final long CONNECT_TIMEOUT_MS = 10_000;
     private static final long QUEUE_FULL_PAUSE_MS = 200;
