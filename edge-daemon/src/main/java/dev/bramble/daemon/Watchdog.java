@@ -5,6 +5,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import dev.bramble.daemon.work.Worker;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,32 +18,37 @@ import java.util.function.BooleanSupplier;
  * the way every client reaches it, it tells systemd {@code WATCHDOG=1} at a third of the timeout; a daemon that
  * stops answering (its carriers pinned, a deadlock) stops telling, and systemd restarts it. A JVM cannot send
  * sd_notify's datagram itself, so {@code systemd-notify} does (the unit sets {@code NotifyAccess=all}).
- * Runs on a platform thread of its own: it blocks on the check and on the helper.
+ * Runs on a {@link Worker}, a platform thread of its own: it blocks on the check and on the helper.
  */
 final class Watchdog implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Watchdog.class.getName());
 
-    private final Thread thread;
-    private volatile boolean closed;
+    private final Duration interval;
+    private final BooleanSupplier healthy;
+    private final List<String> notify;
+    private int missed;
+    private Worker worker;
 
     private Watchdog(Duration interval, BooleanSupplier healthy, List<String> notify) {
-        this.thread = Thread.ofPlatform().name("brambled-watchdog").daemon(true).unstarted(() -> {
-            int missed = 0;
-            while (!closed) {
-                if (healthy.getAsBoolean()) {
-                    missed = 0;
-                    ping(notify);
-                } else if (++missed == 1 || missed % 10 == 0) {
-                    LOG.log(Level.ERROR, "watchdog.unhealthy missed={0} -- not telling systemd; it restarts the "
-                            + "daemon once WatchdogSec passes", missed);
-                }
-                try {
-                    Thread.sleep(interval);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
+        this.interval = interval;
+        this.healthy = healthy;
+        this.notify = notify;
+    }
+
+    private Watchdog begin() {
+        worker = Worker.start("brambled-watchdog", this::check);
+        return this;
+    }
+
+    private Duration check() {
+        if (healthy.getAsBoolean()) {
+            missed = 0;
+            ping(notify);
+        } else if (++missed == 1 || missed % 10 == 0) {
+            LOG.log(Level.ERROR, "watchdog.unhealthy missed={0} -- not telling systemd; it restarts the daemon "
+                    + "once WatchdogSec passes", missed);
+        }
+        return interval;
     }
 
     /**
@@ -66,8 +73,7 @@ final class Watchdog implements AutoCloseable {
         URI health = URI.create("http://" + (probeHost.contains(":") ? "[" + probeHost + "]" : probeHost) + ":"
                 + port + "/v1/health");
         Duration interval = timeout.dividedBy(3);
-        Watchdog w = new Watchdog(interval, () -> answers(health, interval), notify);
-        w.thread.start();
+        Watchdog w = new Watchdog(interval, () -> answers(health, interval), notify).begin();
         LOG.log(Level.INFO, "watchdog.started timeout_s={0} interval_ms={1} check={2}", timeout.toSeconds(),
                 interval.toMillis(), health);
         return w;
@@ -75,9 +81,7 @@ final class Watchdog implements AutoCloseable {
 
     /** For tests: a watchdog over any check. */
     static Watchdog start(Duration interval, BooleanSupplier healthy, List<String> notify) {
-        Watchdog w = new Watchdog(interval, healthy, notify);
-        w.thread.start();
-        return w;
+        return new Watchdog(interval, healthy, notify).begin();
     }
 
     /** Whether the daemon answers {@code /v1/health} with 200 within {@code limit}. */
@@ -109,7 +113,6 @@ final class Watchdog implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
+        worker.close();
     }
 }

@@ -628,14 +628,14 @@ public final class Agent implements AutoCloseable {
     }
 
     private void sql(String statement, Object... args) {
-        try (Connection c = database.connect(); PreparedStatement s = c.prepareStatement(statement)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
+        database.tx(c -> {
+            try (PreparedStatement s = c.prepareStatement(statement)) {
+                for (int i = 0; i < args.length; i++) {
+                    s.setObject(i + 1, args[i]);
+                }
+                return s.executeUpdate();
             }
-            s.executeUpdate();
-        } catch (SQLException e) {
-            throw new IllegalStateException("agent state: " + e.getMessage(), e);
-        }
+        });
     }
 
     private void sleep(long ms) {

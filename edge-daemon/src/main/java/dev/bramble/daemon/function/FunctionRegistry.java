@@ -829,18 +829,16 @@ public final class FunctionRegistry {
     }
 
     private void sql(SqlWork work) {
-        try (Connection c = database.connect()) {
-            dev.bramble.daemon.store.Transactions.run(c, () -> work.run(c));
-        } catch (SQLException e) {
-            throw new IllegalStateException("state database write failed: " + e.getMessage(), e);
-        }
+        database.tx(c -> {
+            work.run(c);
+            return null;
+        });
     }
 
     private void sqlRead(SqlWork work) {
-        try (Connection c = database.connect()) {
+        database.read(c -> {
             work.run(c);
-        } catch (SQLException e) {
-            throw new IllegalStateException("state database read failed: " + e.getMessage(), e);
-        }
+            return null;
+        });
     }
 }

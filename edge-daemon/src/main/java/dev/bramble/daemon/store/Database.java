@@ -109,7 +109,38 @@ public final class Database {
         return replaced;
     }
 
-    /** A new connection; the caller closes it. */
+    /** Work on a connection. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in one transaction on a connection of its own, and commits; rolls back on any failure
+     * ({@link Transactions}). A failed write is an {@link IllegalStateException} that says so.
+     */
+    public <T> T tx(Work<T> work) {
+        try (Connection c = connect()) {
+            Object[] result = new Object[1];
+            Transactions.run(c, () -> result[0] = work.run(c));
+            @SuppressWarnings("unchecked")
+            T t = (T) result[0];
+            return t;
+        } catch (SQLException e) {
+            throw new IllegalStateException("state database write failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs read-only {@code work} on a connection of its own. */
+    public <T> T read(Work<T> work) {
+        try (Connection c = connect()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw new IllegalStateException("state database read failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A new connection, for a part that keeps its own (a single writer); the caller closes it. */
     public Connection connect() throws SQLException {
         return dataSource.getConnection();
     }

@@ -1,6 +1,7 @@
 package dev.bramble.daemon.trigger;
 
 import dev.bramble.daemon.store.Database;
+import dev.bramble.daemon.work.Worker;
 import dev.bramble.protocol.Trigger;
 
 import java.lang.System.Logger.Level;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -54,12 +54,10 @@ final class Scheduler implements AutoCloseable {
     private final Clock clock;
     private final Sink sink;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
     private final Map<String, Schedule> schedules = new HashMap<>();
     private final Map<String, Instant> lastRun = new HashMap<>();
     private final Map<String, Instant> warmedFor = new java.util.concurrent.ConcurrentHashMap<>();
-    private Thread thread;
-    private boolean closed;
+    private Worker worker;
 
     Scheduler(Database database, Clock clock, Sink sink) {
         this.clock = clock;
@@ -71,9 +69,13 @@ final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** Runs {@link #tick} on a thread of its own until closed. */
+    /** Runs {@link #tick} on a worker of its own until closed. */
     Scheduler start() {
-        thread = Thread.ofPlatform().name("bramble-scheduler").daemon(true).start(this::loop);
+        worker = Worker.start("bramble-scheduler", () -> {
+            Instant wake = tick(clock.instant());
+            return Duration.ofMillis(Math.max(1, Math.min(MAX_SLEEP.toMillis(), Duration.between(clock.instant(),
+                    wake).toMillis())));
+        });
         return this;
     }
 
@@ -97,9 +99,11 @@ final class Scheduler implements AutoCloseable {
             }
             lastRun.keySet().retainAll(schedules.keySet());
             warmedFor.keySet().retainAll(schedules.keySet());
-            changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        if (worker != null) {
+            worker.wake();
         }
     }
 
@@ -167,31 +171,6 @@ final class Scheduler implements AutoCloseable {
         return wake;
     }
 
-    private void loop() {
-        while (true) {
-            Instant wake;
-            try {
-                wake = tick(clock.instant());
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, "schedule.tick-failed error={0}", e.toString());
-                wake = clock.instant().plus(MAX_SLEEP);
-            }
-            lock.lock();
-            try {
-                if (closed) {
-                    return;
-                }
-                long ms = Math.max(1, Math.min(MAX_SLEEP.toMillis(), Duration.between(clock.instant(), wake)
-                        .toMillis()));
-                changed.await(ms, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                return;
-            } finally {
-                lock.unlock();
-            }
-        }
-    }
-
     private Optional<Instant> load(Schedule s) {
         try (PreparedStatement q = connection.prepareStatement(
                 "SELECT last_run FROM schedule_runs WHERE function = ? AND trigger = ?")) {
@@ -220,19 +199,8 @@ final class Scheduler implements AutoCloseable {
 
     @Override
     public void close() {
-        lock.lock();
-        try {
-            closed = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        if (thread != null) {
-            try {
-                thread.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (worker != null) {
+            worker.close();
         }
         try {
             connection.close();
