@@ -44,7 +44,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -646,16 +645,15 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** The agent for {@code /v1/status}: whom it follows, as which device, how it stands, its last contact and error. */
+    public record Status(String deployer, String deviceId, String state, long revision, String lastContact,
+                         String lastError) {
+    }
+
     /** For {@code /v1/status}. */
-    public Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("deployer", settings.deployerUrl());
-        m.put("deviceId", deviceId);
-        m.put("state", state);
-        m.put("revision", revision);
-        m.put("lastContact", lastContact == null ? null : lastContact.toString());
-        m.put("lastError", lastError);
-        return m;
+    public Status status() {
+        return new Status(settings.deployerUrl(), deviceId, state, revision,
+                lastContact == null ? null : lastContact.toString(), lastError);
     }
 
     @Override

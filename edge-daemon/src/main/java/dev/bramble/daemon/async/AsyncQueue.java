@@ -469,9 +469,22 @@ public final class AsyncQueue implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The queue for {@code /v1/status}.
+     *
+     * @param depth            invocations queued, running ones included
+     * @param maxDepth         async.max-depth
+     * @param oldestAgeSeconds how long the oldest has waited; 0 when none
+     * @param running          invocations running now
+     * @param deadLetters      dead letters stored
+     * @param enqueued         counters since the daemon started, and the four that follow
+     */
+    public record Status(long depth, int maxDepth, long oldestAgeSeconds, int running, long deadLetters, long enqueued,
+                         long succeeded, long retried, long deadLettered, long rejected) {
+    }
+
     /** Depth, age, counters, for status. */
-    public Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
+    public Status status() {
         lock.lock();
         try (Statement s = connection.createStatement()) {
             long oldest;
@@ -483,22 +496,14 @@ public final class AsyncQueue implements AutoCloseable {
             try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM dead_letters")) {
                 letters = rs.getLong(1);
             }
-            m.put("depth", depth);
-            m.put("maxDepth", settings.maxDepth());
-            m.put("oldestAgeSeconds", oldest < 0 ? 0 : Math.max(0, (clock.millis() - oldest) / 1000));
-            m.put("running", inFlight.size());
-            m.put("deadLetters", letters);
+            return new Status(depth, settings.maxDepth(), oldest < 0 ? 0 : Math.max(0, (clock.millis() - oldest) / 1000),
+                    inFlight.size(), letters, enqueued.get(), succeeded.get(), retried.get(), deadLettered.get(),
+                    rejected.get());
         } catch (SQLException e) {
             throw new IllegalStateException("asynchronous queue read failed: " + e.getMessage(), e);
         } finally {
             lock.unlock();
         }
-        m.put("enqueued", enqueued.get());
-        m.put("succeeded", succeeded.get());
-        m.put("retried", retried.get());
-        m.put("deadLettered", deadLettered.get());
-        m.put("rejected", rejected.get());
-        return m;
     }
 
     /**

@@ -129,31 +129,48 @@ final class AdminApi {
         };
     }
 
+    /**
+     * {@code /v1/status}, in the order it is shown; each part is its owner's.
+     *
+     * @param agent an {@link Agent.Status}, or {@link Off} without a deployer
+     * @param sync  the telemetry link's state, or {@link Off}
+     */
+    record Status(String version, String startedAt, long uptimeSeconds, Isolation isolation, List<String> functions,
+                  List<Map<String, Object>> environments, Memory memory, Map<String, Object> dataDisk,
+                  String stateRecovery, long logLinesDropped, String logWriteError, AsyncQueue.Status async,
+                  List<Map<String, Object>> triggers, Triggers.ListenerStatus mqtt, Triggers.ListenerStatus coap,
+                  Object agent, Object sync) {
+    }
+
+    /** How functions are contained here: the mode, the cgroup version, and what is missing for full isolation. */
+    record Isolation(String mode, String cgroups, List<String> missing) {
+    }
+
+    /** The environments' memory budget and what their limits take of it. */
+    record Memory(long budgetMb, long usedMb) {
+    }
+
+    /** A part that is off, and why. */
+    record Off(String state, String reason) {
+    }
+
     private void status(ServerRequest req, ServerResponse res) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("version", facts.version());
-        out.put("startedAt", facts.startedAt().toString());
-        out.put("uptimeSeconds", Duration.between(facts.startedAt(), clock.instant()).toSeconds());
         Sandbox.Isolation iso = sandbox.isolation();
-        Map<String, Object> isolation = new LinkedHashMap<>();
-        isolation.put("mode", iso.mode());
-        isolation.put("cgroups", iso.cgroups());
-        isolation.put("missing", iso.missing());
-        out.put("isolation", isolation);
-        out.put("functions", registry.functions().stream().map(FunctionState::name).toList());
-        out.put("environments", environments.environments().stream().map(this::environment).toList());
-        out.put("memory", Map.of("budgetMb", environments.budgetMb(), "usedMb", environments.usedMb()));
-        out.put("dataDisk", dataDisk());
-        out.put("stateRecovery", registry.recovery().orElse(null));
-        out.put("logLinesDropped", logs.dropped());
-        out.put("logWriteError", logs.lastError().orElse(null));
-        out.put("async", queue.status());
-        out.putAll(triggers.status());
-        out.put("agent", agent == null ? Map.of("state", "off", "reason", "agent.deployer-url is not configured")
-                : agent.status());
-        out.put("sync", sync != null ? sync.status() : Map.of("link", "off", "reason", agent == null
-                ? "agent.deployer-url is not configured" : "sync.enabled is false"));
-        Json.send(res, 200, out);
+        Triggers.Status t = triggers.status();
+        String noDeployer = "agent.deployer-url is not configured";
+        Json.send(res, 200, new Status(facts.version(), facts.startedAt().toString(),
+                Duration.between(facts.startedAt(), clock.instant()).toSeconds(),
+                new Isolation(iso.mode(), iso.cgroups(), iso.missing()),
+                registry.functions().stream().map(FunctionState::name).toList(),
+                environments.environments().stream().map(this::environment).toList(),
+                new Memory(environments.budgetMb(), environments.usedMb()), dataDisk(),
+                registry.recovery().orElse(null), logs.dropped(), logs.lastError().orElse(null), queue.status(),
+                t.triggers(), t.mqtt(), t.coap(), agent == null ? new Off("off", noDeployer) : agent.status(),
+                sync != null ? sync.status() : new OffLink("off", agent == null ? noDeployer : "sync.enabled is false")));
+    }
+
+    /** The telemetry link when off: the sync agent's own status says {@code link}, not {@code state}. */
+    record OffLink(String link, String reason) {
     }
 
     /** The data directory's file system: how much is left for bundles, logs, the queue and the outbox. */

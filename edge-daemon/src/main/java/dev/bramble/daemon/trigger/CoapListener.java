@@ -27,7 +27,6 @@ import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -105,12 +104,12 @@ public final class CoapListener implements AutoCloseable {
         return endpoint.getAddress().getPort();
     }
 
-    Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("state", "listening");
-        m.put("address", endpoint.getAddress().getHostString() + ":" + port());
-        m.put("requests", requests.sum());
-        return m;
+    /** The listener for {@code /v1/status}. */
+    public record Status(String state, String address, long requests) implements Triggers.ListenerStatus {
+    }
+
+    Status status() {
+        return new Status("listening", endpoint.getAddress().getHostString() + ":" + port(), requests.sum());
     }
 
     /** {@code /fn}: every child name is looked up among the live CoAP triggers when a request comes. */

@@ -451,27 +451,24 @@ public final class MqttBridge implements AutoCloseable {
         return root == e ? msg : msg + " (" + root + ")";
     }
 
+    /** The connection for {@code /v1/status}: settings, state since when, the last error, what it subscribed, counters. */
+    public record Status(String url, String protocol, String clientId, String state, String since, String lastError,
+                         Map<String, Integer> subscriptions, long received, long oversized, long published,
+                         long publishFailed, long reconnects) implements Triggers.ListenerStatus {
+    }
+
     /** Connection state and counters, for {@code /v1/status}. */
-    public Map<String, Object> status() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("url", settings.url());
-        m.put("protocol", settings.protocol());
-        m.put("clientId", settings.clientId());
-        m.put("state", state.name().toLowerCase());
-        m.put("since", since.toString());
-        m.put("lastError", lastError);
+    public Status status() {
+        Map<String, Integer> subscriptions;
         lock.lock();
         try {
-            m.put("subscriptions", new TreeMap<>(subscribed));
+            subscriptions = new TreeMap<>(subscribed);
         } finally {
             lock.unlock();
         }
-        m.put("received", received.get());
-        m.put("oversized", oversized.get());
-        m.put("published", published.get());
-        m.put("publishFailed", publishFailed.get());
-        m.put("reconnects", reconnects.get());
-        return m;
+        return new Status(settings.url(), settings.protocol(), settings.clientId(), state.name().toLowerCase(),
+                since.toString(), lastError, subscriptions, received.get(), oversized.get(), published.get(),
+                publishFailed.get(), reconnects.get());
     }
 
     /** Takes the current client away, for the caller to close outside the lock. */

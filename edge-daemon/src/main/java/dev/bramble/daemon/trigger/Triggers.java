@@ -409,9 +409,29 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
         return colon < 0 ? null : source.substring(colon + 1);
     }
 
+    /** What {@code /v1/status} shows of a listener: {@link MqttBridge.Status}, {@link CoapListener.Status}, or off. */
+    public interface ListenerStatus {
+    }
+
+    /** A listener not configured, and which option would turn it on. */
+    public record Inactive(String state, String reason) implements ListenerStatus {
+        Inactive(String reason) {
+            this("inactive", reason);
+        }
+    }
+
+    /**
+     * The triggers for {@code /v1/status}.
+     *
+     * @param triggers every trigger of a live version: its kind's own fields and its counters
+     * @param mqtt     the MQTT connection
+     * @param coap     the CoAP listener
+     */
+    public record Status(List<Map<String, Object>> triggers, ListenerStatus mqtt, ListenerStatus coap) {
+    }
+
     /** Every trigger of a live version with its counters, and the MQTT and CoAP listeners' state. */
-    public Map<String, Object> status() {
-        Map<String, Object> out = new LinkedHashMap<>();
+    public Status status() {
         List<Map<String, Object>> list = new ArrayList<>();
         for (Active a : active) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -444,12 +464,8 @@ public final class Triggers implements AsyncQueue.Listener, AutoCloseable {
             m.putAll(stats(a.id()).snapshot());
             list.add(m);
         }
-        out.put("triggers", list);
-        out.put("mqtt", mqtt == null ? Map.of("state", "inactive", "reason", "mqtt.url is not configured")
-                : mqtt.status());
-        out.put("coap", coap == null ? Map.of("state", "inactive", "reason", "coap.port is not configured")
-                : coap.status());
-        return out;
+        return new Status(list, mqtt == null ? new Inactive("mqtt.url is not configured") : mqtt.status(),
+                coap == null ? new Inactive("coap.port is not configured") : coap.status());
     }
 
     /** The CoAP port, when CoAP is on. */
