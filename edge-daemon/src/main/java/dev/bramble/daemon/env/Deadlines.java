@@ -62,7 +62,7 @@ final class Deadlines implements AutoCloseable {
             for (var e : inFlight.entrySet()) {
                 long deadline = e.getValue();
                 if (deadline - now <= 0) {
-                    e.getKey().completeExceptionally(new TimeoutException("deadline passed"));
+                    expire(e.getKey());
                 } else if (!any || deadline - earliest < 0) {
                     earliest = deadline;
                     any = true;
@@ -79,6 +79,20 @@ final class Deadlines implements AutoCloseable {
                 LockSupport.park(this); // nothing in flight for a while: until the next deadline
             }
             seen = count;
+        }
+    }
+
+    /**
+     * Fails one future. Nothing a completion runs may end this thread: without it no invocation would time out,
+     * and a function that never answers would hold its environment for ever.
+     */
+    private void expire(CompletableFuture<?> future) {
+        try {
+            future.completeExceptionally(new TimeoutException("deadline passed"));
+        } catch (RuntimeException | Error e) {
+            inFlight.remove(future);
+            System.getLogger(Deadlines.class.getName()).log(System.Logger.Level.ERROR,
+                    "deadlines.expire-failed error={0}", e.toString());
         }
     }
 
