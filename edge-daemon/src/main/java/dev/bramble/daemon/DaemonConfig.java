@@ -184,9 +184,6 @@ public record DaemonConfig(Path dataDir, String httpBind, int httpPort, String j
                 86_400, "s", "how often a metrics snapshot goes into the outbox; 0 for never");
     }
 
-    /** Child JVM flags for short-lived, small heaps: C1 only, Serial GC, small stacks, no perf data file. */
-    public static final List<String> DEFAULT_JVM_OPTIONS = Launcher.DEFAULT_JVM_OPTIONS;
-
     public static final Option.Text PROFILE = Option.text("profile", "auto",
             "auto or a profile id (brambled --print-profile lists them)",
             "the device profile whose values are the defaults below; auto detects the board");

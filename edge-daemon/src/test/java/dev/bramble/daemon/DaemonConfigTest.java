@@ -26,7 +26,7 @@ class DaemonConfigTest {
         assertThat(c.httpBind()).isEqualTo("127.0.0.1");
         assertThat(c.httpPort()).isEqualTo(9000);
         assertThat(c.dataDir()).isAbsolute();
-        assertThat(c.jvmOptions()).isEqualTo(DaemonConfig.DEFAULT_JVM_OPTIONS);
+        assertThat(c.jvmOptions()).isEqualTo(dev.bramble.daemon.env.Launcher.DEFAULT_JVM_OPTIONS);
     }
 
     @Test

@@ -226,8 +226,7 @@ public abstract sealed class Option<T> permits Option.Whole, Option.Flag, Option
             boolean ok = optional ? n.isValueNode() && (!secret || n.isTextual())
                     : n.isValueNode() && !n.asText().isBlank();
             if (!ok) {
-                problems.add(key() + ": expected " + (secret ? "a string" : optional ? "a string"
-                        : "a non-empty string") + ", got " + n);
+                problems.add(key() + ": expected " + (optional ? "a string" : "a non-empty string") + ", got " + n);
                 return null;
             }
             return n.asText();

@@ -38,7 +38,7 @@ public final class Options {
 
     /** The default in force: a profile's, else the built-in one. */
     @SuppressWarnings("unchecked")
-    public <T> T defaultOf(Option<T> option) {
+    private <T> T defaultOf(Option<T> option) {
         return overrides.containsKey(option) ? (T) overrides.get(option) : option.defaultValue();
     }
 

@@ -53,6 +53,7 @@ public final class Environment {
      * thaw: the runtime flushes its end marker before it answers, so the marker is in the pipe by then.
      */
     static final long FREEZE_AFTER_MS = 50;
+    private static final long FREEZE_AFTER_NANOS = FREEZE_AFTER_MS * 1_000_000L;
 
     /** The lifecycle of an environment. */
     public enum State { STARTING, IDLE, BUSY, STOPPING, STOPPED, FAILED }
@@ -379,7 +380,7 @@ public final class Environment {
      * freezer write is a short write to cgroupfs, done on the timer's platform thread.
      */
     void freezeWhenIdle(java.util.concurrent.ScheduledExecutorService timers) {
-        long left = FREEZE_AFTER_MS * 1_000_000L - (System.nanoTime() - idleSince);
+        long left = FREEZE_AFTER_NANOS - (System.nanoTime() - idleSince);
         if (freezeCheck.compareAndSet(false, true)) {
             try {
                 timers.schedule(() -> freezeIfIdle(timers), Math.max(0, left), TimeUnit.NANOSECONDS);
@@ -391,17 +392,14 @@ public final class Environment {
 
     private void freezeIfIdle(java.util.concurrent.ScheduledExecutorService timers) {
         freezeCheck.set(false); // before the state is read: a release from now on schedules a check of its own
-        if (state != State.IDLE) {
-            return; // busy: its release will ask again
-        }
-        if (System.nanoTime() - idleSince < FREEZE_AFTER_MS * 1_000_000L) {
-            freezeWhenIdle(timers); // used since: look again when it has been idle long enough
-            return;
-        }
         freezing.lock();
         try {
-            if (state == State.IDLE && !frozen && System.nanoTime() - idleSince >= FREEZE_AFTER_MS * 1_000_000L
-                    && process.isAlive()) {
+            if (state != State.IDLE || frozen || !process.isAlive()) {
+                return; // busy (its release asks again), frozen already, or gone
+            }
+            if (System.nanoTime() - idleSince < FREEZE_AFTER_NANOS) {
+                freezeWhenIdle(timers); // used since: look again when it has been idle long enough
+            } else {
                 if (jvm == null) {
                     jvm = ProcessHandle.of(jvmPid()).orElse(null);
                 }

@@ -133,7 +133,7 @@ final class AdminApi {
      * {@code /v1/status}, in the order it is shown; each part is its owner's.
      *
      * @param agent an {@link Agent.Status}, or {@link Off} without a deployer
-     * @param sync  the telemetry link's state, or {@link Off}
+     * @param sync  the telemetry link's state, or {@link OffLink}
      */
     record Status(String version, String startedAt, long uptimeSeconds, Isolation isolation, List<String> functions,
                   List<Map<String, Object>> environments, Memory memory, Map<String, Object> dataDisk,

@@ -183,7 +183,6 @@ final class InvokeApi {
     }
 
     /** The last 4 KB of the invocation's log, base64, as Lambda's {@code X-Amz-Log-Result}. */
-    /** {@code X-Amz-Log-Result}: the invocation's log tail, base64. */
     static String tail(InvocationLog log) {
         return Base64.getEncoder().encodeToString(log.tail());
     }
