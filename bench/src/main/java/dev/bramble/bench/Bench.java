@@ -456,8 +456,8 @@ public final class Bench {
         double extra = got.p50us() - floor.p50us();
         rows.add(new Row(figure, fmt(got.p50us()) + " / " + fmt(got.p99us()) + " µs" + errors(got),
                 "plain Helidon, same bytes: " + fmt(floor.p50us()) + " / " + fmt(floor.p99us()) + " µs",
-                "+" + fmt(extra) + " µs p50", "≤ +150 µs p50; p99 ≤ 2 ms",
-                extra <= 150 && got.p99us() <= 2000 ? "yes" : "no"));
+                "+" + fmt(extra) + " µs p50", "≤ +100 µs p50; p99 ≤ 2 ms",
+                extra <= 100 && got.p99us() <= 2000 ? "yes" : "no"));
     }
 
     /** Milliseconds from spawn to the handler's printed result, for the bare JVM floor. */

@@ -17,6 +17,7 @@ import dev.bramble.daemon.invoke.InvokeResult;
 import dev.bramble.daemon.invoke.Invoker;
 import dev.bramble.daemon.store.Database;
 import dev.bramble.daemon.store.Trees;
+import dev.bramble.daemon.work.Worker;
 import dev.bramble.protocol.Bundle;
 import dev.bramble.protocol.BundleException;
 import dev.bramble.protocol.DeploymentErrorCode;
@@ -83,6 +84,9 @@ public final class Agent implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
     private static final ObjectMapper JSON = JsonMapper.builder().build();
+    /** The wait after a first failure to reach the deployer; doubled per failure up to {@link #MAX_BACKOFF_MS}. */
+    private static final long MIN_BACKOFF_MS = 1_000;
+    private static final long MAX_BACKOFF_MS = 30_000;
 
     /**
      * Settings.
@@ -112,8 +116,9 @@ public final class Agent implements AutoCloseable {
     private final HttpClient http;
     /** To any other origin a desired state names: the JDK's trusted CAs (digest and signature are checked anyway). */
     private final HttpClient origins = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final Thread thread;
-    private volatile boolean closed;
+    private volatile Worker worker;
+    /** The wait after the next failure; the worker's alone. */
+    private long backoff = MIN_BACKOFF_MS;
     private volatile String state = "starting";
     private volatile String lastError = "";
     private volatile Instant lastContact;
@@ -133,7 +138,6 @@ public final class Agent implements AutoCloseable {
         this.incoming = dataDir.resolve("incoming");
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
         this.http = (settings.deployerTls() == null ? b : b.sslContext(settings.deployerTls())).build();
-        this.thread = Thread.ofPlatform().name("bramble-agent").daemon(true).unstarted(this::run);
     }
 
     /** Ends what a previous run left half-done, then starts following the deployer in the background. */
@@ -142,55 +146,54 @@ public final class Agent implements AutoCloseable {
                               Clock clock) {
         Agent a = new Agent(settings, database, registry, environments, archives, invoker, dataDir, clock);
         a.recover();
-        a.thread.start();
+        a.worker = Worker.start("bramble-agent", a::poll);
         return a;
     }
 
-    private void run() {
-        long backoff = 1_000;
-        while (!closed) {
+    /** The worker's step: one long poll of the desired state, and what it asks for. */
+    private Duration poll() throws InterruptedException {
+        try {
+            Identity id = identity();
+            deviceId = id.deviceId();
+            DesiredState desired;
             try {
-                Identity id = identity();
-                deviceId = id.deviceId();
-                DesiredState desired;
-                try {
-                    desired = JSON.treeToValue(get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision + "&wait="
-                            + settings.pollWaitSeconds()), DesiredState.class);
-                } catch (RevokedException e) {
-                    forget(id);
-                    throw e;
-                }
-                lastContact = clock.instant();
-                state = "following";
-                lastError = "";
-                backoff = 1_000;
-                if (desired.rotateToken()) {
-                    id = rotate(id);
-                }
-                long rev = desired.revision();
-                boolean allApplied = true;
-                for (DesiredState.Function f : desired.functions()) {
-                    allApplied &= apply(id, f);
-                }
-                state = "following"; // not "deploying …" for the whole next long-poll
-                if (allApplied) {
-                    revision = rev;
-                } else {
-                    // A report did not go out: the same desired state comes back at once, so pause before retrying.
-                    sleep(1_000);
-                }
-            } catch (InterruptedException e) {
-                return;
-            } catch (Exception e) {
-                if (closed) {
-                    return;
-                }
-                state = e instanceof RevokedException ? "revoked" : "unreachable";
-                lastError = e.getMessage() == null ? e.toString() : e.getMessage();
-                LOG.log(Level.WARNING, "agent.deployer-unreachable error={0} retry_in_ms={1}", lastError, backoff);
-                sleep(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-                backoff = Math.min(backoff * 2, 30_000);
+                desired = JSON.treeToValue(get(id, "/v1/devices/" + id.deviceId() + "/desired?after=" + revision
+                        + "&wait=" + settings.pollWaitSeconds()), DesiredState.class);
+            } catch (RevokedException e) {
+                forget(id);
+                throw e;
             }
+            lastContact = clock.instant();
+            state = "following";
+            lastError = "";
+            backoff = MIN_BACKOFF_MS;
+            if (desired.rotateToken()) {
+                id = rotate(id);
+            }
+            long rev = desired.revision();
+            boolean allApplied = true;
+            for (DesiredState.Function f : desired.functions()) {
+                allApplied &= apply(id, f);
+            }
+            state = "following"; // not "deploying …" for the whole next long-poll
+            if (allApplied) {
+                revision = rev;
+                return Duration.ZERO;
+            }
+            // A report did not go out: the same desired state comes back at once, so pause before retrying.
+            return Duration.ofSeconds(1);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            if (worker != null && worker.closed()) {
+                throw new InterruptedException("closed");
+            }
+            state = e instanceof RevokedException ? "revoked" : "unreachable";
+            lastError = e.getMessage() == null ? e.toString() : e.getMessage();
+            LOG.log(Level.WARNING, "agent.deployer-unreachable error={0} retry_in_ms={1}", lastError, backoff);
+            Duration wait = Duration.ofMillis(backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+            backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+            return wait;
         }
     }
 
@@ -637,14 +640,6 @@ public final class Agent implements AutoCloseable {
         });
     }
 
-    private void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** The agent for {@code /v1/status}: whom it follows, as which device, how it stands, its last contact and error. */
     public record Status(String deployer, String deviceId, String state, long revision, String lastContact,
                          String lastError) {
@@ -658,12 +653,9 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        thread.interrupt();
-        try {
-            thread.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Worker w = worker;
+        if (w != null) {
+            w.close();
         }
     }
 }

@@ -2,10 +2,12 @@ package dev.bramble.daemon.trigger;
 
 import dev.bramble.daemon.config.Option;
 import dev.bramble.daemon.async.QueueFullException;
+import dev.bramble.daemon.work.Worker;
 
 import javax.net.SocketFactory;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -60,6 +62,8 @@ public final class MqttBridge implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(MqttBridge.class.getName());
     private static final long CONNECT_TIMEOUT_MS = 10_000;
     private static final long QUEUE_FULL_PAUSE_MS = 200;
+    /** How often a connection that looks well is looked at again, should the client miss telling of its loss. */
+    private static final Duration IDLE = Duration.ofSeconds(1);
     private static final int OUTBOX = 1_000;
 
     /**
@@ -105,7 +109,9 @@ public final class MqttBridge implements AutoCloseable {
     private final Map<String, Integer> subscribed = new HashMap<>();
     private final Map<Long, Outgoing> outbox = new LinkedHashMap<>();
     private long nextSeq;
-    private final Thread thread;
+    private volatile Worker worker;
+    /** The wait after the next failed connection; the worker's alone. */
+    private long reconnectDelay;
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong oversized = new AtomicLong();
     private final AtomicLong published = new AtomicLong();
@@ -123,7 +129,7 @@ public final class MqttBridge implements AutoCloseable {
         this.handler = handler;
         this.clock = clock;
         this.since = clock.instant();
-        this.thread = Thread.ofPlatform().name("bramble-mqtt").daemon(true).unstarted(this::run);
+        this.reconnectDelay = settings.reconnectMinMs();
     }
 
     /**
@@ -136,7 +142,14 @@ public final class MqttBridge implements AutoCloseable {
 
     /** Starts connecting in the background; returns at once. */
     public void startConnecting() {
-        thread.start();
+        lock.lock();
+        try {
+            if (!closed && worker == null) {
+                worker = Worker.start("bramble-mqtt", this::keepConnected);
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The subscriptions the active triggers want, filter to QoS; applied now if connected, else on connection. */
@@ -145,10 +158,10 @@ public final class MqttBridge implements AutoCloseable {
         try {
             wanted.clear();
             wanted.putAll(filters);
-            changed.signalAll();
         } finally {
             lock.unlock();
         }
+        wake();
     }
 
     /**
@@ -206,49 +219,45 @@ public final class MqttBridge implements AutoCloseable {
         return state == State.CONNECTED;
     }
 
-    private void run() {
-        long delay = settings.reconnectMinMs();
-        while (true) {
-            lock.lock();
+    /** The worker's step: connects when there is no usable connection, then brings the subscriptions in line. */
+    private Duration keepConnected() {
+        if (isClosed()) {
+            return IDLE;
+        }
+        if (!connectedLink()) {
             try {
-                if (closed) {
-                    return;
-                }
-            } finally {
-                lock.unlock();
-            }
-            if (!connectedLink()) {
-                try {
-                    connect();
-                    delay = settings.reconnectMinMs();
-                } catch (Exception e) {
-                    lastError = describe(e);
-                    setState(State.DISCONNECTED);
-                    LOG.log(Level.WARNING, "mqtt.connect-failed url={0} error={1} retry_in_ms={2}", settings.url(),
-                            lastError, delay);
-                    // Half to all of the delay: devices that lost the same broker do not come back in lockstep.
-                    pause(delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1));
-                    delay = Math.min(delay * 2, settings.reconnectMaxMs());
-                    continue;
-                }
-            }
-            try {
-                reconcile();
+                connect();
+                reconnectDelay = settings.reconnectMinMs();
             } catch (Exception e) {
                 lastError = describe(e);
-                LOG.log(Level.WARNING, "mqtt.subscribe-failed error={0}", lastError);
-                pause(settings.reconnectMinMs());
+                setState(State.DISCONNECTED);
+                long delay = reconnectDelay;
+                LOG.log(Level.WARNING, "mqtt.connect-failed url={0} error={1} retry_in_ms={2}", settings.url(),
+                        lastError, delay);
+                reconnectDelay = Math.min(delay * 2, settings.reconnectMaxMs());
+                // Half to all of the delay: devices that lost the same broker do not come back in lockstep.
+                return Duration.ofMillis(delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1));
             }
-            lock.lock();
-            try {
-                if (!closed && !lost && wanted.equals(subscribed)) {
-                    changed.await(1, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                return;
-            } finally {
-                lock.unlock();
-            }
+        }
+        try {
+            reconcile();
+        } catch (Exception e) {
+            lastError = describe(e);
+            LOG.log(Level.WARNING, "mqtt.subscribe-failed error={0}", lastError);
+            return Duration.ofMillis(settings.reconnectMinMs());
+        }
+        lock.lock();
+        try {
+            return lost || !wanted.equals(subscribed) ? Duration.ZERO : IDLE;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void wake() {
+        Worker w = worker;
+        if (w != null) {
+            w.wake();
         }
     }
 
@@ -489,10 +498,10 @@ public final class MqttBridge implements AutoCloseable {
         lock.lock();
         try {
             lost = true;
-            changed.signalAll();
         } finally {
             lock.unlock();
         }
+        wake();
     }
 
     /** Disconnects and stops reconnecting. */
@@ -508,10 +517,9 @@ public final class MqttBridge implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        try {
-            thread.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Worker w = worker;
+        if (w != null) {
+            w.close();
         }
         MqttLink l = detach();
         if (l != null) {
