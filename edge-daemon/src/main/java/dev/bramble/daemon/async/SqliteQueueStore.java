@@ -359,7 +359,8 @@ final class SqliteQueueStore implements QueueStore {
                     results[i] = batch.get(i).work().run(writer);
                 }
             });
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException | RuntimeException | Error e) {
+            // An Error too: a writer that died would leave every later caller waiting for ever.
             if (batch.size() == 1) {
                 batch.get(0).done().completeExceptionally(new IllegalStateException(
                         "asynchronous queue write failed: " + e.getMessage(), e));

@@ -18,13 +18,14 @@ public final class Transactions {
         void run() throws SQLException;
     }
 
-    /** Runs {@code work} and commits; on any failure rolls back and rethrows that failure. */
+    /** Runs {@code work} and commits; on any failure, an Error included, rolls back and rethrows that failure. */
     public static void run(Connection c, Work work) throws SQLException {
         c.setAutoCommit(false);
         try {
             work.run();
             c.commit();
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException | RuntimeException | Error e) {
+            // An Error too: leaving auto-commit below would otherwise commit the half that ran.
             try {
                 c.rollback();
             } catch (SQLException alreadyRolledBack) {

@@ -151,6 +151,35 @@ class SqliteQueueStoreTest {
     }
 
     @Test
+    void aWriteThatThrowsAnErrorFailsOnlyItsCallerRollsBackWhatSharedItsCommitAndTheWriterGoesOn()
+            throws Exception {
+        try (SqliteQueueStore store = SqliteQueueStore.open(Database.open(dir));
+             ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            CountDownLatch writing = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Future<?> holder = callers.submit(() -> store.write(c -> {
+                writing.countDown();
+                return awaitQuietly(release);
+            }));
+            assertThat(writing.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<?> add = callers.submit(() -> store.add(List.of(entry("shared", "f", "invoke")), 1_000));
+            await().until(() -> store.waiting() == 1);
+            Future<?> error = callers.submit(() -> store.write(c -> {
+                throw new StackOverflowError("deep");
+            }));
+            await().until(() -> store.waiting() == 2);
+            release.countDown();
+            holder.get(10, TimeUnit.SECONDS);
+            add.get(10, TimeUnit.SECONDS);
+            assertThatThrownBy(() -> error.get(10, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("deep");
+            assertThat(store.count()).as("the shared commit rolled back, then the add stored once").isEqualTo(1);
+            store.add(List.of(entry("after", "f", "invoke")), 1_000);
+            assertThat(store.count()).isEqualTo(2);
+        }
+    }
+
+    @Test
     void aClosedStoreRefusesWritesAndSaysSo() {
         SqliteQueueStore store = SqliteQueueStore.open(Database.open(dir));
         store.add(List.of(entry("a", "f", "invoke")), 1_000);
