@@ -29,14 +29,21 @@ class SqliteQueueStoreTest {
         return new AsyncQueue.Entry(id, function, null, source, "{}".getBytes(StandardCharsets.UTF_8), null);
     }
 
-    /** A write that holds the writer until {@code release}. */
-    static Void awaitQuietly(CountDownLatch release) throws SQLException {
-        try {
-            release.await(10, TimeUnit.SECONDS);
-            return null;
-        } catch (InterruptedException e) {
-            throw new SQLException("interrupted", e);
-        }
+    /** Submits a write that holds the writer until {@code release}; returns once the writer has taken it. */
+    static Future<?> hold(SqliteQueueStore store, ExecutorService callers, CountDownLatch release)
+            throws InterruptedException {
+        CountDownLatch writing = new CountDownLatch(1);
+        Future<?> holder = callers.submit(() -> store.write(c -> {
+            writing.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+                return null;
+            } catch (InterruptedException e) {
+                throw new SQLException("interrupted", e);
+            }
+        }));
+        assertThat(writing.await(10, TimeUnit.SECONDS)).as("the writer holds the first write").isTrue();
+        return holder;
     }
 
     @Test
@@ -90,13 +97,8 @@ class SqliteQueueStoreTest {
     void writesThatGatherWhileTheWriterIsBusyShareOneCommit() throws Exception {
         try (SqliteQueueStore store = SqliteQueueStore.open(Database.open(dir));
              ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
-            CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            Future<?> holder = callers.submit(() -> store.write(c -> {
-                writing.countDown();
-                return awaitQuietly(release);
-            }));
-            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the writer holds the first write").isTrue();
+            Future<?> holder = hold(store, callers, release);
             long before = store.commits();
             List<Future<?>> adds = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
@@ -118,13 +120,8 @@ class SqliteQueueStoreTest {
     void aBadWriteInASharedCommitFailsOnlyItsOwnCaller() throws Exception {
         try (SqliteQueueStore store = SqliteQueueStore.open(Database.open(dir));
              ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
-            CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            Future<?> holder = callers.submit(() -> store.write(c -> {
-                writing.countDown();
-                return awaitQuietly(release);
-            }));
-            assertThat(writing.await(10, TimeUnit.SECONDS)).as("the writer holds the first write").isTrue();
+            Future<?> holder = hold(store, callers, release);
             List<Future<?>> adds = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 String id = "r" + i;
@@ -155,13 +152,8 @@ class SqliteQueueStoreTest {
             throws Exception {
         try (SqliteQueueStore store = SqliteQueueStore.open(Database.open(dir));
              ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
-            CountDownLatch writing = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
-            Future<?> holder = callers.submit(() -> store.write(c -> {
-                writing.countDown();
-                return awaitQuietly(release);
-            }));
-            assertThat(writing.await(10, TimeUnit.SECONDS)).isTrue();
+            Future<?> holder = hold(store, callers, release);
             Future<?> add = callers.submit(() -> store.add(List.of(entry("shared", "f", "invoke")), 1_000));
             await().until(() -> store.waiting() == 1);
             Future<?> error = callers.submit(() -> store.write(c -> {
