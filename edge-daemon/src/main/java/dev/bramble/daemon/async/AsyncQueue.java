@@ -299,12 +299,12 @@ public final class AsyncQueue implements AutoCloseable {
             }
             case Retries.Decision.RetryAt r -> {
                 store.retryAt(job.id(), r.attempts(), r.error(), r.at().toEpochMilli());
-                if (r.attempts() > job.attempts()) {
-                    retried.incrementAndGet();
-                    LOG.log(Level.INFO, "async.retry request={0} function={1} attempt={2} at={3}",
-                            job.requestId(), job.function(), r.attempts() + 1, r.at());
-                }
+                retried.incrementAndGet();
+                LOG.log(Level.INFO, "async.retry request={0} function={1} attempt={2} at={3}", job.requestId(),
+                        job.function(), r.attempts() + 1, r.at());
             }
+            case Retries.Decision.WaitUntil w ->
+                    store.retryAt(job.id(), job.attempts(), job.lastError(), w.at().toEpochMilli());
             case Retries.Decision.GiveUp g -> {
                 DeadLetter letter = store.deadLetter(job, g.reason(), g.error(), g.attempts(), clock.millis());
                 changeDepth(-1);

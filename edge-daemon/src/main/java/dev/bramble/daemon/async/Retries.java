@@ -62,8 +62,12 @@ public final class Retries {
         record Remove() implements Decision {
         }
 
-        /** Keep it and try again at {@code at}, with {@code attempts} failed so far and the last {@code error}. */
+        /** It failed: keep it and try again at {@code at}, with {@code attempts} failed so far and its {@code error}. */
         record RetryAt(Instant at, int attempts, String error) implements Decision {
+        }
+
+        /** It could not run now: keep it as it was and try again at {@code at}; not a failed attempt. */
+        record WaitUntil(Instant at) implements Decision {
         }
 
         /** Give it up to the dead letters. */
@@ -82,7 +86,7 @@ public final class Retries {
     public Decision after(Job job, AsyncPolicy policy, Attempt attempt, Instant now) {
         return switch (attempt) {
             case Attempt.Succeeded s -> new Decision.Remove();
-            case Attempt.Throttled t -> new Decision.RetryAt(now.plus(THROTTLED_DELAY), job.attempts(), job.lastError());
+            case Attempt.Throttled t -> new Decision.WaitUntil(now.plus(THROTTLED_DELAY));
             case Attempt.NotFound n -> new Decision.GiveUp(DeadLetter.Reason.FUNCTION_NOT_FOUND, n.message(),
                     job.attempts());
             case Attempt.Failed f -> failed(job, policy, f.error(), now);

@@ -66,7 +66,7 @@ class RetriesTest {
     void aThrottledAttemptWaitsASecondWithoutCountingAndAMissingFunctionIsGivenUp() {
         Retries r = retries(0.5);
         assertThat(r.after(job(1, "e1"), TWO_RETRIES_ONE_HOUR, new Retries.Attempt.Throttled(), T0))
-                .isEqualTo(new Retries.Decision.RetryAt(T0.plusSeconds(1), 1, "e1"));
+                .isEqualTo(new Retries.Decision.WaitUntil(T0.plusSeconds(1)));
         assertThat(r.after(job(1, "e1"), TWO_RETRIES_ONE_HOUR, new Retries.Attempt.NotFound("gone"), T0))
                 .isEqualTo(new Retries.Decision.GiveUp(DeadLetter.Reason.FUNCTION_NOT_FOUND, "gone", 1));
         assertThat(r.after(job(1, "e1"), TWO_RETRIES_ONE_HOUR, new Retries.Attempt.Succeeded(), T0))
