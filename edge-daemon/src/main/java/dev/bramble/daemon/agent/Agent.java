@@ -116,7 +116,7 @@ public final class Agent implements AutoCloseable {
     private final HttpClient http;
     /** To any other origin a desired state names: the JDK's trusted CAs (digest and signature are checked anyway). */
     private final HttpClient origins = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private volatile Worker worker;
+    private final Worker worker;
     /** The wait after the next failure; the worker's alone. */
     private long backoff = MIN_BACKOFF_MS;
     private volatile String state = "starting";
@@ -138,6 +138,7 @@ public final class Agent implements AutoCloseable {
         this.incoming = dataDir.resolve("incoming");
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
         this.http = (settings.deployerTls() == null ? b : b.sslContext(settings.deployerTls())).build();
+        this.worker = Worker.unstarted("bramble-agent", this::poll);
     }
 
     /** Ends what a previous run left half-done, then starts following the deployer in the background. */
@@ -146,7 +147,7 @@ public final class Agent implements AutoCloseable {
                               Clock clock) {
         Agent a = new Agent(settings, database, registry, environments, archives, invoker, dataDir, clock);
         a.recover();
-        a.worker = Worker.start("bramble-agent", a::poll);
+        a.worker.start();
         return a;
     }
 
@@ -185,7 +186,7 @@ public final class Agent implements AutoCloseable {
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
-            if (worker != null && worker.closed()) {
+            if (worker.closed()) {
                 throw new InterruptedException("closed");
             }
             state = e instanceof RevokedException ? "revoked" : "unreachable";
@@ -653,9 +654,6 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
-        Worker w = worker;
-        if (w != null) {
-            w.close();
-        }
+        worker.close();
     }
 }

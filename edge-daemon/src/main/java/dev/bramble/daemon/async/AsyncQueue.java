@@ -89,7 +89,7 @@ public final class AsyncQueue implements AutoCloseable {
     private final AtomicLong rejected = new AtomicLong();
     private volatile Listener listener = new Listener() {
     };
-    private volatile Worker dispatcher;
+    private final Worker dispatcher = Worker.unstarted("bramble-async", this::dispatch);
     /** Jobs stored, and those being stored; guarded by {@link #lock}. */
     private int depth;
     private boolean closed;
@@ -128,14 +128,7 @@ public final class AsyncQueue implements AutoCloseable {
      * after a crash could end before the triggers had registered as listener, and its MQTT reply was never sent.)
      */
     public void startDispatching() {
-        lock.lock();
-        try {
-            if (!closed && dispatcher == null) {
-                dispatcher = Worker.start("bramble-async", this::dispatch);
-            }
-        } finally {
-            lock.unlock();
-        }
+        dispatcher.start();
     }
 
     /** Sets who hears of outcomes; before {@link #startDispatching}. */
@@ -394,29 +387,22 @@ public final class AsyncQueue implements AutoCloseable {
     }
 
     private void wake() {
-        Worker d = dispatcher;
-        if (d != null) {
-            d.wake();
-        }
+        dispatcher.wake();
     }
 
     /** Stops dispatching; running invocations keep their rows and run again after a restart if they do not end. */
     @Override
     public void close() {
-        Worker d;
         lock.lock();
         try {
             if (closed) {
                 return;
             }
             closed = true;
-            d = dispatcher;
         } finally {
             lock.unlock();
         }
-        if (d != null) {
-            d.close();
-        }
+        dispatcher.close();
         runners.shutdown();
         store.close();
     }

@@ -109,7 +109,7 @@ public final class MqttBridge implements AutoCloseable {
     private final Map<String, Integer> subscribed = new HashMap<>();
     private final Map<Long, Outgoing> outbox = new LinkedHashMap<>();
     private long nextSeq;
-    private volatile Worker worker;
+    private final Worker worker;
     /** The wait after the next failed connection; the worker's alone. */
     private long reconnectDelay;
     private final AtomicLong received = new AtomicLong();
@@ -130,6 +130,7 @@ public final class MqttBridge implements AutoCloseable {
         this.clock = clock;
         this.since = clock.instant();
         this.reconnectDelay = settings.reconnectMinMs();
+        this.worker = Worker.unstarted("bramble-mqtt", this::keepConnected);
     }
 
     /**
@@ -142,14 +143,7 @@ public final class MqttBridge implements AutoCloseable {
 
     /** Starts connecting in the background; returns at once. */
     public void startConnecting() {
-        lock.lock();
-        try {
-            if (!closed && worker == null) {
-                worker = Worker.start("bramble-mqtt", this::keepConnected);
-            }
-        } finally {
-            lock.unlock();
-        }
+        worker.start();
     }
 
     /** The subscriptions the active triggers want, filter to QoS; applied now if connected, else on connection. */
@@ -161,7 +155,7 @@ public final class MqttBridge implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        wake();
+        worker.wake();
     }
 
     /**
@@ -251,13 +245,6 @@ public final class MqttBridge implements AutoCloseable {
             return lost || !wanted.equals(subscribed) ? Duration.ZERO : IDLE;
         } finally {
             lock.unlock();
-        }
-    }
-
-    private void wake() {
-        Worker w = worker;
-        if (w != null) {
-            w.wake();
         }
     }
 
@@ -501,7 +488,7 @@ public final class MqttBridge implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        wake();
+        worker.wake();
     }
 
     /** Disconnects and stops reconnecting. */
@@ -517,10 +504,7 @@ public final class MqttBridge implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        Worker w = worker;
-        if (w != null) {
-            w.close();
-        }
+        worker.close();
         MqttLink l = detach();
         if (l != null) {
             l.close();

@@ -37,6 +37,7 @@ public final class Worker implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private boolean woken;
+    private boolean started;
     private volatile boolean closed;
 
     private Worker(String name, Step step) {
@@ -47,9 +48,32 @@ public final class Worker implements AutoCloseable {
 
     /** Starts {@code step} in a loop on a thread named {@code name}. */
     public static Worker start(String name, Step step) {
-        Worker w = new Worker(name, step);
-        w.thread.start();
+        Worker w = unstarted(name, step);
+        w.start();
         return w;
+    }
+
+    /**
+     * A worker that runs nothing until {@link #start()}, for an owner whose loop must wait for something (a
+     * listener, a connection's handler) but that wakes and closes it from the start: a wake before the start is kept,
+     * and a worker closed first never starts.
+     */
+    public static Worker unstarted(String name, Step step) {
+        return new Worker(name, step);
+    }
+
+    /** Starts the loop; does nothing when it is started already or closed. */
+    public void start() {
+        lock.lock();
+        try {
+            if (started || closed) {
+                return;
+            }
+            started = true;
+            thread.start();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Ends the current sleep: something the step looks at has changed. A wake during a step is not lost. */
@@ -96,7 +120,12 @@ public final class Worker implements AutoCloseable {
     /** Stops the loop: wakes it, interrupts a step that waits, and waits for it at most {@link #JOIN}. */
     @Override
     public void close() {
-        closed = true;
+        lock.lock();
+        try {
+            closed = true; // under the lock: a start cannot slip in between
+        } finally {
+            lock.unlock();
+        }
         wake();
         if (Thread.currentThread() == thread) {
             return;

@@ -60,4 +60,32 @@ class WorkerTest {
         Thread.sleep(50);
         assertThat(rounds.get()).isEqualTo(2);
     }
+
+    @Test
+    void anUnstartedWorkerRunsNothingUntilStartedKeepsAnEarlyWakeAndNeverStartsOnceClosed() throws Exception {
+        AtomicInteger rounds = new AtomicInteger();
+        CountDownLatch twice = new CountDownLatch(2);
+        try (Worker w = Worker.unstarted("test-unstarted", () -> {
+            rounds.incrementAndGet();
+            twice.countDown();
+            return Duration.ofHours(1);
+        })) {
+            w.wake();
+            Thread.sleep(100);
+            assertThat(rounds.get()).as("nothing runs before start").isZero();
+            w.start();
+            w.start(); // a second start is nothing
+            assertThat(twice.await(5, TimeUnit.SECONDS)).as("the wake given before the start ends the first sleep")
+                    .isTrue();
+        }
+        AtomicInteger never = new AtomicInteger();
+        Worker closedFirst = Worker.unstarted("test-closed-first", () -> {
+            never.incrementAndGet();
+            return Duration.ZERO;
+        });
+        closedFirst.close();
+        closedFirst.start();
+        Thread.sleep(100);
+        assertThat(never.get()).isZero();
+    }
 }
